@@ -1,0 +1,1 @@
+"""Decode and wellness filters for images and video frames (no Qt)."""

@@ -1,0 +1,1 @@
+"""Moderator Desk: the domain, services and CLI (no Qt)."""

@@ -1,0 +1,167 @@
+"""Domain types shared by every layer: plain frozen dataclasses and enums, no I/O, no Qt.
+
+Imports nothing of ours, so `blurring/`, `storage/`, `ui/` and `upstream/` can all depend on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+
+class Action(str, enum.Enum):
+    """What a decision does to the content."""
+
+    ALLOW = "allow"
+    REMOVE = "remove"
+    ESCALATE = "escalate"
+    AGE_RESTRICT = "age_restrict"
+    SKIP = "skip"
+    UNDO = "undo"
+
+
+class DecisionSource(str, enum.Enum):
+    MANUAL = "manual"
+    BATCH = "batch"
+    QA = "qa"
+    BANK = "bank"
+
+
+class ItemStatus(str, enum.Enum):
+    PENDING = "pending"
+    SKIPPED = "skipped"
+    DECIDED = "decided"
+    ESCALATED = "escalated"
+
+
+class MediaKind(str, enum.Enum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class Reveal(str, enum.Enum):
+    """How far a filter may be lifted by the moderator."""
+
+    FULL = "full"  # peek, spotlight and timed full reveal allowed
+    PEEK = "peek"  # only hold-to-peek
+    NONE = "none"  # never shown unfiltered in colour
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """The wellness filter applied before any pixel reaches the screen.
+
+    blur: 0 (off) … 6 (unrecognisable); scaled to the displayed size by `blurring`.
+    pixelate: 0 (off) … 6; style: None or "drawing".
+    """
+
+    blur: int = 3
+    grayscale: bool = True
+    pixelate: int = 0
+    style: str | None = None
+    reveal: Reveal = Reveal.FULL
+
+    def stricter(self, other: "FilterSpec") -> "FilterSpec":
+        """The combination that protects at least as much as both."""
+        order = [Reveal.FULL, Reveal.PEEK, Reveal.NONE]
+        return FilterSpec(
+            blur=max(self.blur, other.blur),
+            grayscale=self.grayscale or other.grayscale,
+            pixelate=max(self.pixelate, other.pixelate),
+            style=self.style or other.style,
+            reveal=max(self.reveal, other.reveal, key=order.index),
+        )
+
+    def with_blur(self, blur: int) -> "FilterSpec":
+        return replace(self, blur=max(0, min(6, blur)))
+
+    @property
+    def is_identity(self) -> bool:
+        return self.blur == 0 and not self.grayscale and self.pixelate == 0 and not self.style
+
+
+UNFILTERED = FilterSpec(blur=0, grayscale=False)
+
+
+@dataclass(frozen=True)
+class Label:
+    key: str
+    name: str
+    title: str
+    action: Action
+    severity: int
+    filter: FilterSpec | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    labels: tuple[Label, ...]
+    default_filter: FilterSpec = FilterSpec()
+    category_filters: dict[str, FilterSpec] = field(default_factory=dict)
+
+    def label(self, name: str) -> Label:
+        for label in self.labels:
+            if label.name == name:
+                return label
+        raise KeyError(name)
+
+    def label_for_key(self, key: str) -> Label | None:
+        return next((lb for lb in self.labels if lb.key == key), None)
+
+    def filter_for(self, category: str | None) -> FilterSpec:
+        """The filter an item of this category gets by default (policy rules only ever add)."""
+        spec = self.default_filter
+        if category and category in self.category_filters:
+            spec = spec.stricter(self.category_filters[category])
+        return spec
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    sha256: str
+    kind: MediaKind
+    mime: str
+    media_path: str
+    width: int
+    height: int
+    status: ItemStatus = ItemStatus.PENDING
+    external_id: str | None = None
+    category: str | None = None
+    priority: int = 0
+    reason: str | None = None
+    report_count: int = 1
+    reported_at: str | None = None
+    sla_due_at: str | None = None
+    imported_at: str | None = None
+    duration_s: float | None = None
+    source_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    uuid: str
+    item_id: str
+    labels: tuple[str, ...]
+    action: Action
+    actor: str
+    decided_at: str
+    policy_version: str
+    source: DecisionSource = DecisionSource.MANUAL
+    handle_ms: int = 0
+    exposure_ms: int = 0
+    batch_id: str | None = None
+    supersedes: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an operation changed, so each view can decide whether to refresh (Anki's OpChanges)."""
+
+    items: tuple[str, ...] = ()
+    decisions: tuple[str, ...] = ()
+    queue: bool = False
+    banks: bool = False
+    note: str = ""

@@ -1,0 +1,1 @@
+"""SQLite store, media cache and sync client (no Qt)."""

@@ -1,0 +1,1 @@
+"""The team hub server (reference implementation)."""
