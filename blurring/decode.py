@@ -1,53 +1,211 @@
-"""Decode images at reduced scale, straight to the size they will be shown or hashed at."""
+"""Decode images at reduced scale, straight to the size they will be shown or hashed at.
+
+Also the header-only checks ingest runs before a file is accepted (`probe_image`) and the one full
+decode that proves it is not truncated (`verify_image`). Every failure is a `MediaError`.
+
+Pillow's own decompression-bomb guard is switched off process-wide (`Image.MAX_IMAGE_PIXELS =
+None`) because it warns from 89 MP and raises only from 179 MP, through the global `warnings`
+machinery that worker threads cannot scope. Every open in this module checks an explicit,
+per-call pixel limit from the header instead, before a single pixel is decoded.
+"""
 
 from __future__ import annotations
 
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
+
+from blurring.errors import MediaError
+from blurring.sniff import sniff_file
+from moderator.domain import MediaKind
+
+Image.MAX_IMAGE_PIXELS = None
+
+MAX_PIXELS = 100_000_000
+
+# Only the formats the sniffer accepts: never let Pillow guess among all its plugins (EPS, for
+# one, would hand the file to Ghostscript).
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+
+_ORIENTATION = 0x0112
+# EXIF orientation -> how to turn the stored pixels into the displayed ones.
+_ORIENT_OPS = {
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: lambda a: cv2.transpose(a),
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.rotate(cv2.transpose(a), cv2.ROTATE_180),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
 
 
-def decode_reduced(path: str | Path, max_size: tuple[int, int]) -> np.ndarray:
+@dataclass(frozen=True)
+class ImageInfo:
+    """An image's displayed size (EXIF orientation applied) and its format."""
+
+    width: int
+    height: int
+    mime: str
+    format: str
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def probe_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
+    """Size and format from the header alone; refuses a decompression bomb before any decode."""
+    _require_image(path)
+    with _open_checked(path, max_pixels) as im:
+        return _info(im)
+
+
+def verify_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
+    """`probe_image`, then one decode of all the image data (first frame) to prove it is whole.
+
+    A JPEG is decoded with DCT scaling: every entropy-coded byte is still read and checked (a
+    truncated or corrupt scan fails the same way), with ~1/64 of the memory and ~1/3 of the time.
+    """
+    _require_image(path)
+    with _open_checked(path, max_pixels) as im:
+        info = _info(im)
+        if im.format == "JPEG":
+            im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+        with _decode_errors():
+            im.load()
+    return info
+
+
+def decode_reduced(
+    path: str | Path, max_size: tuple[int, int], *, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
     """RGB uint8 (H, W, 3) that fits inside max_size; never upscales; EXIF orientation applied.
 
     JPEG uses DCT scaling (`Image.draft`) so a 12 MP photo is never decoded at full size.
     """
-    with Image.open(path) as im:
-        transposed = _swaps_axes(im)
-        w, h = max_size
-        draft_size = (h, w) if transposed else (w, h)
-        if im.format == "JPEG":
-            im.draft("RGB", draft_size)
-        im = ImageOps.exif_transpose(im)
-        im = _to_rgb(im)
-        rgb = np.asarray(im)
-    return _fit(rgb, max_size)
+    return _decode(path, max_size, "RGB", max_pixels)
 
 
-def _swaps_axes(im: Image.Image) -> bool:
-    return im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+def decode_reduced_gray(
+    path: str | Path, max_size: tuple[int, int], *, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
+    """Like `decode_reduced` but gray uint8 (H, W): a JPEG's luma is decoded alone, skipping the
+    chroma planes and the colour conversion, for the grayscale previews most items get."""
+    return _decode(path, max_size, "L", max_pixels)
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode == "RGB":
+def _decode(path: str | Path, max_size: tuple[int, int], mode: str, max_pixels: int) -> np.ndarray:
+    with _open_checked(path, max_pixels) as im:
+        orientation = _orientation(im)
+        swap = orientation in (5, 6, 7, 8)
+        shown = (im.height, im.width) if swap else im.size
+        tw, th = fit_size(shown, max_size)
+        stored_target = (th, tw) if swap else (tw, th)
+        with _decode_errors():
+            if im.format == "JPEG":
+                im.draft(mode, stored_target)
+            pixels = np.asarray(_to_mode(im, mode))
+    pixels = _resize(pixels, stored_target)
+    if orientation in _ORIENT_OPS:
+        pixels = _ORIENT_OPS[orientation](pixels)
+    return np.ascontiguousarray(pixels)
+
+
+def _require_image(path: str | Path) -> None:
+    kind, mime = sniff_file(path)
+    if kind is not MediaKind.IMAGE:
+        raise MediaError(f"not an image ({mime})")
+
+
+@contextmanager
+def _open_checked(path: str | Path, max_pixels: int) -> Iterator[Image.Image]:
+    """Open (header only), refuse anything over max_pixels, and close on the way out."""
+    with _decode_errors():
+        im = Image.open(path, formats=FORMATS)
+    with im:
+        width, height = im.size
+        if width * height > max_pixels:
+            limit = f"{max_pixels / 1_000_000:g} MP"
+            raise MediaError(f"image too large: {width}x{height} pixels exceeds the {limit} limit")
+        yield im
+
+
+@contextmanager
+def _decode_errors() -> Iterator[None]:
+    """Turn what Pillow and zlib raise on bad files into a MediaError with a short reason."""
+    try:
+        yield
+    except MediaError:
+        raise
+    except FileNotFoundError as exc:
+        raise MediaError("file not found") from exc
+    except Image.UnidentifiedImageError as exc:
+        raise MediaError("not a decodable image") from exc
+    except Image.DecompressionBombError as exc:
+        raise MediaError("image too large (decompression bomb)") from exc
+    except OSError as exc:
+        if exc.errno is not None:  # the OS refused (permissions, a directory…), not the data
+            raise MediaError(f"cannot read file: {exc.strerror}") from exc
+        raise MediaError("truncated or corrupt image") from exc
+    except (SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error) as exc:
+        raise MediaError("truncated or corrupt image") from exc
+    except MemoryError as exc:
+        raise MediaError("image too large to decode") from exc
+
+
+def _info(im: Image.Image) -> ImageInfo:
+    width, height = im.size
+    if _orientation(im) in (5, 6, 7, 8):
+        width, height = height, width
+    mime = Image.MIME.get(im.format or "", "application/octet-stream")
+    return ImageInfo(width=width, height=height, mime=mime, format=im.format or "")
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block must not make a good image undisplayable
+        return 1
+
+
+def _to_mode(im: Image.Image, mode: str) -> Image.Image:
+    """Convert to "RGB" or "L"; transparency is flattened on mid-gray, never on black or white,
+    so that neither a black nor a white drawing on a transparent layer disappears."""
+    if im.mode == mode:
         return im
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
         background = Image.new("RGBA", im.size, (128, 128, 128, 255))
-        return Image.alpha_composite(background, im).convert("RGB")
-    if im.mode.startswith("I;16") or im.mode == "I":
+        return Image.alpha_composite(background, im).convert(mode)
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
         arr = np.asarray(im, dtype=np.float32)
-        arr = (arr / max(float(arr.max()), 1.0) * 255).astype(np.uint8)
-        return Image.fromarray(arr).convert("RGB")
-    return im.convert("RGB")
+        arr = (arr / max(float(arr.max()), 1.0) * 255).clip(0, 255).astype(np.uint8)
+        return Image.fromarray(arr).convert(mode)
+    return im.convert(mode)
 
 
-def _fit(rgb: np.ndarray, max_size: tuple[int, int]) -> np.ndarray:
-    h, w = rgb.shape[:2]
+def fit_size(size: tuple[int, int], max_size: tuple[int, int]) -> tuple[int, int]:
+    """The largest size with size's aspect that fits max_size, never larger than size."""
+    w, h = size
     scale = min(max_size[0] / w, max_size[1] / h, 1.0)
-    if scale >= 1.0:
-        return np.ascontiguousarray(rgb)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    if w <= size[0] and h <= size[1]:
+        return pixels
+    # What is left after JPEG DCT scaling is a shrink by less than 2x. Up to 1.5x, bilinear's 2x2
+    # footprint still touches every source pixel: measured within 0.1 dB of INTER_AREA (against a
+    # Lanczos reference from the full-size decode) and 6x faster. Larger shrinks need the box filter.
+    ratio = max(w / size[0], h / size[1])
+    interpolation = cv2.INTER_LINEAR if ratio <= 1.5 else cv2.INTER_AREA
+    return cv2.resize(pixels, size, interpolation=interpolation)

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass, field, replace
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     """What a decision does to the content."""
 
     ALLOW = "allow"
@@ -20,26 +20,26 @@ class Action(str, enum.Enum):
     UNDO = "undo"
 
 
-class DecisionSource(str, enum.Enum):
+class DecisionSource(enum.StrEnum):
     MANUAL = "manual"
     BATCH = "batch"
     QA = "qa"
     BANK = "bank"
 
 
-class ItemStatus(str, enum.Enum):
+class ItemStatus(enum.StrEnum):
     PENDING = "pending"
     SKIPPED = "skipped"
     DECIDED = "decided"
     ESCALATED = "escalated"
 
 
-class MediaKind(str, enum.Enum):
+class MediaKind(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
 
 
-class Reveal(str, enum.Enum):
+class Reveal(enum.StrEnum):
     """How far a filter may be lifted by the moderator."""
 
     FULL = "full"  # peek, spotlight and timed full reveal allowed
@@ -61,7 +61,7 @@ class FilterSpec:
     style: str | None = None
     reveal: Reveal = Reveal.FULL
 
-    def stricter(self, other: "FilterSpec") -> "FilterSpec":
+    def stricter(self, other: FilterSpec) -> FilterSpec:
         """The combination that protects at least as much as both."""
         order = [Reveal.FULL, Reveal.PEEK, Reveal.NONE]
         return FilterSpec(
@@ -72,7 +72,7 @@ class FilterSpec:
             reveal=max(self.reveal, other.reveal, key=order.index),
         )
 
-    def with_blur(self, blur: int) -> "FilterSpec":
+    def with_blur(self, blur: int) -> FilterSpec:
         return replace(self, blur=max(0, min(6, blur)))
 
     @property

@@ -1,0 +1,68 @@
+"""The filtered preview of one media file, as the desk shows it: image or video contact sheet.
+
+An image is decoded only as far as the filter can show (a blurred preview needs a few hundred
+pixels, not twelve million; a gray one needs only a JPEG's luma), then filtered to display size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from blurring.decode import decode_reduced, decode_reduced_gray, fit_size, probe_image
+from blurring.errors import MediaError
+from blurring.filters import Size, apply_filter, working_size
+from blurring.sniff import sniff_file
+from blurring.video import contact_sheet, keyframes
+from moderator.domain import FilterSpec, MediaKind
+
+# Keyframes are read at half the sheet size: a sheet of one to four frames then shows them
+# without upscaling, and a filter on 960x540 frames costs about 1 ms each.
+_FRAME_FRACTION = 2
+
+
+def media_kind(path: str | Path, max_bytes: int | None = None) -> tuple[MediaKind, str]:
+    """(kind, mime) from the file's first bytes; MediaError (empty file, text, unknown bytes,
+    over max_bytes) when it is neither an image nor a video we can show."""
+    return sniff_file(path, max_bytes=max_bytes)
+
+
+def render_preview(path: str | Path, spec: FilterSpec, max_size: Size = (1920, 1080)) -> np.ndarray:
+    """The filtered image that fits max_size: (H, W) gray when spec.grayscale, else RGB.
+
+    A video gives a contact sheet of its keyframes, each filtered on its own (so blur levels mean
+    the same per frame as for an image). Bad media raises MediaError.
+    """
+    kind, _mime = media_kind(path)
+    if kind is MediaKind.VIDEO:
+        return _video_preview(path, spec, max_size)
+    return _image_preview(path, spec, max_size)
+
+
+def to_png(array: np.ndarray, path: str | Path) -> None:
+    """Write a gray (H, W) or RGB (H, W, 3) uint8 array as PNG (encoded in memory, so a
+    non-ASCII path works on every OS)."""
+    if array.ndim == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", array)
+    if not ok:
+        raise ValueError(f"cannot encode array of shape {array.shape} as PNG")
+    Path(path).write_bytes(encoded.tobytes())
+
+
+def _image_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.ndarray:
+    info = probe_image(path)  # header only: a bomb is refused here
+    shown = fit_size((info.width, info.height), max_size)
+    decode = decode_reduced_gray if spec.grayscale else decode_reduced
+    return apply_filter(decode(path, working_size(spec, shown)), spec, out_size=shown)
+
+
+def _video_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.ndarray:
+    frame_size = (max_size[0] // _FRAME_FRACTION, max_size[1] // _FRAME_FRACTION)
+    frames = keyframes(path, max_size=frame_size)
+    if not frames:
+        raise MediaError("video has no decodable frame")
+    return contact_sheet([apply_filter(k.rgb, spec) for k in frames], max_size=max_size)
+

@@ -1,0 +1,48 @@
+"""Export decisions as JSONL or CSV, joined with what identifies the media they judged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage import decisions as decisions_repo
+
+COLUMNS = (
+    "uuid", "item_id", "external_id", "sha256", "media_path", "labels", "action", "actor",
+    "decided_at", "handle_ms", "exposure_ms", "batch_id", "supersedes", "policy_version", "source", "note",
+)
+FORMATS = ("jsonl", "csv")
+
+
+def export_rows(db: Database, *, include_history: bool = False) -> list[dict[str, Any]]:
+    rows = decisions_repo.all_rows(db) if include_history else decisions_repo.current_rows(db)
+    media = {
+        r["id"]: r for r in db.execute(
+            "SELECT i.id, i.external_id, i.sha256, m.path AS media_path FROM items i JOIN media m USING (sha256)"
+        )
+    }
+    out = []
+    for r in rows:
+        m = media[r["item_id"]]
+        row = {**r, "external_id": m["external_id"], "sha256": m["sha256"], "media_path": m["media_path"],
+               "labels": json.loads(r["labels"])}
+        out.append({k: row.get(k) for k in COLUMNS})
+    return out
+
+
+def render(rows: Iterable[dict[str, Any]], fmt: str) -> str:
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "labels": ";".join(r["labels"])})
+        return buf.getvalue()
+    raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")

@@ -1,0 +1,71 @@
+"""Key bindings as data: the shipped keymap, overridden per user, plus the policy's digit keys."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from moderator.domain import Policy
+from moderator.resources import resource_path
+
+COMMANDS = ("next", "previous", "skip", "escalate", "undo", "peek", "help", "focus_queue")
+DESCRIPTIONS = {
+    "next": "Next item",
+    "previous": "Previous item",
+    "skip": "Skip (leave pending, move on)",
+    "escalate": "Escalate with a note",
+    "undo": "Undo the last decision (writes a superseding row)",
+    "peek": "Hold to peek unfiltered; filters return on release",
+    "help": "Show every shortcut",
+    "focus_queue": "Focus the queue list",
+}
+
+
+class KeymapError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Binding:
+    command: str  # a COMMANDS entry or "label:<name>"
+    keys: tuple[str, ...]
+    description: str
+
+
+def load_keymap(user_file: Path | None = None) -> dict[str, tuple[str, ...]]:
+    keys = _read(resource_path("keymap.toml"))
+    if user_file and user_file.exists():
+        keys.update(_read(user_file))
+    missing = [c for c in COMMANDS if c not in keys]
+    if missing:
+        raise KeymapError(f"keymap lacks: {', '.join(missing)}")
+    return keys
+
+
+def bindings(keymap: dict[str, tuple[str, ...]], policy: Policy) -> list[Binding]:
+    """Every shortcut of the desk, policy labels first, in the order `?` shows them."""
+    out = [Binding(f"label:{lb.name}", (lb.key,), f"{lb.title} → {lb.action.value}") for lb in policy.labels]
+    out += [Binding(c, keymap[c], DESCRIPTIONS[c]) for c in COMMANDS]
+    _check_conflicts(out)
+    return out
+
+
+def _read(path: Path) -> dict[str, tuple[str, ...]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")).get("keys", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KeymapError(f"{path}: cannot read keymap: {exc}") from None
+    unknown = [c for c in data if c not in COMMANDS]
+    if unknown:
+        raise KeymapError(f"{path}: unknown commands: {', '.join(unknown)}")
+    return {c: tuple(str(k) for k in (v if isinstance(v, list) else [v])) for c, v in data.items()}
+
+
+def _check_conflicts(out: list[Binding]) -> None:
+    seen: dict[str, str] = {}
+    for b in out:
+        for key in b.keys:
+            if key.lower() in seen:
+                raise KeymapError(f"key {key!r} is bound to both {seen[key.lower()]} and {b.command}")
+            seen[key.lower()] = b.command

@@ -1,0 +1,72 @@
+"""Item and media rows: insert on import, the ordered review queue, status changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+
+from moderator.domain import Item, ItemStatus, MediaKind
+
+QUEUE_ORDER = (
+    "CASE i.status WHEN 'pending' THEN 0 ELSE 1 END, i.priority DESC, "
+    "i.sla_due_at IS NULL, i.sla_due_at, COALESCE(i.reported_at, i.imported_at), i.imported_at, i.id"
+)
+OPEN_STATUSES = (ItemStatus.PENDING.value, ItemStatus.SKIPPED.value)
+_SELECT = (
+    "SELECT i.*, m.kind, m.mime, m.path AS media_path, m.width, m.height, m.duration_s "
+    "FROM items i JOIN media m ON m.sha256 = i.sha256"
+)
+
+
+def row_to_item(row: Any) -> Item:
+    r = dict(row)
+    return Item(
+        id=r["id"], sha256=r["sha256"], kind=MediaKind(r["kind"]), mime=r["mime"],
+        media_path=r["media_path"], width=r["width"], height=r["height"],
+        status=ItemStatus(r["status"]), external_id=r["external_id"], category=r["category"],
+        priority=r["priority"], reason=r["reason"], report_count=r["report_count"],
+        reported_at=r["reported_at"], sla_due_at=r["sla_due_at"], imported_at=r["imported_at"],
+        duration_s=r["duration_s"], source_name=r["source_name"],
+    )
+
+
+def insert_media(db: Database, row: dict[str, Any]) -> None:
+    db["media"].insert(row, ignore=True)
+
+
+def insert_item(db: Database, row: dict[str, Any]) -> None:
+    db["items"].insert(row)
+
+
+def item_id_for_sha(db: Database, sha256: str) -> str | None:
+    row = db.execute("SELECT id FROM items WHERE sha256 = ?", (sha256,)).fetchone()
+    return row[0] if row else None
+
+
+def item_id_for_external(db: Database, external_id: str) -> str | None:
+    row = db.execute("SELECT id FROM items WHERE external_id = ?", (external_id,)).fetchone()
+    return row[0] if row else None
+
+
+def get_item(db: Database, item_id: str) -> Item:
+    row = db.execute(f"{_SELECT} WHERE i.id = ?", (item_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no item {item_id!r}")
+    return row_to_item(row)
+
+
+def queue(db: Database, *, limit: int | None = None, include_closed: bool = False) -> list[Item]:
+    where = "" if include_closed else f"WHERE i.status IN {OPEN_STATUSES}"
+    sql = f"{_SELECT} {where} ORDER BY {QUEUE_ORDER}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return [row_to_item(r) for r in db.execute(sql)]
+
+
+def set_status(db: Database, item_id: str, status: ItemStatus) -> None:
+    db.execute("UPDATE items SET status = ? WHERE id = ?", (status.value, item_id))
+
+
+def counts(db: Database) -> dict[str, int]:
+    return {r[0]: r[1] for r in db.execute("SELECT status, COUNT(*) FROM items GROUP BY status")}

@@ -1,0 +1,52 @@
+"""Start the desk: check the platform, open the store, build the window, load the queue."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from moderator.keymap import load_keymap
+from moderator.paths import config_dir, data_dir, default_actor, demo_dir
+from moderator.policy import load_policy
+from moderator.resources import resource_path
+from moderator.review import ReviewService
+from ui.platform_check import problem
+
+
+def run_desk(args: argparse.Namespace) -> int:
+    issue = problem()
+    if issue:
+        print(f"moderator: error: {issue}", file=sys.stderr)
+        return 1
+    from PySide6.QtWidgets import QApplication
+
+    from storage.store import Store
+
+    policy = load_policy(args.policy)
+    keymap = load_keymap(config_dir() / "keymap.toml")
+    base = data_dir(args.data_dir)
+    store = Store(demo_dir(base) if args.demo else base)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Moderator Desk")
+    app.setStyleSheet(resource_path("theme.qss").read_text(encoding="utf-8"))
+    window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        store.close()
+
+
+def build_window(store, policy, keymap, actor: str, *, demo: bool = False):
+    """The window on a store; with demo, an empty store is filled with the demo queue first (off-thread)."""
+    from moderator.demo import ensure_demo
+    from ui.main_window import MainWindow
+
+    service = ReviewService(store=store, policy=policy, actor=actor)
+    window = MainWindow(service, keymap, title=f"{'demo · ' if demo else ''}{store.data_dir}")
+    if demo:
+        window.viewer.show_message("Preparing the demo queue…")
+        window.runner.write(lambda: ensure_demo(store, actor="demo"), lambda _r: window.reviewer.load())
+    else:
+        window.reviewer.load()
+    return window

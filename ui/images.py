@@ -1,0 +1,47 @@
+"""Prepare an item's pictures on a worker: filtered and unfiltered QImages (never QPixmaps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from blurring.decode import decode_reduced
+from blurring.filters import apply_filter
+from blurring.video import contact_sheet, keyframes
+from moderator.domain import FilterSpec, Item, MediaKind
+
+
+@dataclass(frozen=True)
+class Prepared:
+    item_id: str
+    spec: FilterSpec
+    filtered: QImage
+    original: QImage
+    frames: int = 1  # keyframes in a video's contact sheet
+
+
+def to_qimage(arr: np.ndarray) -> QImage:
+    """Copy a uint8 gray (H, W) or RGB (H, W, 3) array into a QImage that owns its pixels."""
+    arr = np.ascontiguousarray(arr)
+    h, w = arr.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if arr.ndim == 2 else QImage.Format.Format_RGB888
+    return QImage(arr.data, w, h, arr.strides[0], fmt).copy()
+
+
+def as_rgb(arr: np.ndarray) -> np.ndarray:
+    return np.repeat(arr[..., None], 3, axis=2) if arr.ndim == 2 else arr
+
+
+def prepare(item: Item, spec: FilterSpec, max_size: tuple[int, int]) -> Prepared:
+    """Decode at reduced scale and filter; a video becomes a contact sheet of filtered keyframes."""
+    if item.kind is MediaKind.VIDEO:
+        frames = [k.rgb for k in keyframes(item.media_path, max_frames=12)]
+        original = contact_sheet(frames, max_size=max_size)
+        filtered = contact_sheet([as_rgb(apply_filter(f, spec)) for f in frames], max_size=max_size)
+        if spec.grayscale:
+            filtered = filtered[..., 0]
+        return Prepared(item.id, spec, to_qimage(filtered), to_qimage(original), len(frames))
+    rgb = decode_reduced(item.media_path, max_size)
+    return Prepared(item.id, spec, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb))

@@ -1,0 +1,169 @@
+"""The review controller: keys call the review service off the GUI thread, then the views refresh.
+
+While a decision is being saved the reviewer is in transition: further decision keys are ignored,
+so one key press never counts twice and nothing is decided on an item the moderator has not seen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QElapsedTimer, QObject, Signal
+
+from moderator.domain import Decision, FilterSpec, Item
+from moderator.review import ReviewService
+from ui.images import Prepared
+from ui.prefetch import PreviewCache
+from ui.tasks import TaskRunner
+from ui.viewer import MediaViewer
+
+
+class Reviewer(QObject):
+    queue_changed = Signal(list, int)  # items, current index
+    current_changed = Signal(object)  # Item | None
+    saved = Signal(str, str)  # decision uuid, what the status bar says
+    message = Signal(str)
+
+    def __init__(self, service: ReviewService, runner: TaskRunner, viewer: MediaViewer, parent=None):
+        super().__init__(parent)
+        self.service, self.runner, self.viewer = service, runner, viewer
+        self.cache = PreviewCache(runner, self.spec_for, self)
+        self.items: list[Item] = []
+        self.index = 0
+        self.saving = False
+        self._seen = QElapsedTimer()
+        self.cache.ready.connect(self._on_cache_ready)
+        self.cache.failed.connect(self._on_cache_failed)
+        viewer.exposed.connect(self._on_viewer_exposed)
+        viewer.shown.connect(lambda _id: self._seen.restart())
+
+    # -- reads --------------------------------------------------------------------------------
+    @property
+    def current(self) -> Item | None:
+        return self.items[self.index] if 0 <= self.index < len(self.items) else None
+
+    def spec_for(self, item: Item) -> FilterSpec:
+        return self.service.policy.filter_for(item.category)
+
+    def load(self) -> None:
+        self.runner.run(self.service.queue, lambda items: self._set_queue(items, self.index))
+
+    # -- keys ---------------------------------------------------------------------------------
+    def decide(self, label_name: str) -> None:
+        item = self._ready_item()
+        if item is None:
+            return
+        ms = self._handle_ms()
+        self._transaction(lambda: self.service.decide(item.id, label_name, handle_ms=ms), self._on_decided)
+
+    def escalate(self, note: str) -> None:
+        item = self._ready_item()
+        if item is None:
+            return
+        ms = self._handle_ms()
+        self._transaction(lambda: self.service.escalate(item.id, note, handle_ms=ms), self._on_decided)
+
+    def skip(self) -> None:
+        item = self._ready_item()
+        if item is not None:
+            self._transaction(lambda: self.service.skip(item.id), self._on_skipped)
+
+    def undo(self) -> None:
+        if self.saving:
+            return
+        self.viewer.end_peek()
+        self._transaction(self.service.undo_last, self._on_undone)
+
+    def move(self, delta: int) -> None:
+        if self.items and not self.saving:
+            self._show(max(0, min(len(self.items) - 1, self.index + delta)))
+
+    def go_to(self, row: int) -> None:
+        if 0 <= row < len(self.items) and not self.saving and row != self.index:
+            self._show(row)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _ready_item(self) -> Item | None:
+        """The item a key acts on: only one that is on screen, and never during a save."""
+        item = self.current
+        if self.saving or item is None or self.viewer.prepared is None or self.viewer.prepared.item_id != item.id:
+            return None
+        self.viewer.end_peek()  # the peek's exposure is queued before the decision that sums it
+        return item
+
+    def _handle_ms(self) -> int:
+        return int(self._seen.elapsed()) if self._seen.isValid() else 0
+
+    def _transaction(self, op, on_done) -> None:
+        """Run a write and re-read the queue; on_done may return an item id to show next."""
+        self.saving = True
+
+        def work():
+            return op(), self.service.queue()
+
+        def done(result) -> None:
+            outcome, items = result
+            self.saving = False
+            go_to = on_done(outcome)
+            self._set_queue(items, go_to if isinstance(go_to, str) else self.index)
+
+        self.runner.write(work, done, self._on_failed)
+
+    def _on_decided(self, d: Decision) -> None:
+        what = ", ".join(d.labels) or "escalated"
+        self.saved.emit(d.uuid, f"Saved: {what} → {d.action.value}")
+
+    def _on_skipped(self, _changes) -> None:
+        self.message.emit("Skipped: it waits behind the pending items")
+
+    def _on_undone(self, d: Decision | None) -> str | None:
+        if d is None:
+            self.message.emit("Nothing to undo")
+            return None
+        self.saved.emit(d.uuid, "Undone: the item is back in the queue")
+        return d.item_id
+
+    def _on_failed(self, exc: Exception) -> None:
+        self.saving = False
+        self.message.emit(f"Not saved: {exc}")
+
+    def _set_queue(self, items: list[Item], index) -> None:
+        self.items = items
+        if isinstance(index, str):  # an item id to return to
+            index = next((n for n, it in enumerate(items) if it.id == index), 0)
+        self.index = max(0, min(index, len(items) - 1)) if items else 0
+        self.queue_changed.emit(items, self.index)
+        self._show(self.index)
+
+    def _show(self, index: int) -> None:
+        self.index = index
+        item = self.current
+        self.current_changed.emit(item)
+        if item is None:
+            self.viewer.show_message("The queue is empty. Import media with `moderator import PATH`.")
+            return
+        self.cache.want(self.items, index)
+        prepared = self.cache.get(item.id)
+        if prepared is not None and prepared.spec == self.spec_for(item):
+            self._display(prepared)
+        else:
+            self.viewer.show_message("Preparing the filtered view…")
+
+    def _display(self, prepared: Prepared) -> None:
+        self.viewer.show_prepared(prepared)
+
+    def _on_cache_ready(self, item_id: str) -> None:
+        item = self.current
+        shown = self.viewer.prepared
+        if item is not None and item.id == item_id and (shown is None or shown.item_id != item_id):
+            self._display(self.cache.get(item_id))
+
+    def _on_cache_failed(self, item_id: str, reason: str) -> None:
+        if self.current is not None and self.current.id == item_id:
+            self.viewer.show_message(f"Cannot show this item: {reason}")
+
+    def _on_viewer_exposed(self, kind: str, started_at: str, ms: int, fraction: float) -> None:
+        # The peek belongs to the picture that was on screen, which may no longer be `current`.
+        shown = self.viewer.prepared
+        item = next((it for it in self.items if shown and it.id == shown.item_id), None)
+        if item is None:
+            return
+        self.runner.write(lambda: self.service.record_exposure(item, kind, started_at, ms, fraction))

@@ -1,0 +1,68 @@
+"""Shortcuts made from the keymap data; the peek key is watched for press and release."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+
+from moderator.keymap import Binding
+
+TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+
+
+def make_shortcuts(window: QWidget, bindings: list[Binding],
+                   handlers: dict[str, Callable[[], None]]) -> list[QShortcut]:
+    """One QShortcut per key, never auto-repeating, so holding a key decides once."""
+    out = []
+    for b in bindings:
+        handler = handlers.get(b.command)
+        if handler is None:
+            continue
+        for key in b.keys:
+            sc = QShortcut(QKeySequence(key), window)
+            sc.setAutoRepeat(False)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(handler)
+            out.append(sc)
+    return out
+
+
+class HoldKey(QObject):
+    """Calls on_press when one of `keys` goes down and on_release when it comes up (or focus leaves)."""
+
+    def __init__(self, window: QWidget, keys: tuple[str, ...], on_press: Callable[[], object],
+                 on_release: Callable[[], None]):
+        super().__init__(window)
+        self._window = window
+        self._keys = {QKeySequence(k)[0].key() for k in keys}
+        self._on_press, self._on_release = on_press, on_release
+        self._held = False
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and self._applies(obj, event):
+            if not event.isAutoRepeat():
+                self._toggle(kind == QEvent.Type.KeyPress)
+            return True
+        if kind == QEvent.Type.WindowDeactivate and obj is self._window:
+            self._toggle(False)  # never leave media revealed behind another window
+        return False
+
+    def _applies(self, obj: QObject, event: QKeyEvent) -> bool:
+        if not isinstance(obj, QWidget) or obj.window() is not self._window:
+            return False
+        if isinstance(QApplication.focusWidget(), TEXT_INPUTS):
+            return False
+        return event.key() in self._keys and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+
+    def _toggle(self, down: bool) -> None:
+        if down and not self._held:
+            self._held = True
+            self._on_press()
+        elif not down and self._held:
+            self._held = False
+            self._on_release()

@@ -1,0 +1,74 @@
+"""The side panels: facts of the current item, and the policy's labels with their keys."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from moderator.clock import parse_iso, utc_now
+from moderator.domain import Item, Policy
+from ui.queue_panel import _span, due_text
+
+SEVERITY_COLOURS = ["#5d6d7e", "#2e86c1", "#d4ac0d", "#e67e22", "#c0392b", "#8e44ad"]
+FACTS = ("Item", "Category hint", "Reason", "Reports", "In queue", "SLA", "Media", "Status")
+
+
+class FactsPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._values = {name: QLabel("—") for name in FACTS}
+        form = QFormLayout(self)
+        title = QLabel("This item")
+        title.setObjectName("panelTitle")
+        form.addRow(title)
+        for name, label in self._values.items():
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(f"{name}:", label)
+
+    def show_item(self, item: Item | None) -> None:
+        if item is None:
+            for label in self._values.values():
+                label.setText("—")
+            return
+        waited = (utc_now() - parse_iso(item.reported_at or item.imported_at or "")).total_seconds()
+        size = f"{item.width}×{item.height}"
+        if item.duration_s:
+            size += f", {item.duration_s:.1f} s"
+        values = {
+            "Item": item.external_id or item.id, "Category hint": item.category or "none",
+            "Reason": item.reason or "—", "Reports": str(item.report_count), "In queue": _span(waited),
+            "SLA": due_text(item.sla_due_at), "Media": f"{item.kind.value} · {item.mime} · {size}",
+            "Status": item.status.value,
+        }
+        for name, text in values.items():
+            self._values[name].setText(text)
+
+    def text_of(self, name: str) -> str:
+        return self._values[name].text()
+
+
+class LabelsPanel(QWidget):
+    """The labels of the policy in key order: the key, the title, the action it takes."""
+
+    def __init__(self, policy: Policy, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        title = QLabel(f"Labels · policy {policy.version}")
+        title.setObjectName("panelTitle")
+        layout.addWidget(title)
+        grid = QGridLayout()
+        for row, label in enumerate(policy.labels):
+            colour = SEVERITY_COLOURS[min(label.severity, len(SEVERITY_COLOURS) - 1)]
+            key = QLabel(label.key)
+            key.setObjectName("keycap")
+            key.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            grid.addWidget(key, row, 0)
+            grid.addWidget(QLabel(f"<span style='color:{colour}'>■</span> {label.title}"), row, 1)
+            grid.addWidget(QLabel(f"<i>{label.action.value.replace('_', '-')}</i>"), row, 2)
+        layout.addLayout(grid)
+        hint = QLabel("J/K next/previous · S skip · E escalate · Ctrl+Z undo · hold Space to peek · ? all keys")
+        hint.setWordWrap(True)
+        hint.setObjectName("hint")
+        layout.addWidget(hint)
+        layout.addStretch(1)
