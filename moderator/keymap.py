@@ -9,7 +9,9 @@ from pathlib import Path
 from moderator.domain import Policy
 from moderator.resources import resource_path
 
-COMMANDS = ("next", "previous", "skip", "escalate", "undo", "peek", "help", "focus_queue")
+COMMANDS = ("next", "previous", "skip", "escalate", "undo", "peek", "spotlight", "spotlight_toggle", "reveal",
+            "blur_more", "blur_less", "play", "frame_next", "frame_previous", "help", "focus_queue")
+HOLD_COMMANDS = ("peek", "spotlight")  # act while held, not on a press
 DESCRIPTIONS = {
     "next": "Next item",
     "previous": "Previous item",
@@ -17,6 +19,14 @@ DESCRIPTIONS = {
     "escalate": "Escalate with a note",
     "undo": "Undo the last decision (writes a superseding row)",
     "peek": "Hold to peek unfiltered; filters return on release",
+    "spotlight": "Hold: an unfiltered circle follows the cursor (wheel: size)",
+    "spotlight_toggle": "Spotlight for a few seconds (press again to end)",
+    "reveal": "Reveal the whole item for a few seconds, then filters return",
+    "blur_more": "More blur",
+    "blur_less": "Less blur (never below the policy)",
+    "play": "Video: play / pause the filtered frames",
+    "frame_next": "Video: next frame",
+    "frame_previous": "Video: previous frame",
     "help": "Show every shortcut",
     "focus_queue": "Focus the queue list",
 }

@@ -10,6 +10,7 @@ from moderator.paths import config_dir, data_dir, default_actor, demo_dir
 from moderator.policy import load_policy
 from moderator.resources import resource_path
 from moderator.review import ReviewService
+from moderator.settings import Settings, load_settings
 from ui.platform_check import problem
 
 
@@ -24,12 +25,13 @@ def run_desk(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     keymap = load_keymap(config_dir() / "keymap.toml")
+    settings = load_settings()
     base = data_dir(args.data_dir)
     store = Store(demo_dir(base) if args.demo else base)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Moderator Desk")
     app.setStyleSheet(resource_path("theme.qss").read_text(encoding="utf-8"))
-    window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo)
+    window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo, settings=settings)
     window.show()
     try:
         return app.exec()
@@ -37,13 +39,13 @@ def run_desk(args: argparse.Namespace) -> int:
         store.close()
 
 
-def build_window(store, policy, keymap, actor: str, *, demo: bool = False):
+def build_window(store, policy, keymap, actor: str, *, demo: bool = False, settings: Settings | None = None):
     """The window on a store; with demo, an empty store is filled with the demo queue first (off-thread)."""
     from moderator.demo import ensure_demo
     from ui.main_window import MainWindow
 
     service = ReviewService(store=store, policy=policy, actor=actor)
-    window = MainWindow(service, keymap, title=f"{'demo · ' if demo else ''}{store.data_dir}")
+    window = MainWindow(service, keymap, settings, title=f"{'demo · ' if demo else ''}{store.data_dir}")
     if demo:
         window.viewer.show_message("Preparing the demo queue…")
         window.runner.write(lambda: ensure_demo(store, actor="demo"), lambda _r: window.reviewer.load())

@@ -7,27 +7,38 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidg
 
 from moderator.keymap import bindings as make_bindings
 from moderator.review import ReviewService
+from moderator.settings import Settings
 from ui.escalate_bar import EscalateBar
 from ui.help_dialog import HelpDialog
 from ui.queue_panel import QueuePanel
+from ui.reveal import RevealController
 from ui.reviewer import Reviewer
 from ui.shortcuts import HoldKey, make_shortcuts
 from ui.side_panels import FactsPanel, LabelsPanel
 from ui.tasks import TaskRunner
+from ui.video_player import VideoPlayer
 from ui.viewer import MediaViewer
+from ui.wellness_panel import BreakBanner, ExposureMeter, WellnessMonitor
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, service: ReviewService, keymap: dict[str, tuple[str, ...]], title: str = ""):
+    def __init__(self, service: ReviewService, keymap: dict[str, tuple[str, ...]],
+                 settings: Settings | None = None, title: str = ""):
         super().__init__()
         self.setWindowTitle(f"Moderator Desk — {title}" if title else "Moderator Desk")
+        self.settings = settings = settings or Settings()
         self.runner = TaskRunner(self)
-        self.viewer = MediaViewer()
-        self.reviewer = Reviewer(service, self.runner, self.viewer, self)
+        self.reveal = RevealController(settings.reveal_seconds, self)
+        self.viewer = MediaViewer(self.reveal, settings.spotlight_radius)
+        self.reviewer = Reviewer(service, self.runner, self.viewer, settings, self)
+        self.player = VideoPlayer(self.runner, self.viewer, self)
         self.queue_panel = QueuePanel()
         self.facts = FactsPanel()
         self.labels = LabelsPanel(service.policy)
         self.escalate_bar = EscalateBar()
+        self.break_banner = BreakBanner()
+        self.wellness = WellnessMonitor(service, self.runner, self.reveal, settings, self.break_banner, self)
+        self.meter = ExposureMeter()
         self.bindings = make_bindings(keymap, service.policy)
         self.help = HelpDialog(self.bindings, self)
         self._build_layout()
@@ -38,6 +49,7 @@ class MainWindow(QMainWindow):
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.break_banner)
         column.addWidget(self.viewer, 1)
         column.addWidget(self.escalate_bar)
         side = QWidget()
@@ -51,43 +63,58 @@ class MainWindow(QMainWindow):
         splitter.setSizes([330, 870, 300])
         self.setCentralWidget(splitter)
         self.status_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.meter)
         self.statusBar().addPermanentWidget(self.status_label)
 
     def _wire(self, keymap: dict[str, tuple[str, ...]]) -> None:
-        r = self.reviewer
+        r, v = self.reviewer, self.viewer
         handlers = {f"label:{lb.name}": (lambda n=lb.name: r.decide(n)) for lb in r.service.policy.labels}
         handlers.update({
             "next": lambda: r.move(1), "previous": lambda: r.move(-1), "skip": r.skip,
             "escalate": self._on_escalate_key, "undo": r.undo, "help": self.help.show,
             "focus_queue": self.queue_panel.view.setFocus,
+            "reveal": lambda: self.reveal.toggle("reveal", v.spec),
+            "spotlight_toggle": lambda: self.reveal.toggle("spotlight", v.spec),
+            "blur_more": lambda: r.change_blur(1), "blur_less": lambda: r.change_blur(-1),
+            "play": self.player.toggle_play, "frame_next": lambda: self.player.step(1),
+            "frame_previous": lambda: self.player.step(-1),
         })
         self.shortcuts = make_shortcuts(self, self.bindings, handlers)
-        self.peek_key = HoldKey(self, keymap["peek"], self._on_peek_press, self.viewer.end_peek)
+        self.peek_key = HoldKey(self, keymap["peek"], v.start_peek, v.end_peek)
+        self.spotlight_key = HoldKey(self, keymap["spotlight"], v.start_spotlight, v.end_spotlight)
         r.queue_changed.connect(self.queue_panel.show_items)
         r.current_changed.connect(self._on_reviewer_current)
         r.saved.connect(lambda _uuid, text: self.statusBar().showMessage(text, 4000))
         r.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        r.decided.connect(self.wellness.on_decided)
+        r.exposure_saved.connect(self.wellness.refresh)
+        self.wellness.updated.connect(self.meter.show_today)
+        self.reveal.refused.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.runner.failed.connect(lambda text: self.statusBar().showMessage(f"Error: {text}", 8000))
         self.queue_panel.view.clicked.connect(lambda index: r.go_to(index.row()))
         self.escalate_bar.submitted.connect(r.escalate)
-        self.escalate_bar.closed.connect(lambda: self.viewer.setFocus())
+        self.escalate_bar.closed.connect(lambda: v.setFocus())
+        self.wellness.refresh()
 
     def _on_escalate_key(self) -> None:
         if self.reviewer.current is not None and not self.reviewer.saving:
-            self.viewer.end_peek()
+            self.viewer.end_reveal()
             self.escalate_bar.open_bar()
-
-    def _on_peek_press(self) -> None:
-        if not self.viewer.start_peek() and self.viewer.prepared is not None:
-            self.statusBar().showMessage("The policy does not allow revealing this item", 5000)
 
     def _on_reviewer_current(self, item) -> None:
         self.facts.show_item(item)
+        self.player.attach(item, self.reviewer.spec_for(item) if item else None)
         self.queue_panel.select(self.reviewer.index)
         total = len(self.reviewer.items)
         self.status_label.setText(f"{self.reviewer.index + 1 if total else 0} / {total} open")
 
+    def changeEvent(self, event) -> None:
+        if event.type() == event.Type.ActivationChange and not self.isActiveWindow():
+            self.viewer.end_reveal()  # never leave media revealed behind another window
+        super().changeEvent(event)
+
     def closeEvent(self, event) -> None:
-        self.viewer.end_peek()
+        self.viewer.end_reveal()
+        self.player.detach()
         self.runner.wait()  # every queued write reaches the store before the window goes
         super().closeEvent(event)

@@ -26,7 +26,7 @@ class PreviewCache(QObject):
         self._runner = runner
         self._spec_for = spec_for
         self._done: OrderedDict[str, Prepared] = OrderedDict()
-        self._pending: set[str] = set()
+        self._pending: set[tuple[str, FilterSpec]] = set()
         self.max_size = (1600, 1000)
 
     def get(self, item_id: str) -> Prepared | None:
@@ -51,20 +51,20 @@ class PreviewCache(QObject):
     def _request(self, item: Item) -> None:
         spec = self._spec_for(item)
         have = self._done.get(item.id)
-        if (have is not None and have.spec == spec) or item.id in self._pending:
+        if (have is not None and have.spec == spec) or (item.id, spec) in self._pending:
             return
-        self._pending.add(item.id)
+        self._pending.add((item.id, spec))
         size = self.max_size
         self._runner.run(lambda: prepare(item, spec, size), self._on_prepared,
-                         lambda exc, i=item.id: self._on_failed(i, exc))
+                         lambda exc: self._on_failed(item.id, spec, exc))
 
     def _on_prepared(self, prepared: Prepared) -> None:
-        self._pending.discard(prepared.item_id)
+        self._pending.discard((prepared.item_id, prepared.spec))
         self._done[prepared.item_id] = prepared
         while len(self._done) > KEEP:
             self._done.popitem(last=False)
         self.ready.emit(prepared.item_id)
 
-    def _on_failed(self, item_id: str, exc: Exception) -> None:
-        self._pending.discard(item_id)
+    def _on_failed(self, item_id: str, spec: FilterSpec, exc: Exception) -> None:
+        self._pending.discard((item_id, spec))
         self.failed.emit(item_id, getattr(exc, "reason", None) or str(exc))

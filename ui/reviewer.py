@@ -6,10 +6,13 @@ so one key press never counts twice and nothing is decided on an item the modera
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QObject, Signal
+from dataclasses import replace
 
-from moderator.domain import Decision, FilterSpec, Item
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
+
+from moderator.domain import Action, Decision, FilterSpec, Item
 from moderator.review import ReviewService
+from moderator.settings import Settings
 from ui.images import Prepared
 from ui.prefetch import PreviewCache
 from ui.tasks import TaskRunner
@@ -20,19 +23,25 @@ class Reviewer(QObject):
     queue_changed = Signal(list, int)  # items, current index
     current_changed = Signal(object)  # Item | None
     saved = Signal(str, str)  # decision uuid, what the status bar says
+    decided = Signal(int)  # severity of a decision just saved (for break reminders)
+    exposure_saved = Signal()
     message = Signal(str)
 
-    def __init__(self, service: ReviewService, runner: TaskRunner, viewer: MediaViewer, parent=None):
+    def __init__(self, service: ReviewService, runner: TaskRunner, viewer: MediaViewer,
+                 settings: Settings | None = None, parent=None):
         super().__init__(parent)
         self.service, self.runner, self.viewer = service, runner, viewer
+        self.settings = settings or Settings()
+        self.blur_offset = 0
         self.cache = PreviewCache(runner, self.spec_for, self)
         self.items: list[Item] = []
         self.index = 0
         self.saving = False
         self._seen = QElapsedTimer()
+        self._cleanse = False
         self.cache.ready.connect(self._on_cache_ready)
         self.cache.failed.connect(self._on_cache_failed)
-        viewer.exposed.connect(self._on_viewer_exposed)
+        viewer.reveal.exposed.connect(self._on_viewer_exposed)
         viewer.shown.connect(lambda _id: self._seen.restart())
 
     # -- reads --------------------------------------------------------------------------------
@@ -41,7 +50,25 @@ class Reviewer(QObject):
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
 
     def spec_for(self, item: Item) -> FilterSpec:
-        return self.service.policy.filter_for(item.category)
+        """The policy's filter made stricter by the user's defaults; blur keys move it, never below policy."""
+        policy_spec = self.service.policy.filter_for(item.category)
+        s = self.settings
+        spec = policy_spec.stricter(FilterSpec(blur=s.blur, grayscale=s.grayscale, style=s.style or None))
+        blur = max(policy_spec.blur, min(6, spec.blur + self.blur_offset))
+        return replace(spec, blur=blur)
+
+    def change_blur(self, delta: int) -> None:
+        item = self.current
+        if item is None:
+            return
+        before = self.spec_for(item).blur
+        self.blur_offset = max(-6, min(6, self.blur_offset + delta))
+        after = self.spec_for(item).blur
+        if after == before:
+            self.blur_offset -= delta  # at a limit: do not bank presses that change nothing
+            self.message.emit("Blur is at the policy's minimum" if delta < 0 else "Blur is at its maximum")
+            return
+        self._show(self.index)
 
     def load(self) -> None:
         self.runner.run(self.service.queue, lambda items: self._set_queue(items, self.index))
@@ -69,7 +96,7 @@ class Reviewer(QObject):
     def undo(self) -> None:
         if self.saving:
             return
-        self.viewer.end_peek()
+        self.viewer.end_reveal()
         self._transaction(self.service.undo_last, self._on_undone)
 
     def move(self, delta: int) -> None:
@@ -86,7 +113,7 @@ class Reviewer(QObject):
         item = self.current
         if self.saving or item is None or self.viewer.prepared is None or self.viewer.prepared.item_id != item.id:
             return None
-        self.viewer.end_peek()  # the peek's exposure is queued before the decision that sums it
+        self.viewer.end_reveal()  # the reveal's exposure is queued before the decision that sums it
         return item
 
     def _handle_ms(self) -> int:
@@ -110,6 +137,11 @@ class Reviewer(QObject):
     def _on_decided(self, d: Decision) -> None:
         what = ", ".join(d.labels) or "escalated"
         self.saved.emit(d.uuid, f"Saved: {what} → {d.action.value}")
+        severity = max([self.service.policy.label(n).severity for n in d.labels] or
+                       [self.settings.high_severity if d.action is Action.ESCALATE else 0])
+        self.decided.emit(severity)
+        if self.settings.palate_cleanser and severity >= self.settings.high_severity:
+            self._cleanse = True
 
     def _on_skipped(self, _changes) -> None:
         self.message.emit("Skipped: it waits behind the pending items")
@@ -135,6 +167,10 @@ class Reviewer(QObject):
 
     def _show(self, index: int) -> None:
         self.index = index
+        if self._cleanse:  # after a high-severity item: a calm screen first, then the next one
+            self._cleanse = False
+            self._palate_cleanser()
+            return
         item = self.current
         self.current_changed.emit(item)
         if item is None:
@@ -144,17 +180,30 @@ class Reviewer(QObject):
         prepared = self.cache.get(item.id)
         if prepared is not None and prepared.spec == self.spec_for(item):
             self._display(prepared)
-        else:
+        elif not self.viewer.calm:
             self.viewer.show_message("Preparing the filtered view…")
+
+    def _palate_cleanser(self) -> None:
+        self.current_changed.emit(self.current)
+        if self.current is not None:
+            self.cache.want(self.items, self.index)
+        self.viewer.show_message("Take a breath. The next item follows in a moment.", calm=True)
+        QTimer.singleShot(int(self.settings.palate_cleanser_seconds * 1000), self._end_cleanser)
+
+    def _end_cleanser(self) -> None:
+        if self.viewer.calm:
+            self._show(self.index)
 
     def _display(self, prepared: Prepared) -> None:
         self.viewer.show_prepared(prepared)
 
     def _on_cache_ready(self, item_id: str) -> None:
         item = self.current
-        shown = self.viewer.prepared
-        if item is not None and item.id == item_id and (shown is None or shown.item_id != item_id):
-            self._display(self.cache.get(item_id))
+        prepared = self.cache.get(item_id)
+        if item is None or item.id != item_id or self.viewer.calm or prepared.spec != self.spec_for(item):
+            return
+        if self.viewer.prepared is not prepared:
+            self._display(prepared)
 
     def _on_cache_failed(self, item_id: str, reason: str) -> None:
         if self.current is not None and self.current.id == item_id:
@@ -166,4 +215,5 @@ class Reviewer(QObject):
         item = next((it for it in self.items if shown and it.id == shown.item_id), None)
         if item is None:
             return
-        self.runner.write(lambda: self.service.record_exposure(item, kind, started_at, ms, fraction))
+        self.runner.write(lambda: self.service.record_exposure(item, kind, started_at, ms, fraction),
+                          lambda _r: self.exposure_saved.emit())

@@ -11,6 +11,12 @@ from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainT
 from moderator.keymap import Binding
 
 TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+# Held modifier keys have no QKeySequence of their own.
+MODIFIER_KEYS = {"alt": Qt.Key.Key_Alt, "shift": Qt.Key.Key_Shift, "ctrl": Qt.Key.Key_Control, "meta": Qt.Key.Key_Meta}
+
+
+def key_code(text: str) -> Qt.Key:
+    return MODIFIER_KEYS.get(text.lower()) or QKeySequence(text)[0].key()
 
 
 def make_shortcuts(window: QWidget, bindings: list[Binding],
@@ -37,7 +43,7 @@ class HoldKey(QObject):
                  on_release: Callable[[], None]):
         super().__init__(window)
         self._window = window
-        self._keys = {QKeySequence(k)[0].key() for k in keys}
+        self._keys = {key_code(k) for k in keys}
         self._on_press, self._on_release = on_press, on_release
         self._held = False
         QApplication.instance().installEventFilter(self)
@@ -57,7 +63,9 @@ class HoldKey(QObject):
             return False
         if isinstance(QApplication.focusWidget(), TEXT_INPUTS):
             return False
-        return event.key() in self._keys and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() not in self._keys:
+            return False
+        return event.key() in MODIFIER_KEYS.values() or not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
 
     def _toggle(self, down: bool) -> None:
         if down and not self._held:

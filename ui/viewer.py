@@ -1,98 +1,184 @@
-"""The media viewer: paints the filtered picture, or the original only while a peek is held."""
+"""The media viewer: paints the filtered picture; the original only during a deliberate reveal.
+
+Reveal spells come from a RevealController; this widget paints them (whole picture, or a circle
+under the cursor for the spotlight) and tells it how much of the picture was uncovered.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from moderator.clock import now_iso
 from moderator.domain import FilterSpec, Reveal
 from ui.images import Prepared
+from ui.reveal import RevealController
 
 BACKGROUND = QColor("#15171a")
 SAFE = QColor("#2f7d4f")
 DANGER = QColor("#c0392b")
+CALM = (QColor("#a8c6d8"), QColor("#dfe9df"))
+_GRID = np.stack(np.meshgrid(np.linspace(0, 1, 48), np.linspace(0, 1, 48)), axis=-1).reshape(-1, 2)
 
 
 class MediaViewer(QWidget):
-    """Shows one prepared item. Emits `exposed(kind, started_at, ms, fraction)` when a peek ends."""
-
-    exposed = Signal(str, str, int, float)
     shown = Signal(str)  # item id, once its filtered picture is on screen
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, reveal: RevealController, spotlight_radius: int = 120, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("viewer")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 240)
+        self.setMouseTracking(True)
+        self.reveal = reveal
+        self.radius = spotlight_radius
+        self.caption = ""  # e.g. "frame 12 / 40 · paused"
         self._prepared: Prepared | None = None
+        self._pictures: tuple[QImage, QImage] | None = None  # (filtered, original)
         self._message = "Loading the queue…"
-        self._peeking = False
-        self._peek_clock = QElapsedTimer()
-        self._peek_started = ""
+        self._calm = False
+        self._cursor = QPointF(-1, -1)
+        reveal.changed.connect(self._on_reveal_changed)
 
     # -- state --------------------------------------------------------------------------------
-    @property
-    def peeking(self) -> bool:
-        return self._peeking
-
     @property
     def prepared(self) -> Prepared | None:
         return self._prepared
 
+    @property
+    def spec(self) -> FilterSpec | None:
+        return self._prepared.spec if self._prepared else None
+
+    @property
+    def calm(self) -> bool:
+        return self._calm
+
+    @property
+    def peeking(self) -> bool:
+        return self.reveal.kind == "peek"
+
     def show_prepared(self, prepared: Prepared) -> None:
-        self.end_peek()
-        self._prepared, self._message = prepared, ""
+        self.reveal.end()
+        self._prepared, self._message, self._calm, self.caption = prepared, "", False, ""
+        self._pictures = (prepared.filtered, prepared.original)
         self.repaint()  # paint now, so "shown" means on screen
         self.shown.emit(prepared.item_id)
 
-    def show_message(self, text: str) -> None:
-        self.end_peek()
-        self._prepared, self._message = None, text
+    def show_frame(self, filtered: QImage, original: QImage, caption: str) -> None:
+        """A video frame of the prepared item replaces the contact sheet (same reveal rules)."""
+        if self._prepared is not None:
+            self._pictures, self.caption = (filtered, original), caption
+            self.update()
+
+    def show_message(self, text: str, *, calm: bool = False) -> None:
+        self.reveal.end()
+        self._prepared, self._pictures, self._message, self._calm = None, None, text, calm
         self.update()
 
-    def can_peek(self) -> bool:
-        return self._prepared is not None and self._prepared.spec.reveal is not Reveal.NONE
-
+    # -- reveal entry points (keys) -------------------------------------------------------------
     def start_peek(self) -> bool:
-        if self._peeking or not self.can_peek():
-            return False
-        self._peeking = True
-        self._peek_clock.start()
-        self._peek_started = now_iso()
-        self.update()
-        return True
+        return self.reveal.start("peek", self.spec)
 
     def end_peek(self) -> None:
-        if not self._peeking:
-            return
-        self._peeking = False
-        ms = int(self._peek_clock.elapsed())
+        self.reveal.end("peek")
+
+    def end_reveal(self) -> None:
+        self.reveal.end()
+
+    def start_spotlight(self) -> bool:
+        return self.reveal.start("spotlight", self.spec, fraction=self._spotlight_fraction())
+
+    def end_spotlight(self) -> None:
+        self.reveal.end("spotlight")
+
+    # -- events -------------------------------------------------------------------------------
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._cursor = event.position()
+        if self.reveal.kind == "spotlight":
+            self.reveal.note_fraction(self._spotlight_fraction())
+            self.update()
+        super().mouseMoveEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self.reveal.kind != "spotlight":
+            return super().wheelEvent(event)
+        step = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
+        self.radius = int(max(20, min(800, self.radius * step)))
+        self.reveal.note_fraction(self._spotlight_fraction())
         self.update()
-        self.exposed.emit("peek", self._peek_started, ms, 1.0)
+        event.accept()
+
+    def _on_reveal_changed(self) -> None:
+        if self.reveal.kind == "spotlight" and self._cursor.x() < 0:
+            self._cursor = QPointF(self.width() / 2, self.height() / 2)
+            self.reveal.note_fraction(self._spotlight_fraction())
+        self.update()
+
+    def _spotlight_fraction(self) -> float:
+        """Share of the picture's area inside the spotlight circle (sampled on a 48×48 grid)."""
+        if self._pictures is None:
+            return 0.0
+        box = _fit(self._pictures[0], self.rect())
+        points = _GRID * [box.width(), box.height()] + [box.x(), box.y()]
+        d2 = ((points - [self._cursor.x(), self._cursor.y()]) ** 2).sum(axis=1)
+        return float((d2 <= self.radius**2).mean())
 
     # -- painting -----------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), BACKGROUND)
-        if self._prepared is None:
-            p.setPen(QColor("#c8ccd2"))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._message)
+        if self._pictures is None:
+            self._paint_message(p)
             return
-        image = self._prepared.original if self._peeking else self._prepared.filtered
+        filtered, original = self._pictures
+        box = _fit(filtered, self.rect())
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        p.drawImage(_fit(image, self.rect()), image)
-        self._paint_badge(p, self._prepared.spec)
+        kind = self.reveal.kind
+        p.drawImage(box, original if kind in ("peek", "reveal") else filtered)
+        if kind == "spotlight":
+            self._paint_spotlight(p, box, original)
+        self._paint_badge(p)
 
-    def _paint_badge(self, p: QPainter, spec: FilterSpec) -> None:
-        text = "UNFILTERED · release to hide" if self._peeking else _describe(spec)
+    def _paint_spotlight(self, p: QPainter, box: QRectF, original: QImage) -> None:
+        path = QPainterPath()
+        path.addEllipse(self._cursor, self.radius, self.radius)
+        p.save()
+        p.setClipPath(path)
+        p.drawImage(box, original)
+        p.restore()
+        p.setPen(DANGER)
+        p.drawEllipse(self._cursor, self.radius, self.radius)
+
+    def _paint_message(self, p: QPainter) -> None:
+        if self._calm:  # the palate cleanser: a soft, empty gradient after a hard item
+            for i, colour in enumerate(CALM):
+                p.fillRect(QRect(0, i * self.height() // 2, self.width(), self.height() // 2 + 1), colour)
+            p.setPen(QColor("#34495e"))
+        else:
+            p.setPen(QColor("#c8ccd2"))
+        p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
+
+    def _paint_badge(self, p: QPainter) -> None:
+        kind = self.reveal.kind
+        text = _badge_text(kind, self.spec, self.reveal.remaining_ms())
+        if self.caption:
+            text += f" · {self.caption}"
         p.setFont(QFont(self.font().family(), 10, QFont.Weight.Bold))
-        width = p.fontMetrics().horizontalAdvance(text) + 20
-        box = QRect(12, 12, width, 26)
-        p.fillRect(box, DANGER if self._peeking else SAFE)
+        box = QRect(12, 12, p.fontMetrics().horizontalAdvance(text) + 20, 26)
+        p.fillRect(box, DANGER if kind else SAFE)
         p.setPen(QColor("white"))
         p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def _badge_text(kind: str | None, spec: FilterSpec | None, remaining_ms: int) -> str:
+    if kind == "peek":
+        return "UNFILTERED · release to hide"
+    if kind == "reveal":
+        return f"REVEALED · filters return in {max(0, remaining_ms) / 1000:.0f} s"
+    if kind == "spotlight":
+        return "SPOTLIGHT · wheel: size"
+    return _describe(spec) if spec else ""
 
 
 def _fit(image: QImage, area: QRect) -> QRectF:
