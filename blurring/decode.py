@@ -116,6 +116,8 @@ def _decode(path: str | Path, max_size: tuple[int, int], mode: str, max_pixels: 
     pixels = _resize(pixels, stored_target)
     if orientation in _ORIENT_OPS:
         pixels = _ORIENT_OPS[orientation](pixels)
+    if not pixels.flags.writeable:  # Pillow's buffer, when nothing needed resizing: same contract
+        pixels = pixels.copy()
     return np.ascontiguousarray(pixels)
 
 

@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 
 from blurring.decode import decode_reduced, decode_reduced_gray, fit_size, probe_image
-from blurring.errors import MediaError
 from blurring.filters import Size, apply_filter, working_size
 from blurring.sniff import sniff_file
 from blurring.video import contact_sheet, keyframes
@@ -61,8 +60,5 @@ def _image_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.nda
 
 def _video_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.ndarray:
     frame_size = (max_size[0] // _FRAME_FRACTION, max_size[1] // _FRAME_FRACTION)
-    frames = keyframes(path, max_size=frame_size)
-    if not frames:
-        raise MediaError("video has no decodable frame")
+    frames = keyframes(path, max_size=frame_size)  # at least the first frame, or MediaError
     return contact_sheet([apply_filter(k.rgb, spec) for k in frames], max_size=max_size)
-

@@ -66,7 +66,8 @@ class FrameReader:
             raise MediaError(f"not a video ({mime})")
         self.max_size = max_size
         self._cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-        self._pos = -1  # index of the frame the decoder last returned
+        self._pos = -1  # index of the last frame returned to the caller
+        self._decoded = -1  # index of the last frame the decoder produced
         try:
             self.info = self._probe()
         except BaseException:
@@ -102,7 +103,7 @@ class FrameReader:
         return self.read(index)
 
     def _read_bgr(self, index: int) -> np.ndarray:
-        gap = index - self._pos
+        gap = index - self._decoded
         if gap <= 0 or gap > _GRAB_LIMIT:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         else:
@@ -111,7 +112,7 @@ class FrameReader:
         ok, frame = self._cap.read()
         if not ok or frame is None:
             raise MediaError(f"cannot decode video frame {index}")
-        self._pos = index
+        self._pos = self._decoded = index
         return frame
 
     def _probe(self) -> VideoInfo:
@@ -120,7 +121,7 @@ class FrameReader:
         ok, first = self._cap.read()
         if not ok or first is None:
             raise MediaError("video has no decodable frame")
-        self._pos = 0
+        self._decoded = 0
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         fps = fps if math.isfinite(fps) and fps > 0 else 0.0
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -133,8 +134,7 @@ class FrameReader:
         count = 1
         while self._cap.grab():
             count += 1
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-        self._pos = -1
+        self._decoded = count - 1
         return count
 
 
@@ -149,7 +149,8 @@ def keyframes(
     with FrameReader(path, max_size=_HIST_SIZE) as reader:
         info = reader.info
         samples = _sample_indices(info.frame_count, _CANDIDATES)
-        hists = [_histogram(reader.read(i)) for i in samples]
+        hists = _histograms(reader, samples)
+    samples = samples[: len(hists)]
     fill_target = min(max_frames, max(1, math.ceil(info.duration_s / fill_every_s)))
     picks = _pick(_cut_strengths(hists), len(samples), max_frames, fill_target)
     with FrameReader(path, max_size=max_size) as reader:
@@ -186,6 +187,20 @@ def _sample_indices(frame_count: int, limit: int) -> list[int]:
     if frame_count <= limit:
         return list(range(frame_count))
     return sorted({round(x) for x in np.linspace(0, frame_count - 1, limit)})
+
+
+def _histograms(reader: FrameReader, samples: list[int]) -> list[np.ndarray]:
+    """Histograms of the samples up to the first that does not decode: a container's frame count
+    can be an estimate that overshoots the end by a frame or two."""
+    hists: list[np.ndarray] = []
+    for index in samples:
+        try:
+            hists.append(_histogram(reader.read(index)))
+        except MediaError:
+            if not hists:
+                raise
+            break
+    return hists
 
 
 def _histogram(rgb: np.ndarray) -> np.ndarray:

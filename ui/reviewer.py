@@ -42,7 +42,7 @@ class Reviewer(QObject):
         self.cache.ready.connect(self._on_cache_ready)
         self.cache.failed.connect(self._on_cache_failed)
         viewer.reveal.exposed.connect(self._on_viewer_exposed)
-        viewer.shown.connect(lambda _id: self._seen.restart())
+        viewer.shown.connect(lambda _id: self._seen.start())
 
     # -- reads --------------------------------------------------------------------------------
     @property

@@ -110,8 +110,9 @@ class MediaViewer(QWidget):
         event.accept()
 
     def _on_reveal_changed(self) -> None:
-        if self.reveal.kind == "spotlight" and self._cursor.x() < 0:
-            self._cursor = QPointF(self.width() / 2, self.height() / 2)
+        if self.reveal.kind == "spotlight":
+            if self._cursor.x() < 0:  # no mouse over the viewer yet: start in the middle
+                self._cursor = QPointF(self.width() / 2, self.height() / 2)
             self.reveal.note_fraction(self._spotlight_fraction())
         self.update()
 

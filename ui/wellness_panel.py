@@ -80,8 +80,9 @@ class WellnessMonitor(QObject):
         QApplication.instance().installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress:
-            self._last_key.restart()
+        # Shortcut keys are consumed before KeyPress reaches filters; ShortcutOverride comes first.
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
+            self._last_key.start()
         return False
 
     def tick(self, ms: int) -> None:
