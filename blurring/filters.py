@@ -39,6 +39,10 @@ BLUR_LEVELS = range(7)
 BLUR_SIGMA = (0.0, 0.004, 0.008, 0.015, 0.025, 0.04, 0.07)
 PIXELATE_BLOCK = (0.0, 0.005, 0.01, 0.02, 0.03, 0.045, 0.07)
 STYLES = (None, "drawing")
+# The drawing drops tone, texture and colour by itself (Sarridis et al., 2023: ~30 % fewer negative
+# feelings, 97 % still interpretable), so it counts for this many blur levels: the default level 3
+# gives clean lines, and the stricter levels still abstract the shapes more and more.
+DRAWING_BLUR_CREDIT = 2
 
 # Gaussian blur runs on a copy shrunk until sigma is this many pixels there, then is scaled back
 # up with bilinear interpolation: a 2.5 px Gaussian is smooth enough that interpolating it leaves
@@ -63,7 +67,7 @@ def apply_filter(rgb: np.ndarray, spec: FilterSpec, out_size: Size | None = None
     size = out_size or (rgb.shape[1], rgb.shape[0])
     img = _channels(rgb, gray=spec.grayscale)
     if spec.style == "drawing":
-        img = _drawing(img, BLUR_SIGMA[spec.blur])
+        img = _drawing(img, BLUR_SIGMA[max(0, spec.blur - DRAWING_BLUR_CREDIT)])
     elif spec.blur:
         img = _blur(img, BLUR_SIGMA[spec.blur] * max(size), size)
     if spec.pixelate:

@@ -20,6 +20,7 @@ class Prepared:
     filtered: QImage
     original: QImage
     frames: int = 1  # keyframes in a video's contact sheet
+    is_video: bool = False
 
 
 def to_qimage(arr: np.ndarray) -> QImage:
@@ -42,6 +43,6 @@ def prepare(item: Item, spec: FilterSpec, max_size: tuple[int, int]) -> Prepared
         filtered = contact_sheet([as_rgb(apply_filter(f, spec)) for f in frames], max_size=max_size)
         if spec.grayscale:
             filtered = filtered[..., 0]
-        return Prepared(item.id, spec, to_qimage(filtered), to_qimage(original), len(frames))
+        return Prepared(item.id, spec, to_qimage(filtered), to_qimage(original), len(frames), is_video=True)
     rgb = decode_reduced(item.media_path, max_size)
     return Prepared(item.id, spec, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb))

@@ -60,7 +60,8 @@ class MediaViewer(QWidget):
 
     def show_prepared(self, prepared: Prepared) -> None:
         self.reveal.end()
-        self._prepared, self._message, self._calm, self.caption = prepared, "", False, ""
+        self._prepared, self._message, self._calm = prepared, "", False
+        self.caption = f"{prepared.frames} keyframes · P plays, . and , step" if prepared.is_video else ""
         self._pictures = (prepared.filtered, prepared.original)
         self.repaint()  # paint now, so "shown" means on screen
         self.shown.emit(prepared.item_id)

@@ -1,0 +1,44 @@
+"""TaskRunner: ops run off the GUI thread, callbacks on it, writes in order — thousands without a leak."""
+
+import sys
+import threading
+
+from PySide6.QtCore import QThread
+
+from ui.tasks import TaskRunner
+
+
+def test_callbacks_run_on_the_gui_thread_and_writes_keep_order(qtbot):
+    runner = TaskRunner()
+    gui = QThread.currentThread()
+    seen, order = [], []
+    for n in range(200):
+        runner.write(lambda n=n: (n, threading.current_thread().name),
+                     lambda result: (order.append(result[0]), seen.append(QThread.currentThread() is gui)))
+    qtbot.waitUntil(lambda: len(order) == 200)
+    assert order == list(range(200)) and all(seen)
+
+
+def test_failures_reach_the_failure_callback(qtbot):
+    runner = TaskRunner()
+    errors = []
+    runner.run(lambda: 1 / 0, lambda _r: None, errors.append)
+    qtbot.waitUntil(lambda: len(errors) == 1)
+    assert isinstance(errors[0], ZeroDivisionError)
+    with qtbot.waitSignal(runner.failed) as blocker:
+        runner.run(lambda: {}["missing"])
+    assert "KeyError" in blocker.args[0]
+
+
+def test_many_ops_returning_none_and_bools_keep_refcounts(qtbot):
+    """PySide6 6.12.0 on Python 3.11 loses a reference to None/True per call until Python aborts."""
+    runner = TaskRunner()
+    done = []
+    before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(3000):
+        runner.run(lambda: None, done.append)
+        runner.run(lambda: True, done.append)
+    qtbot.waitUntil(lambda: len(done) == 6000, timeout=20000)
+    done.clear()
+    after = sys.getrefcount(None), sys.getrefcount(True)
+    assert after[0] >= before[0] - 50 and after[1] >= before[1] - 50
