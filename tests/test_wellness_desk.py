@@ -235,3 +235,12 @@ def test_exposure_cli_summarises_by_day_and_category(qtbot, desk, store, capsys)
     assert len(rows) == 1 and rows[0]["kind"] == "reveal" and rows[0]["ms"] == exposure_rows(store)[0]["ms"]
     assert main(["exposure", "--json", "--data-dir", str(store.data_dir), "--actor", "someone-else"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_a_held_peek_ends_by_itself(qtbot, desk, store):
+    qtbot.keyPress(desk.viewer, Qt.Key.Key_Space)
+    assert desk.viewer.peeking
+    qtbot.waitUntil(lambda: not desk.viewer.peeking, timeout=3000)  # 2 × reveal_seconds
+    qtbot.keyRelease(desk.viewer, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: len(exposure_rows(store)) == 1)
+    assert exposure_rows(store)[0]["kind"] == "peek"

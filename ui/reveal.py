@@ -62,8 +62,9 @@ class RevealController(QObject):
         self.kind, self.fraction = kind, fraction
         self._clock.start()
         self._started_at = now_iso()
-        if timed:
-            self._timer.start(int(self.reveal_seconds * 1000))
+        # Held spells end by themselves too, at twice the timed length: a key stuck down (or a
+        # book on the keyboard) never leaves media unfiltered.
+        self._timer.start(int(self.reveal_seconds * (1000 if timed else 2000)))
         self.changed.emit()
         return True
 
