@@ -44,6 +44,8 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
     from moderator.demo import ensure_demo
     from ui.main_window import MainWindow
 
+    # Hand the GIL over every 1 ms, not 5: the GUI thread gets it back promptly from the workers.
+    sys.setswitchinterval(0.001)
     service = ReviewService(store=store, policy=policy, actor=actor)
     window = MainWindow(service, keymap, settings, title=f"{'demo · ' if demo else ''}{store.data_dir}")
     if demo:

@@ -17,6 +17,7 @@ from moderator.domain import FilterSpec, Item, MediaKind
 class Prepared:
     item_id: str
     spec: FilterSpec
+    size: tuple[int, int]  # the box it was prepared to fit
     filtered: QImage
     original: QImage
     frames: int = 1  # keyframes in a video's contact sheet
@@ -24,11 +25,12 @@ class Prepared:
 
 
 def to_qimage(arr: np.ndarray) -> QImage:
-    """Copy a uint8 gray (H, W) or RGB (H, W, 3) array into a QImage that owns its pixels."""
+    """A uint8 gray (H, W) or RGB (H, W, 3) array as a QImage that owns its pixels, already in the
+    screen's native 32-bit format so that painting it is a plain copy (done here, on a worker)."""
     arr = np.ascontiguousarray(arr)
     h, w = arr.shape[:2]
     fmt = QImage.Format.Format_Grayscale8 if arr.ndim == 2 else QImage.Format.Format_RGB888
-    return QImage(arr.data, w, h, arr.strides[0], fmt).copy()
+    return QImage(arr.data, w, h, arr.strides[0], fmt).convertToFormat(QImage.Format.Format_RGB32)
 
 
 def as_rgb(arr: np.ndarray) -> np.ndarray:
@@ -43,6 +45,6 @@ def prepare(item: Item, spec: FilterSpec, max_size: tuple[int, int]) -> Prepared
         filtered = contact_sheet([as_rgb(apply_filter(f, spec)) for f in frames], max_size=max_size)
         if spec.grayscale:
             filtered = filtered[..., 0]
-        return Prepared(item.id, spec, to_qimage(filtered), to_qimage(original), len(frames), is_video=True)
+        return Prepared(item.id, spec, max_size, to_qimage(filtered), to_qimage(original), len(frames), True)
     rgb = decode_reduced(item.media_path, max_size)
-    return Prepared(item.id, spec, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb))
+    return Prepared(item.id, spec, max_size, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb))

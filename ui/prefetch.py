@@ -26,8 +26,15 @@ class PreviewCache(QObject):
         self._runner = runner
         self._spec_for = spec_for
         self._done: OrderedDict[str, Prepared] = OrderedDict()
-        self._pending: set[tuple[str, FilterSpec]] = set()
+        self._pending: set[tuple[str, FilterSpec, tuple[int, int]]] = set()
         self.max_size = (1600, 1000)
+
+    @property
+    def idle(self) -> bool:
+        return not self._pending
+
+    def fits(self, prepared: Prepared | None, spec: FilterSpec) -> bool:
+        return prepared is not None and prepared.spec == spec and prepared.size == self.max_size
 
     def get(self, item_id: str) -> Prepared | None:
         prepared = self._done.get(item_id)
@@ -50,21 +57,20 @@ class PreviewCache(QObject):
 
     def _request(self, item: Item) -> None:
         spec = self._spec_for(item)
-        have = self._done.get(item.id)
-        if (have is not None and have.spec == spec) or (item.id, spec) in self._pending:
-            return
-        self._pending.add((item.id, spec))
         size = self.max_size
+        if self.fits(self._done.get(item.id), spec) or (item.id, spec, size) in self._pending:
+            return
+        self._pending.add((item.id, spec, size))
         self._runner.run(lambda: prepare(item, spec, size), self._on_prepared,
-                         lambda exc: self._on_failed(item.id, spec, exc))
+                         lambda exc: self._on_failed((item.id, spec, size), exc))
 
     def _on_prepared(self, prepared: Prepared) -> None:
-        self._pending.discard((prepared.item_id, prepared.spec))
+        self._pending.discard((prepared.item_id, prepared.spec, prepared.size))
         self._done[prepared.item_id] = prepared
         while len(self._done) > KEEP:
             self._done.popitem(last=False)
         self.ready.emit(prepared.item_id)
 
-    def _on_failed(self, item_id: str, spec: FilterSpec, exc: Exception) -> None:
-        self._pending.discard((item_id, spec))
-        self.failed.emit(item_id, getattr(exc, "reason", None) or str(exc))
+    def _on_failed(self, key: tuple, exc: Exception) -> None:
+        self._pending.discard(key)
+        self.failed.emit(key[0], getattr(exc, "reason", None) or str(exc))

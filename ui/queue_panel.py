@@ -39,10 +39,23 @@ class QueueModel(QAbstractTableModel):
         super().__init__(parent)
         self._items: list[Item] = []
 
-    def set_items(self, items: list[Item]) -> None:
+    def set_items(self, items: list[Item]) -> bool:
+        """Show `items`; when they are the current rows less a few, remove just those rows.
+
+        Returns True when the model was reset (so views re-measure their columns).
+        """
+        keep = {i.id for i in items}
+        if len(items) < len(self._items) and [i for i in self._items if i.id in keep] == list(items):
+            for row in reversed(range(len(self._items))):
+                if self._items[row].id not in keep:
+                    self.beginRemoveRows(QModelIndex(), row, row)
+                    del self._items[row]
+                    self.endRemoveRows()
+            return False
         self.beginResetModel()
         self._items = list(items)
         self.endResetModel()
+        return True
 
     def item_at(self, row: int) -> Item:
         return self._items[row]
@@ -103,7 +116,8 @@ class QueuePanel(QWidget):
         self.view.verticalHeader().hide()
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Measured once per reset, not on every change: ResizeToContents re-reads every row.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setWordWrap(False)
@@ -113,7 +127,8 @@ class QueuePanel(QWidget):
         layout.addWidget(self.view)
 
     def show_items(self, items: list[Item], current: int) -> None:
-        self.model.set_items(items)
+        if self.model.set_items(items) and len(items) <= 2000:
+            self.view.resizeColumnsToContents()
         self.title.setText(f"Queue · {len(items)} open")
         self.select(current)
 

@@ -43,6 +43,7 @@ class Reviewer(QObject):
         self.cache.failed.connect(self._on_cache_failed)
         viewer.reveal.exposed.connect(self._on_viewer_exposed)
         viewer.shown.connect(lambda _id: self._seen.start())
+        viewer.resized.connect(self._on_viewer_resized)
 
     # -- reads --------------------------------------------------------------------------------
     @property
@@ -79,14 +80,16 @@ class Reviewer(QObject):
         if item is None:
             return
         ms = self._handle_ms()
-        self._transaction(lambda: self.service.decide(item.id, label_name, handle_ms=ms), self._on_decided)
+        self._transaction(lambda: self.service.decide(item.id, label_name, handle_ms=ms), self._on_decided,
+                          closes=item.id)
 
     def escalate(self, note: str) -> None:
         item = self._ready_item()
         if item is None:
             return
         ms = self._handle_ms()
-        self._transaction(lambda: self.service.escalate(item.id, note, handle_ms=ms), self._on_decided)
+        self._transaction(lambda: self.service.escalate(item.id, note, handle_ms=ms), self._on_decided,
+                          closes=item.id)
 
     def skip(self) -> None:
         item = self._ready_item()
@@ -119,20 +122,33 @@ class Reviewer(QObject):
     def _handle_ms(self) -> int:
         return int(self._seen.elapsed()) if self._seen.isValid() else 0
 
-    def _transaction(self, op, on_done) -> None:
-        """Run a write and re-read the queue; on_done may return an item id to show next."""
+    def _transaction(self, op, on_done, *, closes: str | None = None) -> None:
+        """Run a write, then show the queue as it is now; on_done may return an item id to show.
+
+        When the write only closes item `closes`, the next item goes on screen straight from the
+        list in memory, and the stored queue is re-read behind it (so imports and sync show up).
+        """
         self.saving = True
 
         def work():
-            return op(), self.service.queue()
+            return op(), None if closes else self.service.queue()
 
         def done(result) -> None:
             outcome, items = result
             self.saving = False
             go_to = on_done(outcome)
+            if items is None:
+                items = [i for i in self.items if i.id != closes]
+                self.runner.run(self.service.queue, self._on_queue_reread)
             self._set_queue(items, go_to if isinstance(go_to, str) else self.index)
 
         self.runner.write(work, done, self._on_failed)
+
+    def _on_queue_reread(self, items: list[Item]) -> None:
+        if self.saving or [i.id for i in items] == [i.id for i in self.items]:
+            return
+        current = self.current
+        self._set_queue(items, current.id if current else self.index)
 
     def _on_decided(self, d: Decision) -> None:
         what = ", ".join(d.labels) or "escalated"
@@ -162,33 +178,29 @@ class Reviewer(QObject):
         if isinstance(index, str):  # an item id to return to
             index = next((n for n, it in enumerate(items) if it.id == index), 0)
         self.index = max(0, min(index, len(items) - 1)) if items else 0
-        self.queue_changed.emit(items, self.index)
-        self._show(self.index)
+        # The picture goes on screen before the queue list changes: a repaint also paints every
+        # other widget with pending changes, and the list can wait a frame.
+        self._show(self.index, before_announcing=lambda: self.queue_changed.emit(items, self.index))
 
-    def _show(self, index: int) -> None:
+    def _show(self, index: int, before_announcing=None) -> None:
+        """Put items[index] on screen, then tell the panels (`before_announcing` runs in between)."""
         self.index = index
+        item = self.current
         if self._cleanse:  # after a high-severity item: a calm screen first, then the next one
             self._cleanse = False
-            self._palate_cleanser()
-            return
-        item = self.current
-        self.current_changed.emit(item)
-        if item is None:
+            self.viewer.show_message("Take a breath. The next item follows in a moment.", calm=True)
+            QTimer.singleShot(int(self.settings.palate_cleanser_seconds * 1000), self._end_cleanser)
+        elif item is None:
             self.viewer.show_message("The queue is empty. Import media with `moderator import PATH`.")
-            return
-        self.cache.want(self.items, index)
-        prepared = self.cache.get(item.id)
-        if prepared is not None and prepared.spec == self.spec_for(item):
-            self._display(prepared)
+        elif (prepared := self.cache.get(item.id)) is not None and prepared.spec == self.spec_for(item):
+            self._display(prepared)  # even at an old size: a re-fit arrives by _on_cache_ready
         elif not self.viewer.calm:
             self.viewer.show_message("Preparing the filtered view…")
-
-    def _palate_cleanser(self) -> None:
-        self.current_changed.emit(self.current)
-        if self.current is not None:
-            self.cache.want(self.items, self.index)
-        self.viewer.show_message("Take a breath. The next item follows in a moment.", calm=True)
-        QTimer.singleShot(int(self.settings.palate_cleanser_seconds * 1000), self._end_cleanser)
+        if before_announcing is not None:
+            before_announcing()
+        self.current_changed.emit(item)
+        if item is not None:
+            self.cache.want(self.items, index)  # new decode work competes for the CPU: last
 
     def _end_cleanser(self) -> None:
         if self.viewer.calm:
@@ -204,6 +216,13 @@ class Reviewer(QObject):
             return
         if self.viewer.prepared is not prepared:
             self._display(prepared)
+
+    def _on_viewer_resized(self, width: int, height: int) -> None:
+        """Prepare pictures at the viewer's own size, so painting one is a copy, not a rescale."""
+        if (width, height) != self.cache.max_size and width > 0 and height > 0:
+            self.cache.max_size = (width, height)
+            if self.items:
+                self.cache.want(self.items, self.index)
 
     def _on_cache_failed(self, item_id: str, reason: str) -> None:
         if self.current is not None and self.current.id == item_id:

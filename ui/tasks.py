@@ -33,12 +33,16 @@ class _Job(QRunnable):
 
 
 class TaskRunner(QObject):
-    """Lives on the GUI thread; its `finished` signal is queued back to it from the workers."""
+    """Lives on the GUI thread; its `finished` signal is queued back to it from the workers.
+
+    One read thread by default: on a 2-core desk a second decoder would take the core the GUI
+    thread needs to paint the next item, and prefetch stays ahead of a person anyway.
+    """
 
     finished = Signal(int, bool, object)
     failed = Signal(str)  # for ops run without their own failure callback
 
-    def __init__(self, parent: QObject | None = None, read_threads: int = 2):
+    def __init__(self, parent: QObject | None = None, read_threads: int = 1):
         super().__init__(parent)
         self._reads = QThreadPool(self)
         self._reads.setMaxThreadCount(read_threads)

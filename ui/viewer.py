@@ -7,8 +7,18 @@ under the cursor for the spotlight) and tells it how much of the picture was unc
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QWheelEvent
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from moderator.domain import FilterSpec, Reveal
@@ -24,6 +34,7 @@ _GRID = np.stack(np.meshgrid(np.linspace(0, 1, 48), np.linspace(0, 1, 48)), axis
 
 class MediaViewer(QWidget):
     shown = Signal(str)  # item id, once its filtered picture is on screen
+    resized = Signal(int, int)  # the size, in device pixels, pictures should be prepared at
 
     def __init__(self, reveal: RevealController, spotlight_radius: int = 120, parent: QWidget | None = None):
         super().__init__(parent)
@@ -40,6 +51,10 @@ class MediaViewer(QWidget):
         self._calm = False
         self._cursor = QPointF(-1, -1)
         reveal.changed.connect(self._on_reveal_changed)
+        self._resize_settle = QTimer(self)  # a drag-resize asks for new pictures once, at the end
+        self._resize_settle.setSingleShot(True)
+        self._resize_settle.setInterval(150)
+        self._resize_settle.timeout.connect(self._emit_size)
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -59,7 +74,8 @@ class MediaViewer(QWidget):
         return self.reveal.kind == "peek"
 
     def show_prepared(self, prepared: Prepared) -> None:
-        self.reveal.end()
+        if self._prepared is None or prepared.item_id != self._prepared.item_id or prepared.spec != self._prepared.spec:
+            self.reveal.end()  # a new item or filter; a re-fit of the same one keeps the spell
         self._prepared, self._message, self._calm = prepared, "", False
         self.caption = f"{prepared.frames} keyframes · P plays, . and , step" if prepared.is_video else ""
         self._pictures = (prepared.filtered, prepared.original)
@@ -94,6 +110,14 @@ class MediaViewer(QWidget):
         self.reveal.end("spotlight")
 
     # -- events -------------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._resize_settle.start()
+        super().resizeEvent(event)
+
+    def _emit_size(self) -> None:
+        ratio = self.devicePixelRatioF()
+        self.resized.emit(round(self.width() * ratio), round(self.height() * ratio))
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._cursor = event.position()
         if self.reveal.kind == "spotlight":
@@ -135,9 +159,14 @@ class MediaViewer(QWidget):
             return
         filtered, original = self._pictures
         box = _fit(filtered, self.rect())
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         kind = self.reveal.kind
-        p.drawImage(box, original if kind in ("peek", "reveal") else filtered)
+        shown = original if kind in ("peek", "reveal") else filtered
+        ratio = self.devicePixelRatioF()
+        if abs(box.width() * ratio - shown.width()) < 1.5:  # prepared at this size: a plain copy
+            p.drawImage(box.topLeft().toPoint(), _with_ratio(shown, ratio))
+        else:  # an older size, until the re-fit arrives
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            p.drawImage(box, shown)
         if kind == "spotlight":
             self._paint_spotlight(p, box, original)
         self._paint_badge(p)
@@ -173,6 +202,12 @@ class MediaViewer(QWidget):
         p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
 
+def _with_ratio(image: QImage, ratio: float) -> QImage:
+    if image.devicePixelRatio() != ratio:
+        image.setDevicePixelRatio(ratio)
+    return image
+
+
 def _badge_text(kind: str | None, spec: FilterSpec | None, remaining_ms: int) -> str:
     if kind == "peek":
         return "UNFILTERED · release to hide"
@@ -184,6 +219,7 @@ def _badge_text(kind: str | None, spec: FilterSpec | None, remaining_ms: int) ->
 
 
 def _fit(image: QImage, area: QRect) -> QRectF:
+    """The box, in widget coordinates, that shows the whole image as large as `area` allows."""
     scale = min(area.width() / max(1, image.width()), area.height() / max(1, image.height()))
     w, h = image.width() * scale, image.height() * scale
     return QRectF(area.x() + (area.width() - w) / 2, area.y() + (area.height() - h) / 2, w, h)
