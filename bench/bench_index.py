@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python bench/bench_index.py [--n 1000000] [--big] [--queries 200] [--switch]
 Data: random 256-bit hashes, 20 % of them in tight families (real banks cluster), and near copies of
-every query planted at each distance 0..40. Budgets: one query <= 2 ms (design), batch throughput
->= 5x faiss, recall 1.0 against brute force for both; reading 1,000,000 te-lines in <= 5 s.
+every query planted at each distance 0..40. Budgets: one query <= 2 ms (design), throughput >= 5x
+faiss (one query at a time, and batched), recall 1.0 against brute force; 1,000,000 te-lines read in
+<= 5 s.
 --big uses 10,000,000 hashes; --switch prints flat scan vs multi-index time per size (FLAT_MAX).
 """
 
@@ -128,10 +129,12 @@ def bench_search(n: int, n_queries: int) -> None:
     exact = all(set(map(tuple, f)) == t for f, t in zip(ours, truth, strict=True))
     print(f"recall vs brute force: ours {r_ours:.4f} (identical sets: {exact}), faiss {r_faiss:.4f}")
     p95 = statistics.quantiles(ours_single, n=20)[-1]
+    one_ratio = statistics.median(faiss_single) / statistics.median(ours_single)
     verdict = [("one query p95 <= 2 ms", p95 <= 2.0, f"{p95:.3f} ms"),
-               ("batch throughput >= 5x faiss", faiss_batch / ours_batch >= 5, f"{faiss_batch / ours_batch:.1f}x"),
-               ("one-query speed-up vs faiss (info)", True,
-                f"{statistics.median(faiss_single) / statistics.median(ours_single):.1f}x"),
+               ("throughput >= 5x faiss, one query at a time (the desk's pattern)", one_ratio >= 5,
+                f"{one_ratio:.1f}x"),
+               ("throughput >= 5x faiss, batched queries (both on every core)", faiss_batch / ours_batch >= 5,
+                f"{faiss_batch / ours_batch:.1f}x"),
                ("recall 1.0", exact and r_ours == 1.0, f"{r_ours:.4f}")]
     for what, ok, figure in verdict:
         print(f"{'PASS' if ok else 'FAIL'} {what}: {figure}")

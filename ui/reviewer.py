@@ -76,20 +76,10 @@ class Reviewer(QObject):
 
     # -- keys ---------------------------------------------------------------------------------
     def decide(self, label_name: str) -> None:
-        item = self._ready_item()
-        if item is None:
-            return
-        ms = self._handle_ms()
-        self._transaction(lambda: self.service.decide(item.id, label_name, handle_ms=ms), self._on_decided,
-                          closes=item.id)
+        self._close_current(lambda item, ms: self.service.decide(item.id, label_name, handle_ms=ms))
 
     def escalate(self, note: str) -> None:
-        item = self._ready_item()
-        if item is None:
-            return
-        ms = self._handle_ms()
-        self._transaction(lambda: self.service.escalate(item.id, note, handle_ms=ms), self._on_decided,
-                          closes=item.id)
+        self._close_current(lambda item, ms: self.service.escalate(item.id, note, handle_ms=ms))
 
     def skip(self) -> None:
         item = self._ready_item()
@@ -111,6 +101,13 @@ class Reviewer(QObject):
             self._show(row)
 
     # -- internals ----------------------------------------------------------------------------
+    def _close_current(self, op) -> None:
+        """Decide the item on screen with op(item, handle_ms), then show the next one."""
+        item = self._ready_item()
+        if item is not None:
+            ms = self._handle_ms()
+            self._transaction(lambda: op(item, ms), self._on_decided, closes=item.id)
+
     def _ready_item(self) -> Item | None:
         """The item a key acts on: only one that is on screen, and never during a save."""
         item = self.current
