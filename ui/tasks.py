@@ -48,15 +48,19 @@ class TaskRunner(QObject):
         self._reads.setMaxThreadCount(read_threads)
         self._writes = QThreadPool(self)
         self._writes.setMaxThreadCount(1)
+        self._background = QThreadPool(self)  # long jobs (hashing a queue) never delay a preview
+        self._background.setMaxThreadCount(1)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callable | None, Callable | None]] = {}
         self.finished.connect(self._on_finished)
 
     def run(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
-            on_failure: Callable[[Exception], None] | None = None, *, write: bool = False) -> int:
+            on_failure: Callable[[Exception], None] | None = None, *, write: bool = False,
+            background: bool = False) -> int:
         job_id = next(self._ids)
         self._callbacks[job_id] = (on_success, on_failure)
-        (self._writes if write else self._reads).start(_Job(self, job_id, fn))
+        pool = self._writes if write else self._background if background else self._reads
+        pool.start(_Job(self, job_id, fn))
         return job_id
 
     def write(self, fn: Callable[[], Any], on_success=None, on_failure=None) -> int:
@@ -68,7 +72,7 @@ class TaskRunner(QObject):
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every queued op has run (shutdown and tests only)."""
-        return self._writes.waitForDone(msecs) and self._reads.waitForDone(msecs)
+        return all(p.waitForDone(msecs) for p in (self._writes, self._background, self._reads))
 
     @Slot(int, bool, object)
     def _on_finished(self, job_id: int, ok: bool, result: Any) -> None:
