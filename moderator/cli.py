@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sqlite3
 
-from moderator import cli_review, cli_wellness
+from moderator import cli_banks, cli_review, cli_wellness
 from moderator.cli_common import COMMANDS, EXIT_NOTHING, EXIT_USAGE, Parser, UsageError, fail
 from moderator.keymap import KeymapError
 from moderator.policy import PolicyError
 from moderator.settings import SettingsError
 
-GROUPS = [cli_review, cli_wellness]
+GROUPS = [cli_review, cli_wellness, cli_banks]
 KNOWN_USAGE_ERRORS = (UsageError, PolicyError, KeymapError, SettingsError)
 
 

@@ -15,6 +15,7 @@ from moderator.cli_common import (
     actor_of,
     command,
     fail,
+    load_policy_of,
     open_store,
     print_json,
     write_atomically,
@@ -52,19 +53,26 @@ def _desk(args: argparse.Namespace) -> int:
 @command("import")
 def _import(args: argparse.Namespace) -> int:
     from moderator.ingest import ImportUsageError, collect, import_paths
+    from moderator.matching import match_pending
+    from storage import banks as banks_repo
 
     try:
         collect(args.paths)  # usage errors surface before the store is touched
     except ImportUsageError as exc:
         raise UsageError(str(exc)) from None
+    policy = load_policy_of(args)
     with open_store(args) as store:
         report = import_paths(store, args.paths, actor_of(args))
+        matched = None
+        if report.imported and banks_repo.list_banks(store.db, counts=False):
+            matched = match_pending(store, policy)  # hash, match and route what just arrived
     if args.json:
-        print_json({"imported": report.imported, "skipped": [asdict(s) for s in report.skipped]})
+        print_json({"imported": report.imported, "skipped": [asdict(s) for s in report.skipped],
+                    "matching": matched.text if matched else None})
     else:
         for s in report.skipped:
             print(f"skipped {s.origin}: {s.reason}", file=sys.stderr)
-        print(report.summary)
+        print(report.summary + (f"; bank matching: {matched.text}" if matched else ""))
     return EXIT_OK if report.imported else EXIT_NOTHING
 
 

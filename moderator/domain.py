@@ -137,6 +137,8 @@ class Item:
     imported_at: str | None = None
     duration_s: float | None = None
     source_name: str | None = None
+    suggested_label: str | None = None  # pre-selected by a bank match (routing)
+    match_badges: tuple[str, ...] = ()  # "bank:label d=N" per match, strongest first
 
 
 @dataclass(frozen=True)
@@ -165,3 +167,44 @@ class Changes:
     queue: bool = False
     banks: bool = False
     note: str = ""
+
+
+class BankKind(enum.StrEnum):
+    BLOCK = "block"  # known bad: a match moves the item up, pre-fills a label, or removes it
+    ALLOW = "allow"  # known good: a match may close the item as allowed
+
+
+class BankAction(enum.StrEnum):
+    """What a match against a bank does to the item (see moderator/matching.py: route)."""
+
+    ESCALATE = "escalate"
+    REMOVE = "remove"
+    ALLOW = "allow"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True)
+class Bank:
+    name: str
+    kind: BankKind
+    signal_type: str
+    threshold: int
+    action: BankAction
+    created_at: str
+    description: str | None = None
+    entries: int = 0
+
+
+@dataclass(frozen=True)
+class Match:
+    """Evidence that an item (or a queried file) is near a bank entry."""
+
+    bank: str
+    entry_id: int
+    signal_type: str
+    label: str
+    distance: int
+    query_hash: str  # the hash of the query that matched: a dihedral variant, or a video frame
+    entry_hash: str
+    variant: str | None = None  # which rotation/flip of the query matched (PDQ images)
+    time_s: float | None = None  # which video frame matched

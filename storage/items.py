@@ -14,7 +14,9 @@ QUEUE_ORDER = (
 )
 OPEN_STATUSES = (ItemStatus.PENDING.value, ItemStatus.SKIPPED.value)
 _SELECT = (
-    "SELECT i.*, m.kind, m.mime, m.path AS media_path, m.width, m.height, m.duration_s "
+    "SELECT i.*, m.kind, m.mime, m.path AS media_path, m.width, m.height, m.duration_s, "
+    "(SELECT group_concat(x.badge, char(10)) FROM (SELECT bank || ':' || label || ' d=' || distance AS badge "
+    " FROM matches WHERE item_id = i.id ORDER BY distance, bank LIMIT 5) x) AS match_badges "
     "FROM items i JOIN media m ON m.sha256 = i.sha256"
 )
 
@@ -27,7 +29,8 @@ def row_to_item(row: Any) -> Item:
         status=ItemStatus(r["status"]), external_id=r["external_id"], category=r["category"],
         priority=r["priority"], reason=r["reason"], report_count=r["report_count"],
         reported_at=r["reported_at"], sla_due_at=r["sla_due_at"], imported_at=r["imported_at"],
-        duration_s=r["duration_s"], source_name=r["source_name"],
+        duration_s=r["duration_s"], source_name=r["source_name"], suggested_label=r.get("suggested_label"),
+        match_badges=tuple(r["match_badges"].split("\n")) if r.get("match_badges") else (),
     )
 
 

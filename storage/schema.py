@@ -12,7 +12,7 @@ APPEND_ONLY = ("decisions", "audit_log")
 
 @migrations(name="0001_core")
 def _core(db: Database) -> None:
-    db.executescript(
+    _script(db,
         """
         CREATE TABLE media (
             sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, mime TEXT NOT NULL, kind TEXT NOT NULL,
@@ -63,6 +63,57 @@ def _core(db: Database) -> None:
                 f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
             )
+
+
+@migrations(name="0002_banks")
+def _banks(db: Database) -> None:
+    """Hash banks, their entries, every item's hashes and the matches found, as evidence for routing.
+
+    Entries are unique per (bank, signal_type, hash) rather than (bank, hash): a SHA-256 and a PDQ hash
+    are both 64 hex chars and must not collide. Entry ids are rowids, so the per-bank index is
+    also the order entries were added, which keeps in-memory indexes incremental.
+    """
+    _script(db,
+        """
+        CREATE TABLE banks (
+            name TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('block', 'allow')),
+            signal_type TEXT NOT NULL, threshold INTEGER NOT NULL CHECK (threshold >= 0),
+            action TEXT NOT NULL CHECK (action IN ('escalate', 'remove', 'allow', 'flag')),
+            created_at TEXT NOT NULL, description TEXT
+        );
+        CREATE TABLE bank_entries (
+            id INTEGER PRIMARY KEY, bank TEXT NOT NULL REFERENCES banks(name), signal_type TEXT NOT NULL,
+            hash TEXT NOT NULL, label TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',
+            category TEXT NOT NULL DEFAULT '', added_at TEXT NOT NULL, added_by TEXT NOT NULL,
+            UNIQUE (bank, signal_type, hash)
+        );
+        CREATE INDEX bank_entries_order ON bank_entries(bank, signal_type, id);
+        CREATE TABLE hashes (
+            item_id TEXT NOT NULL REFERENCES items(id), signal_type TEXT NOT NULL, value TEXT NOT NULL,
+            quality INTEGER, computed_at TEXT NOT NULL, frame_index INTEGER, time_s REAL,
+            PRIMARY KEY (item_id, signal_type, value)
+        );
+        CREATE TABLE matches (
+            id INTEGER PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id),
+            bank TEXT NOT NULL REFERENCES banks(name), entry_id INTEGER NOT NULL REFERENCES bank_entries(id),
+            signal_type TEXT NOT NULL, label TEXT NOT NULL DEFAULT '', distance INTEGER NOT NULL,
+            query_hash TEXT NOT NULL, variant TEXT, time_s REAL, matched_at TEXT NOT NULL,
+            UNIQUE (item_id, entry_id)
+        );
+        CREATE INDEX matches_bank ON matches(bank, matched_at);
+        ALTER TABLE items ADD COLUMN hashed_at TEXT;
+        ALTER TABLE items ADD COLUMN suggested_label TEXT;
+        CREATE INDEX items_unhashed ON items(imported_at, id) WHERE hashed_at IS NULL;
+        """
+    )
+
+
+def _script(db: Database, sql: str) -> None:
+    """Run a script's statements one by one: `executescript` would COMMIT first and then run
+    outside the migration's transaction, so a failure half-way would leave half a schema."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def apply_migrations(db: Database) -> None:

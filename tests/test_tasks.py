@@ -1,5 +1,6 @@
 """TaskRunner: ops run off the GUI thread, callbacks on it, writes in order — thousands without a leak."""
 
+import gc
 import sys
 import threading
 
@@ -34,11 +35,15 @@ def test_many_ops_returning_none_and_bools_keep_refcounts(qtbot):
     """PySide6 6.12.0 on Python 3.11 loses a reference to None/True per call until Python aborts."""
     runner = TaskRunner()
     done = []
+    gc.collect()
     before = sys.getrefcount(None), sys.getrefcount(True)
-    for _ in range(3000):
+    for _ in range(5000):
         runner.run(lambda: None, done.append)
         runner.run(lambda: True, done.append)
-    qtbot.waitUntil(lambda: len(done) == 6000, timeout=20000)
+    qtbot.waitUntil(lambda: len(done) == 10000, timeout=30000)
     done.clear()
+    gc.collect()
     after = sys.getrefcount(None), sys.getrefcount(True)
-    assert after[0] >= before[0] - 50 and after[1] >= before[1] - 50
+    # The bug loses one reference per call (5,000 here); objects freed meanwhile by other tests'
+    # threads may legitimately lower the counts by a few hundred.
+    assert after[0] > before[0] - 2500 and after[1] > before[1] - 2500

@@ -48,9 +48,13 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
     sys.setswitchinterval(0.001)
     service = ReviewService(store=store, policy=policy, actor=actor)
     window = MainWindow(service, keymap, settings, title=f"{'demo · ' if demo else ''}{store.data_dir}")
+    def loaded(_result=None) -> None:
+        window.reviewer.load()
+        window.bank_actions.match_in_background()
+
     if demo:
         window.viewer.show_message("Preparing the demo queue…")
-        window.runner.write(lambda: ensure_demo(store, actor="demo"), lambda _r: window.reviewer.load())
+        window.runner.write(lambda: ensure_demo(store, actor="demo"), loaded)
     else:
-        window.reviewer.load()
+        loaded()
     return window

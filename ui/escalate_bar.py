@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-
-class _NoteEdit(QLineEdit):
-    cancelled = Signal()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape:
-            self.cancelled.emit()
-            return
-        super().keyPressEvent(event)
+from ui.fields import BarField
 
 
 class EscalateBar(QWidget):
@@ -24,7 +15,7 @@ class EscalateBar(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("escalateBar")
-        self.edit = _NoteEdit(self)
+        self.edit = BarField(self)
         self.edit.setPlaceholderText("Why escalate? (Enter to escalate, Esc to cancel)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from moderator.banks import BankService
 from moderator.keymap import bindings as make_bindings
 from moderator.review import ReviewService
 from moderator.settings import Settings
+from ui.bank_actions import BankActions
+from ui.bank_bar import AddToBankBar
 from ui.escalate_bar import EscalateBar
 from ui.help_dialog import HelpDialog
 from ui.queue_panel import QueuePanel
@@ -36,6 +39,9 @@ class MainWindow(QMainWindow):
         self.facts = FactsPanel()
         self.labels = LabelsPanel(service.policy)
         self.escalate_bar = EscalateBar()
+        self.bank_bar = AddToBankBar()
+        self.bank_actions = BankActions(BankService(service.store, service.policy, service.actor),
+                                        self.reviewer, self.runner, self.bank_bar, self)
         self.break_banner = BreakBanner()
         self.wellness = WellnessMonitor(service, self.runner, self.reveal, settings, self.break_banner, self)
         self.meter = ExposureMeter()
@@ -52,6 +58,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.break_banner)
         column.addWidget(self.viewer, 1)
         column.addWidget(self.escalate_bar)
+        column.addWidget(self.bank_bar)
         side = QWidget()
         side_column = QVBoxLayout(side)
         side_column.addWidget(self.facts)
@@ -72,6 +79,7 @@ class MainWindow(QMainWindow):
         handlers.update({
             "next": lambda: r.move(1), "previous": lambda: r.move(-1), "skip": r.skip,
             "escalate": self._on_escalate_key, "undo": r.undo, "help": self.help.show,
+            "accept_suggestion": r.accept_suggestion, "add_to_bank": self.bank_actions.open_add_bar,
             "focus_queue": self.queue_panel.view.setFocus,
             "reveal": lambda: self.reveal.toggle("reveal", v.spec),
             "spotlight_toggle": lambda: self.reveal.toggle("spotlight", v.spec),
@@ -94,6 +102,8 @@ class MainWindow(QMainWindow):
         self.queue_panel.view.clicked.connect(lambda index: r.go_to(index.row()))
         self.escalate_bar.submitted.connect(r.escalate)
         self.escalate_bar.closed.connect(lambda: v.setFocus())
+        self.bank_bar.closed.connect(lambda: v.setFocus())
+        self.bank_actions.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.wellness.refresh()
 
     def _on_escalate_key(self) -> None:
@@ -103,6 +113,7 @@ class MainWindow(QMainWindow):
 
     def _on_reviewer_current(self, item) -> None:
         self.facts.show_item(item)
+        self.labels.suggest(item.suggested_label if item else None)
         self.player.attach(item, self.reviewer.spec_for(item) if item else None)
         self.queue_panel.select(self.reviewer.index)
         total = len(self.reviewer.items)

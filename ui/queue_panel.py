@@ -12,8 +12,10 @@ from moderator.clock import parse_iso, utc_now
 from moderator.domain import Item
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
-COLUMNS = ("Due", "P", "Kind", "Category", "Item")
+COLUMNS = ("Due", "P", "Kind", "Category", "Match", "Item")
+MATCH_COLUMN = 4
 OVERDUE = QColor("#e74c3c")
+MATCHED = QColor("#ff6b6b")
 SOON = QColor("#f39c12")
 
 
@@ -79,6 +81,10 @@ class QueueModel(QAbstractTableModel):
             return self._display(item, index.column())
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0 and item.sla_due_at:
             return self._due_colour(item.sla_due_at)
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == MATCH_COLUMN:
+            return MATCHED
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == MATCH_COLUMN and item.match_badges:
+            return "\n".join(item.match_badges)
         if role == ItemRole:
             return item
         return None
@@ -90,6 +96,7 @@ class QueueModel(QAbstractTableModel):
             str(item.priority),
             item.kind.value + (" ·skipped" if item.status.value == "skipped" else ""),
             item.category or "",
+            f"● {item.match_badges[0].split(':')[0]}" if item.match_badges else "",
             item.external_id or item.source_name or item.id[:8],
         )
         return values[column]

@@ -39,6 +39,7 @@ class Reviewer(QObject):
         self.saving = False
         self._seen = QElapsedTimer()
         self._cleanse = False
+        self.last_decided: tuple[Item, Decision] | None = None  # what "add to bank" acts on
         self.cache.ready.connect(self._on_cache_ready)
         self.cache.failed.connect(self._on_cache_failed)
         viewer.reveal.exposed.connect(self._on_viewer_exposed)
@@ -74,9 +75,20 @@ class Reviewer(QObject):
     def load(self) -> None:
         self.runner.run(self.service.queue, lambda items: self._set_queue(items, self.index))
 
+    def reload(self) -> None:
+        """Re-read the stored queue (after background matching or an import) and keep the current item."""
+        self.runner.run(self.service.queue, self._on_queue_reread)
+
     # -- keys ---------------------------------------------------------------------------------
     def decide(self, label_name: str) -> None:
         self._close_current(lambda item, ms: self.service.decide(item.id, label_name, handle_ms=ms))
+
+    def accept_suggestion(self) -> None:
+        item = self.current
+        if item is not None and item.suggested_label:
+            self.decide(item.suggested_label)
+        elif item is not None:
+            self.message.emit("No bank match suggests a label for this item")
 
     def escalate(self, note: str) -> None:
         self._close_current(lambda item, ms: self.service.escalate(item.id, note, handle_ms=ms))
@@ -106,7 +118,12 @@ class Reviewer(QObject):
         item = self._ready_item()
         if item is not None:
             ms = self._handle_ms()
-            self._transaction(lambda: op(item, ms), self._on_decided, closes=item.id)
+
+            def done(d: Decision) -> None:
+                self.last_decided = (item, d)
+                self._on_decided(d)
+
+            self._transaction(lambda: op(item, ms), done, closes=item.id)
 
     def _ready_item(self) -> Item | None:
         """The item a key acts on: only one that is on screen, and never during a save."""
@@ -142,7 +159,7 @@ class Reviewer(QObject):
         self.runner.write(work, done, self._on_failed)
 
     def _on_queue_reread(self, items: list[Item]) -> None:
-        if self.saving or [i.id for i in items] == [i.id for i in self.items]:
+        if self.saving or items == self.items:  # Items compare by value: badges and suggestions too
             return
         current = self.current
         self._set_queue(items, current.id if current else self.index)

@@ -10,7 +10,8 @@ from moderator.domain import Item, Policy
 from ui.queue_panel import _span, due_text
 
 SEVERITY_COLOURS = ["#5d6d7e", "#2e86c1", "#d4ac0d", "#e67e22", "#c0392b", "#8e44ad"]
-FACTS = ("Item", "Category hint", "Reason", "Reports", "In queue", "SLA", "Media", "Status")
+FACTS = ("Item", "Category hint", "Reason", "Reports", "In queue", "SLA", "Media", "Status", "Bank matches",
+         "Suggested")
 
 
 class FactsPanel(QWidget):
@@ -40,6 +41,8 @@ class FactsPanel(QWidget):
             "Reason": item.reason or "—", "Reports": str(item.report_count), "In queue": _span(waited),
             "SLA": due_text(item.sla_due_at), "Media": f"{item.kind.value} · {item.mime} · {size}",
             "Status": item.status.value,
+            "Bank matches": "\n".join(item.match_badges) or "none",
+            "Suggested": f"{item.suggested_label} (Enter applies it)" if item.suggested_label else "—",
         }
         for name, text in values.items():
             self._values[name].setText(text)
@@ -58,17 +61,30 @@ class LabelsPanel(QWidget):
         title.setObjectName("panelTitle")
         layout.addWidget(title)
         grid = QGridLayout()
+        self._keycaps: dict[str, QLabel] = {}
         for row, label in enumerate(policy.labels):
             colour = SEVERITY_COLOURS[min(label.severity, len(SEVERITY_COLOURS) - 1)]
             key = QLabel(label.key)
             key.setObjectName("keycap")
             key.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self._keycaps[label.name] = key
             grid.addWidget(key, row, 0)
             grid.addWidget(QLabel(f"<span style='color:{colour}'>■</span> {label.title}"), row, 1)
             grid.addWidget(QLabel(f"<i>{label.action.value.replace('_', '-')}</i>"), row, 2)
         layout.addLayout(grid)
-        hint = QLabel("J/K next/previous · S skip · E escalate · Ctrl+Z undo · hold Space to peek · ? all keys")
+        hint = QLabel("J/K next/previous · S skip · E escalate · Ctrl+Z undo · hold Space to peek · "
+                      "R reveal · Enter: suggested label · B add to bank · ? all keys")
         hint.setWordWrap(True)
         hint.setObjectName("hint")
         layout.addWidget(hint)
         layout.addStretch(1)
+
+    def suggest(self, label_name: str | None) -> None:
+        """Mark the label a bank match pre-selected (Enter applies it)."""
+        for name, key in self._keycaps.items():
+            key.setObjectName("keycapSuggested" if name == label_name else "keycap")
+            key.style().unpolish(key)
+            key.style().polish(key)
+
+    def suggested(self) -> str | None:
+        return next((n for n, k in self._keycaps.items() if k.objectName() == "keycapSuggested"), None)

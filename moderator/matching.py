@@ -1,0 +1,388 @@
+"""Hash items, match them against every bank, store the evidence and route each item by bank policy.
+
+Hashing runs on the caller's thread (a worker in the desk); only the short write that stores hashes,
+matches and the routing decision goes through the store's writer, as one transaction per item.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+
+from blurring.errors import MediaError
+from moderator.clock import now_iso
+from moderator.domain import (
+    Action,
+    Bank,
+    BankAction,
+    BankKind,
+    Changes,
+    Decision,
+    DecisionSource,
+    Item,
+    ItemStatus,
+    Match,
+    MediaKind,
+    Policy,
+)
+from moderator.hash_index import HashIndex
+from moderator.review import STATUS_FOR_ACTION
+from moderator.signals import MD5, PDQ, PHASH, SHA256, SIGNALS, HashResult, decode_for_hash, pdq_dihedral
+from moderator.video_hash import FrameHash, hash_video, video_matches
+from storage import audit
+from storage import banks as banks_repo
+from storage import decisions as decisions_repo
+from storage import items as items_repo
+from storage.store import Store
+
+# A block/escalate match lifts the item to at least this priority: above anything a manifest sets
+# by habit (0-10), so matched items lead the queue, while a team can still outrank them explicitly.
+ESCALATE_PRIORITY = 100
+# pdqhash.compute_dihedral's order; stored with each match so a reviewer sees the copy was mirrored.
+DIHEDRAL = ("original", "rot90", "rot180", "rot270", "flip_x", "flip_y", "flip_plus1", "flip_minus1")
+OPEN = (ItemStatus.PENDING, ItemStatus.SKIPPED)
+
+
+class MatchError(ValueError):
+    """A request that cannot be carried out (no such item, nothing to reopen): nothing was changed."""
+
+
+@dataclass(frozen=True)
+class MediaHashes:
+    """Every hash of one file: images get pixel and byte hashes, videos frame PDQs and byte hashes."""
+
+    kind: MediaKind
+    hashes: tuple[HashResult, ...] = ()
+    pdq_variants: tuple[str, ...] = ()  # 8 dihedral PDQs, only for a usable PDQ and when a bank needs them
+    frames: tuple[FrameHash, ...] = ()
+
+    def rows(self) -> list[banks_repo.HashTuple]:
+        rows = [(h.signal_type, h.hex, h.quality, None, None) for h in self.hashes]
+        return rows + [(PDQ.name, f.hex, f.quality, f.index, f.time_s) for f in self.frames]
+
+    def queries(self, signal_type: str) -> list[tuple[str, str | None]]:
+        """(hash, variant name) to look up in a bank of this signal type; unusable hashes never are."""
+        if signal_type == PDQ.name and self.pdq_variants:
+            return list(zip(self.pdq_variants, DIHEDRAL, strict=True))
+        return [(h.hex, None) for h in self.hashes if h.signal_type == signal_type and h.usable]
+
+
+def hash_media(path: str | Path, sha256: str | None = None, dihedral: bool = True) -> MediaHashes:
+    """Hash a file from the reduced decode (the same pipeline banks are built with); MediaError if unreadable."""
+    rgb = decode_for_hash(path)  # first: it says why a file is not media, before the digests read it all
+    digests = (MD5.hash_file(path), HashResult(SHA256.name, sha256) if sha256 else SHA256.hash_file(path))
+    if rgb is None:
+        return MediaHashes(MediaKind.VIDEO, digests, frames=tuple(hash_video(path)))
+    pdq = PDQ.hash_pixels(rgb)
+    variants = tuple(pdq_dihedral(rgb)) if dihedral and pdq.usable else ()
+    return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(rgb), *digests), variants)
+
+
+# -- the in-memory indexes -----------------------------------------------------------------------
+@dataclass
+class _Indexed:
+    index: HashIndex
+    entry_ids: np.ndarray  # HashIndex id -> bank_entries.id
+    max_id: int
+
+
+class IndexCache:
+    """One HashIndex per (bank, signal type), built from bank_entries and brought up to date before each
+    use by adding only the entries with a higher id (entries are append-only), so a bank of millions is
+    read once per process, not once per item."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._indexes: dict[tuple[str, str], _Indexed] = {}
+
+    def current(self, db: Database) -> list[tuple[Bank, str, _Indexed]]:
+        """(bank, signal type, index) for every bank and signal type that has entries."""
+        with self._lock:
+            out = []
+            for bank in banks_repo.list_banks(db, counts=False):
+                for signal_type in SIGNALS:
+                    indexed = self._refresh(db, bank.name, signal_type)
+                    if indexed is not None:
+                        out.append((bank, signal_type, indexed))
+            return out
+
+    def invalidate(self, bank: str | None = None) -> None:
+        with self._lock:
+            self._indexes = {k: v for k, v in self._indexes.items() if bank is not None and k[0] != bank}
+
+    def _refresh(self, db: Database, bank: str, signal_type: str) -> _Indexed | None:
+        top = banks_repo.max_entry_id(db, bank, signal_type)
+        cached = self._indexes.get((bank, signal_type))
+        if cached is None or cached.max_id > top:  # a bank emptied and refilled: start again
+            if top == 0:
+                return None
+            cached = _Indexed(HashIndex(SIGNALS[signal_type].bits), np.empty(0, np.int64), 0)
+            self._indexes[(bank, signal_type)] = cached
+        if top > cached.max_id:
+            ids, hashes = banks_repo.entry_hashes(db, bank, signal_type, after_id=cached.max_id)
+            cached.index.add(hashes)
+            cached.entry_ids = np.concatenate([cached.entry_ids, np.asarray(ids, dtype=np.int64)])
+            cached.max_id = top
+        return cached
+
+
+def threshold_for(bank: Bank, signal_type: str) -> int:
+    """A bank's threshold is for its own signal type; entries of other types (a TE dataset mixing PDQ
+    and MD5) use that type's default, since a PDQ radius means nothing for an MD5."""
+    return bank.threshold if signal_type == bank.signal_type else SIGNALS[signal_type].default_threshold
+
+
+# -- routing ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Route:
+    """What matching did to one item: outcome is none | escalated | closed | flagged | recorded."""
+
+    item_id: str
+    outcome: str
+    bank: str | None = None
+    decision: Decision | None = None
+    priority: int | None = None
+    suggested_label: str | None = None
+
+
+def route(db: Database, policy: Policy, item_id: str, matches: list[Match]) -> Route:
+    """Apply bank policy to an item's matches, inside the caller's transaction; audited as "route".
+
+    Precedence: a block bank that escalates beats one that removes (a person must see what a bank
+    says needs escalation), any block match vetoes auto-allowing, and `flag` only records. Items a
+    person has already decided are never touched: their matches are only recorded.
+    """
+    if not matches:
+        return Route(item_id, "none")
+    banks = {m.bank: banks_repo.get_bank(db, m.bank) for m in matches}
+    item = items_repo.get_item(db, item_id)
+    chosen = _choose_bank(banks, matches) if item.status in OPEN else None
+    if chosen is None:
+        result = Route(item_id, "flagged" if item.status in OPEN else "recorded", matches[0].bank)
+    elif chosen.action is BankAction.ESCALATE:
+        result = _escalate(db, policy, item_id, chosen, [m for m in matches if banks[m.bank].action is BankAction.ESCALATE])
+    else:
+        result = _close(db, policy, item, chosen, [m for m in matches if m.bank == chosen.name])
+    _audit_route(db, result, matches)
+    return result
+
+
+def _choose_bank(banks: dict[str, Bank], matches: list[Match]) -> Bank | None:
+    """The bank whose action applies; matches are nearest first, so the first of a kind is its closest."""
+    by_action = {}
+    for m in matches:
+        by_action.setdefault(banks[m.bank].action, banks[m.bank])
+    blocked = any(b.kind is BankKind.BLOCK for b in banks.values())
+    for action in (BankAction.ESCALATE, BankAction.REMOVE):
+        if action in by_action and by_action[action].kind is BankKind.BLOCK:
+            return by_action[action]
+    allow = by_action.get(BankAction.ALLOW)
+    return allow if allow is not None and allow.kind is BankKind.ALLOW and not blocked else None
+
+
+def _policy_label(policy: Policy, name: str, action: Action | None = None) -> str | None:
+    """`name` when it is a policy label (with `action`, if given)."""
+    label = next((lb for lb in policy.labels if lb.name == name), None)
+    return label.name if label and (action is None or label.action is action) else None
+
+
+def _escalate(db: Database, policy: Policy, item_id: str, bank: Bank, matches: list[Match]) -> Route:
+    label = next((x for m in matches if (x := _policy_label(policy, m.label))), None)
+    priority = banks_repo.raise_priority(db, item_id, ESCALATE_PRIORITY, label)
+    return Route(item_id, "escalated", bank.name, priority=priority, suggested_label=label)
+
+
+def _close(db: Database, policy: Policy, item: Item, bank: Bank, matches: list[Match]) -> Route:
+    """Close the item with a decision by `bank:<name>`: the entry's label when it is a policy label
+    with the bank's action, else the policy's first label with that action."""
+    action = Action(bank.action.value)
+    label = next((x for m in matches if (x := _policy_label(policy, m.label, action))), None)
+    label = label or next((lb.name for lb in policy.labels if lb.action is action), None)
+    if label is None:  # a policy with no label for this action: a person decides instead
+        return Route(item.id, "flagged", bank.name)
+    current = decisions_repo.current_for_item(db, item.id)
+    best = matches[0]
+    decision = Decision(
+        uuid=str(uuid.uuid4()), item_id=item.id, labels=(label,), action=action, actor=f"bank:{bank.name}",
+        decided_at=now_iso(), policy_version=policy.version, source=DecisionSource.BANK,
+        supersedes=current.uuid if current else None,
+        note=f"{best.signal_type} match: entry {best.entry_id} at distance {best.distance}",
+    )
+    decisions_repo.append_decision(db, decision)
+    items_repo.set_status(db, item.id, STATUS_FOR_ACTION[action])
+    return Route(item.id, "closed", bank.name, decision=decision)
+
+
+def _audit_route(db: Database, r: Route, matches: list[Match]) -> None:
+    evidence = [{"bank": m.bank, "entry_id": m.entry_id, "distance": m.distance, "label": m.label}
+                for m in matches[:20]]
+    payload = {"outcome": r.outcome, "bank": r.bank, "matches": evidence, "match_count": len(matches),
+               "decision": r.decision.uuid if r.decision else None, "priority": r.priority,
+               "suggested_label": r.suggested_label}
+    audit.append(db, f"bank:{r.bank}" if r.bank else "matcher", "route", r.item_id, payload)
+
+
+# -- matching -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemOutcome:
+    matches: list[Match]
+    route: Route
+
+
+@dataclass
+class MatchSummary:
+    hashed: int = 0
+    matched: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)  # route outcome -> items
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (item id, reason)
+    changed: list[str] = field(default_factory=list)  # items whose priority, label or status changed
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(items=tuple(self.changed), queue=bool(self.changed), note=self.text)
+
+    @property
+    def text(self) -> str:
+        routed = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()) if k != "none")
+        return f"hashed {self.hashed}, matched {self.matched}" + (f" ({routed})" if routed else "") + (
+            f", failed {len(self.failed)}" if self.failed else "")
+
+
+class Matcher:
+    """Matches files and items against the store's banks, keeping the bank indexes in memory."""
+
+    def __init__(self, store: Store, policy: Policy) -> None:
+        self.store, self.policy, self.cache = store, policy, IndexCache()
+
+    def query_file(self, path: str | Path) -> list[Match]:
+        """Matches of one file against every bank; stores nothing. MediaError if it is not media."""
+        indexes = self.cache.current(self.store.db)
+        return self._lookup(hash_media(path, dihedral=_needs_dihedral(indexes)), indexes)
+
+    def match_item(self, item: Item) -> ItemOutcome:
+        """Hash, match, store and route one item (once: an item already hashed is left alone)."""
+        indexes = self.cache.current(self.store.db)
+        hashes = hash_media(item.media_path, item.sha256, dihedral=_needs_dihedral(indexes))
+        matches = self._lookup(hashes, indexes)
+        return ItemOutcome(matches, self.store.write(self._record, item.id, hashes, matches))
+
+    def match_pending(self, limit: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> MatchSummary:
+        """Hash and match every item not hashed yet, oldest first; a file that fails is reported, marked
+        hashed (so it is not retried forever) and audited as "hash_failed"."""
+        summary = MatchSummary()
+        pending = banks_repo.unhashed_items(self.store.db, limit)
+        for n, item in enumerate(pending, 1):
+            try:
+                outcome = self.match_item(item)
+            except (MediaError, OSError) as exc:  # OSError: the cached file vanished or cannot be read
+                reason = exc.reason if isinstance(exc, MediaError) else f"cannot read media: {exc}"
+                self.store.write(_record_failure, item.id, reason)
+                summary.failed.append((item.id, reason))
+            else:
+                _count(summary, outcome)
+            if progress:
+                progress(n, len(pending))
+        return summary
+
+    def _record(self, db: Database, item_id: str, hashes: MediaHashes, matches: list[Match]) -> Route:
+        if banks_repo.is_hashed(db, item_id):  # another worker got there first
+            return Route(item_id, "none")
+        banks_repo.save_hashes(db, item_id, hashes.rows())
+        banks_repo.save_matches(db, item_id, matches)
+        banks_repo.mark_hashed(db, item_id)
+        return route(db, self.policy, item_id, matches)
+
+    def _lookup(self, hashes: MediaHashes, indexes: list[tuple[Bank, str, _Indexed]]) -> list[Match]:
+        best: dict[int, tuple[int, str, str | None, float | None, Bank, str]] = {}
+        for bank, signal_type, indexed in indexes:
+            for entry_id, hit in _hits(hashes, bank, signal_type, indexed).items():
+                if entry_id not in best or hit[0] < best[entry_id][0]:
+                    best[entry_id] = (*hit, bank, signal_type)
+        entries = banks_repo.entries_by_id(self.store.db, list(best))
+        matches = [Match(bank.name, eid, sig, entries[eid][1], dist, query, entries[eid][0], variant, time_s)
+                   for eid, (dist, query, variant, time_s, bank, sig) in best.items()]
+        return sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id))
+
+
+def _hits(hashes: MediaHashes, bank: Bank, signal_type: str, indexed: _Indexed) -> dict[int, tuple]:
+    """entry id -> (distance, query hash, variant, time_s), the nearest per entry."""
+    threshold = threshold_for(bank, signal_type)
+    found: dict[int, tuple] = {}
+    if hashes.kind is MediaKind.VIDEO and signal_type == PDQ.name:
+        result = video_matches(hashes.frames, indexed.index, threshold)
+        hits = [(fm.bank_id, fm.distance, fm.frame.hex, None, fm.frame.time_s) for fm in result.matches]
+        hits = hits if result.matched else []  # the 80 % rule: stray frame matches are not evidence
+    else:
+        queries = hashes.queries(signal_type)
+        results = indexed.index.query_many([q for q, _ in queries], threshold) if queries else []
+        hits = [(i, d, q, variant, None) for (q, variant), found_ in zip(queries, results, strict=True)
+                for i, d in found_]
+    for index_id, dist, query, variant, time_s in hits:
+        entry_id = int(indexed.entry_ids[index_id])
+        if entry_id not in found or dist < found[entry_id][0]:
+            found[entry_id] = (dist, query, variant, time_s)
+    return found
+
+
+def _needs_dihedral(indexes: list[tuple[Bank, str, _Indexed]]) -> bool:
+    return any(signal_type == PDQ.name for _, signal_type, _ in indexes)
+
+
+def _count(summary: MatchSummary, outcome: ItemOutcome) -> None:
+    summary.hashed += 1
+    summary.matched += bool(outcome.matches)
+    summary.outcomes[outcome.route.outcome] = summary.outcomes.get(outcome.route.outcome, 0) + 1
+    if outcome.route.outcome in ("escalated", "closed"):
+        summary.changed.append(outcome.route.item_id)
+
+
+def _record_failure(db: Database, item_id: str, reason: str) -> None:
+    banks_repo.mark_hashed(db, item_id)
+    audit.append(db, "matcher", "hash_failed", item_id, {"reason": reason})
+
+
+_MATCHERS: weakref.WeakKeyDictionary[Store, Matcher] = weakref.WeakKeyDictionary()
+
+
+def matcher_for(store: Store, policy: Policy) -> Matcher:
+    """The store's Matcher, so its bank indexes are built once per process and reused."""
+    matcher = _MATCHERS.get(store)
+    if matcher is None or matcher.policy != policy:
+        matcher = _MATCHERS[store] = Matcher(store, policy)
+    return matcher
+
+
+def match_pending(store: Store, policy: Policy, limit: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> MatchSummary:
+    """Hash, match and route every unhashed item: what `moderator import` and the desk's worker run."""
+    return matcher_for(store, policy).match_pending(limit, progress)
+
+
+def reopen(store: Store, item_id: str, actor: str) -> Decision:
+    """Undo the bank decision standing on an item and put it back in the queue, audited as "reopen"."""
+
+    def write(db: Database) -> Decision:
+        if db.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
+            raise MatchError(f"no item {item_id!r}")
+        current = decisions_repo.current_for_item(db, item_id)
+        if current is None or current.source is not DecisionSource.BANK:
+            raise MatchError(f"item {item_id} has no standing bank decision to reopen")
+        undo = Decision(
+            uuid=str(uuid.uuid4()), item_id=item_id, labels=(), action=Action.UNDO, actor=actor,
+            decided_at=now_iso(), policy_version=current.policy_version, source=current.source,
+            batch_id=current.batch_id, supersedes=current.uuid,
+        )
+        decisions_repo.append_decision(db, undo)
+        items_repo.set_status(db, item_id, ItemStatus.PENDING)
+        audit.append(db, actor, "reopen", item_id, {"supersedes": current.uuid, "by": current.actor})
+        return undo
+
+    return store.write(write)

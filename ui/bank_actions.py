@@ -1,0 +1,57 @@
+"""Banks in the desk: match unhashed items in the background, and add a decided item to a bank."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from moderator.banks import BankService
+from moderator.matching import MatchSummary, match_pending
+from ui.bank_bar import AddToBankBar
+from ui.reviewer import Reviewer
+from ui.tasks import TaskRunner
+
+
+class BankActions(QObject):
+    message = Signal(str)
+    matched = Signal(object)  # MatchSummary
+
+    def __init__(self, banks: BankService, reviewer: Reviewer, runner: TaskRunner, bar: AddToBankBar,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.banks, self.reviewer, self.runner, self.bar = banks, reviewer, runner, bar
+        bar.submitted.connect(self._on_bar_submitted)
+
+    def match_in_background(self) -> None:
+        """Hash, match and route every item not hashed yet; the queue is re-read when routing moved it."""
+        store, policy = self.banks.store, self.banks.policy
+        self.runner.run(lambda: match_pending(store, policy), self._on_matched,
+                        lambda exc: self.message.emit(f"Matching stopped: {exc}"), background=True)
+
+    def open_add_bar(self) -> None:
+        last = self.reviewer.last_decided
+        if last is None:
+            self.message.emit("Decide an item first: B adds the item you just decided to a bank")
+            return
+        item, decision = last
+        self.runner.run(self.banks.list_banks, lambda banks: self._show_bar(item, decision, banks))
+
+    def _show_bar(self, item, decision, banks) -> None:
+        if not banks:
+            self.message.emit("No banks yet: create one with `moderator bank import FILE --name N --kind block`")
+            return
+        title = item.external_id or item.source_name or item.id[:8]
+        label = decision.labels[0] if decision.labels else ""
+        self.bar.open_bar(item.id, f"{title} (decided {label or decision.action.value})", label, banks)
+
+    def _on_bar_submitted(self, item_id: str, bank: str, label: str) -> None:
+        self.message.emit(f"Hashing the item for {bank}…")
+        self.runner.run(lambda: self.banks.add_to_bank(item_id, bank, label or None),
+                        lambda r: self.message.emit(f"Added {r.added} hash(es) to {r.bank} as {r.label or 'unlabelled'}"),
+                        lambda exc: self.message.emit(f"Not added: {exc}"), background=True)
+
+    def _on_matched(self, summary: MatchSummary) -> None:
+        self.matched.emit(summary)
+        if summary.hashed:
+            self.message.emit(f"Bank matching: {summary.text}")
+        if summary.changed or summary.matched:
+            self.reviewer.reload()
