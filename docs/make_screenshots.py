@@ -57,7 +57,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp)) as store:
         ensure_demo(store)
         for name, settings, setup in [
-            ("desk.png", Settings(), None),
+            ("desk.png", Settings(), None),  # demo-003 matches a demo bank: badge and suggested label
             ("spotlight.png", Settings(reveal_seconds=60), "spotlight"),
             ("drawing.png", Settings(style="drawing", blur=0), None),
             ("video.png", Settings(), "video"),
@@ -67,7 +67,7 @@ def main() -> None:
             window.resize(1500, 900)
             window.show()
             wait(app, lambda w=window: w.viewer.prepared is not None)
-            go_to(app, window, "demo-v00" if setup == "video" else "demo-000")
+            go_to(app, window, {"video": "demo-v00", None: "demo-003"}.get(setup, "demo-000"))
             if setup == "spotlight":
                 QTest.mouseMove(window.viewer, QPoint(window.viewer.width() // 2 - 40, window.viewer.height() // 3))
                 window.reveal.toggle("spotlight", window.viewer.spec)

@@ -12,7 +12,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from moderator.bank_formats import BankRow, write_bank_file
+from moderator.banks import BankService
 from moderator.ingest import ImportReport, import_paths
+from moderator.matching import match_pending
+from moderator.policy import load_policy
+from moderator.signals import PDQ
 from storage import items as items_repo
 from storage.store import Store
 
@@ -39,13 +44,37 @@ VIDEOS = [("demo-clip-a.mp4", ("astronaut", "coffee", "rocket"), None, 1, "repor
           ("demo-clip-b.mp4", ("chelsea", "retina", "hubble_deep_field"), "gore", 2, "reported as violent video", 60)]
 
 
+# Two demo banks, so the demo shows routing: a known-bad edit of one photo, a known-good photo.
+# (bank name, kind, action, photo, label)
+BANKS = [("demo-known-violent", "block", "escalate", "rocket", "violence_gore"),
+         ("demo-known-harmless", "allow", "allow", "coffee", "no_violation")]
+
+
 def ensure_demo(store: Store, actor: str = "demo") -> ImportReport | None:
-    """Fill an empty demo store; leave one that already has items as it is."""
+    """Fill an empty demo store (media, banks, matching); leave one that already has items as it is."""
     if items_repo.queue(store.db, limit=1, include_closed=True):
         return None
     with tempfile.TemporaryDirectory(prefix="moderator-demo-") as tmp:
         manifest = write_demo_media(Path(tmp))
-        return import_paths(store, [manifest], actor)
+        _demo_banks(store, Path(tmp), actor)
+        report = import_paths(store, [manifest], actor)
+    match_pending(store, load_policy())
+    return report
+
+
+def _demo_banks(store: Store, folder: Path, actor: str) -> None:
+    """Banks hold the PDQ of an edited copy (half size, JPEG q40), as a real shared list would."""
+    from skimage import data
+
+    service = BankService(store, load_policy(), actor)
+    for name, kind, action, source, label in BANKS:
+        rgb = _rgb(getattr(data, source)())
+        copy = folder / f"bank-{source}.jpg"
+        small = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(copy), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 40])
+        bank_file = folder / f"{name}.csv"
+        write_bank_file([BankRow("pdq", PDQ.hash_file(copy).hex, label, "demo")], bank_file, "csv")
+        service.import_bank(bank_file, name, kind=kind, action=action, description="demo bank")
 
 
 def write_demo_media(folder: Path) -> Path:

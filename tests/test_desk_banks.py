@@ -63,6 +63,7 @@ def test_escalate_bank_moves_item_up_and_enter_applies_the_label(qtbot, store, p
     item = r.current
     assert item.suggested_label == "violence_gore" and item.match_badges[0].startswith("known-gore:violence_gore d=")
     assert window.queue_panel.model.index(0, 4).data() == "● known-gore"
+    assert "known-gore:violence_gore" in window.queue_panel.model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole)
     assert "known-gore" in window.facts.text_of("Bank matches")
     assert window.labels.suggested() == "violence_gore"
     QTest.keyClick(window.viewer, Qt.Key.Key_Return)

@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         for widget, stretch in ((self.queue_panel, 0), (centre, 1), (side, 0)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([330, 870, 300])
+        splitter.setSizes([440, 760, 300])
         self.setCentralWidget(splitter)
         self.status_label = QLabel("")
         self.statusBar().addPermanentWidget(self.meter)

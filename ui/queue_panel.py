@@ -36,6 +36,10 @@ def _span(seconds: float) -> str:
     return f"{minutes // 1440}d"
 
 
+def _short(text: str, width: int = 14) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class QueueModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -96,7 +100,7 @@ class QueueModel(QAbstractTableModel):
             str(item.priority),
             item.kind.value + (" ·skipped" if item.status.value == "skipped" else ""),
             item.category or "",
-            f"● {item.match_badges[0].split(':')[0]}" if item.match_badges else "",
+            _short(f"● {item.match_badges[0].split(':')[0]}") if item.match_badges else "",
             item.external_id or item.source_name or item.id[:8],
         )
         return values[column]
@@ -136,6 +140,9 @@ class QueuePanel(QWidget):
     def show_items(self, items: list[Item], current: int) -> None:
         if self.model.set_items(items) and len(items) <= 2000:
             self.view.resizeColumnsToContents()
+            header = self.view.horizontalHeader()
+            for col in range(self.model.columnCount() - 1):  # the last column takes what is left
+                header.resizeSection(col, min(header.sectionSize(col), 104))
         self.title.setText(f"Queue · {len(items)} open")
         self.select(current)
 
