@@ -62,6 +62,7 @@ def main() -> None:
             ("drawing.png", Settings(style="drawing", blur=0), None),
             ("video.png", Settings(), "video"),
             ("break.png", Settings(break_after_high_severity=1), "break"),
+            ("bank-decisions.png", Settings(), "bank-decisions"),
         ]:
             window = build_window(store, load_policy(), load_keymap(), "screenshots", settings=settings)
             window.resize(1500, 900)
@@ -74,7 +75,13 @@ def main() -> None:
             if setup == "break":
                 window.wellness.advisor.add_decision(5)
                 window.break_banner.remind(window.wellness.advisor.due())
-            shot(app, window, name)
+            if setup == "bank-decisions":
+                window.bank_actions.show_bank_decisions()
+                dialog = window.bank_actions.dialog
+                wait(app, lambda d=dialog: d.isVisible() and d.table.rowCount() > 0)
+                shot(app, dialog, name)
+            else:
+                shot(app, window, name)
             window.reveal.end()
             window.runner.wait()
             window.close()

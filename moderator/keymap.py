@@ -9,7 +9,8 @@ from pathlib import Path
 from moderator.domain import Policy
 from moderator.resources import resource_path
 
-COMMANDS = ("next", "previous", "skip", "escalate", "undo", "accept_suggestion", "add_to_bank", "peek", "spotlight", "spotlight_toggle", "reveal",
+COMMANDS = ("next", "previous", "skip", "escalate", "undo", "accept_suggestion", "add_to_bank", "bank_decisions",
+            "peek", "spotlight", "spotlight_toggle", "reveal",
             "blur_more", "blur_less", "play", "frame_next", "frame_previous", "help", "focus_queue")
 HOLD_COMMANDS = ("peek", "spotlight")  # act while held, not on a press
 DESCRIPTIONS = {
@@ -20,6 +21,7 @@ DESCRIPTIONS = {
     "undo": "Undo the last decision (writes a superseding row)",
     "accept_suggestion": "Apply the label a bank match suggests",
     "add_to_bank": "Add the item you just decided to a hash bank",
+    "bank_decisions": "Items banks closed on their own (reopen any of them)",
     "peek": "Hold to peek unfiltered; filters return on release",
     "spotlight": "Hold: an unfiltered circle follows the cursor (wheel: size)",
     "spotlight_toggle": "Spotlight for a few seconds (press again to end)",

@@ -97,3 +97,13 @@ def unassigned_exposure(db: Database, item_id: str, actor: str) -> tuple[list[in
 
 def assign_exposure(db: Database, ids: list[int], decision_uuid: str) -> None:
     db.conn.executemany("UPDATE exposure_events SET decision_uuid = ? WHERE id = ?", [(decision_uuid, i) for i in ids])
+
+
+def standing_bank_decisions(db: Database) -> list[dict[str, Any]]:
+    """Items closed by a bank whose decision still stands, newest first, with what identifies them."""
+    rows = [r for r in current_rows(db) if r["source"] == "bank"]
+    names = {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, external_id, source_name FROM items")}
+    for r in rows:
+        external_id, source_name = names.get(r["item_id"], (None, None))
+        r["item_title"] = external_id or source_name or r["item_id"][:8]
+    return sorted(rows, key=lambda r: r["seq"], reverse=True)

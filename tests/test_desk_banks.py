@@ -110,3 +110,19 @@ def test_b_before_any_decision_says_what_to_do(qtbot, store, policy, good_folder
     QTest.keyClick(window.viewer, Qt.Key.Key_Return)  # no suggestion: nothing is decided
     window.runner.wait()
     assert export.export_rows(store.db) == [] and "No bank match" in window.statusBar().currentMessage()
+
+
+def test_ctrl_b_lists_bank_decisions_and_reopens(qtbot, store, policy, tmp_path, rocket_id):
+    bank_of_edited_copy(tmp_path, "known-ok", "no_violation", "allow", "allow", policy, store)
+    window = open_desk(qtbot, store, policy)
+    qtbot.waitUntil(lambda: len(window.reviewer.items) == 3, timeout=20000)
+    dialog = window.bank_actions.dialog
+    QTest.keyClick(window.viewer, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: dialog.isVisible() and dialog.table.rowCount() == 1)
+    assert dialog.table.item(0, 0).text() == "rocket.jpg" and dialog.table.item(0, 1).text() == "bank:known-ok"
+    dialog.reopen_button.click()
+    qtbot.waitUntil(lambda: len(window.reviewer.items) == 4 and dialog.table.rowCount() == 0, timeout=10000)
+    history = export.export_rows(store.db, include_history=True)
+    assert [(r["actor"], r["action"]) for r in history] == [("bank:known-ok", "allow"), ("tester", "undo")]
+    assert dialog.reopen_button.isEnabled() is False
+    window.runner.wait()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from moderator.banks import BankService
-from moderator.matching import MatchSummary, match_pending
+from moderator.matching import MatchSummary, match_pending, reopen
+from storage.decisions import standing_bank_decisions
 from ui.bank_bar import AddToBankBar
+from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.reviewer import Reviewer
 from ui.tasks import TaskRunner
 
@@ -16,10 +18,30 @@ class BankActions(QObject):
     matched = Signal(object)  # MatchSummary
 
     def __init__(self, banks: BankService, reviewer: Reviewer, runner: TaskRunner, bar: AddToBankBar,
-                 parent: QObject | None = None):
+                 dialog: BankDecisionsDialog, parent: QObject | None = None):
         super().__init__(parent)
-        self.banks, self.reviewer, self.runner, self.bar = banks, reviewer, runner, bar
+        self.banks, self.reviewer, self.runner, self.bar, self.dialog = banks, reviewer, runner, bar, dialog
         bar.submitted.connect(self._on_bar_submitted)
+        dialog.reopen_requested.connect(self._on_dialog_reopen)
+
+    def show_bank_decisions(self) -> None:
+        """List the items banks closed on their own; a moderator can reopen any of them."""
+        self.runner.run(lambda: standing_bank_decisions(self.banks.store.db), self._on_bank_decisions)
+
+    def _on_bank_decisions(self, rows: list[dict]) -> None:
+        self.dialog.show_rows(rows)
+        self.dialog.show()
+
+    def _on_dialog_reopen(self, item_id: str) -> None:
+        store, actor = self.banks.store, self.banks.actor
+
+        def reopened(_undo) -> None:
+            self.message.emit("Reopened: the item is back in the queue")
+            self.reviewer.reload()
+            self.show_bank_decisions()
+
+        self.runner.write(lambda: reopen(store, item_id, actor), reopened,
+                          lambda exc: self.message.emit(f"Not reopened: {exc}"))
 
     def match_in_background(self) -> None:
         """Hash, match and route every item not hashed yet; the queue is re-read when routing moved it."""

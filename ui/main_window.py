@@ -11,6 +11,7 @@ from moderator.review import ReviewService
 from moderator.settings import Settings
 from ui.bank_actions import BankActions
 from ui.bank_bar import AddToBankBar
+from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.escalate_bar import EscalateBar
 from ui.help_dialog import HelpDialog
 from ui.queue_panel import QueuePanel
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
         self.escalate_bar = EscalateBar()
         self.bank_bar = AddToBankBar()
         self.bank_actions = BankActions(BankService(service.store, service.policy, service.actor),
-                                        self.reviewer, self.runner, self.bank_bar, self)
+                                        self.reviewer, self.runner, self.bank_bar, BankDecisionsDialog(self), self)
         self.break_banner = BreakBanner()
         self.wellness = WellnessMonitor(service, self.runner, self.reveal, settings, self.break_banner, self)
         self.meter = ExposureMeter()
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
             "next": lambda: r.move(1), "previous": lambda: r.move(-1), "skip": r.skip,
             "escalate": self._on_escalate_key, "undo": r.undo, "help": self.help.show,
             "accept_suggestion": r.accept_suggestion, "add_to_bank": self.bank_actions.open_add_bar,
+            "bank_decisions": self.bank_actions.show_bank_decisions,
             "focus_queue": self.queue_panel.view.setFocus,
             "reveal": lambda: self.reveal.toggle("reveal", v.spec),
             "spotlight_toggle": lambda: self.reveal.toggle("spotlight", v.spec),
