@@ -158,7 +158,7 @@ def _print_hash(r: dict) -> None:
 def _bank(args: argparse.Namespace) -> int:
     handler = {"import": _bank_import, "export": _bank_export, "list": _bank_list, "create": _bank_create,
                "add": _bank_add}[args.bank_command]
-    with open_store(args) as store:
+    with open_store(args, create=args.bank_command in ("import", "create")) as store:
         try:
             return handler(args, _service(args, store))
         except _bank_errors() as exc:
@@ -228,7 +228,7 @@ def _match(args: argparse.Namespace) -> int:
         raise UsageError("give FILE... to look up, or --pending to match the store's unhashed items")
     if args.limit is not None and (args.limit < 0 or not args.pending):
         raise UsageError("--limit needs --pending and must be 0 or more")
-    with open_store(args) as store:
+    with open_store(args, create=False) as store:
         return _match_pending(args, store) if args.pending else _match_files(args, store)
 
 
@@ -274,7 +274,7 @@ def _match_pending(args, store) -> int:
 def _reopen(args: argparse.Namespace) -> int:
     from moderator.matching import MatchError, reopen
 
-    with open_store(args) as store:
+    with open_store(args, create=False) as store:
         try:
             undo = reopen(store, args.item_id, actor_of(args))
         except MatchError as exc:

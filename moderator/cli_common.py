@@ -39,13 +39,18 @@ def fail(message: str, code: int) -> int:
     return code
 
 
-def open_store(args: argparse.Namespace, *, demo: bool = False):
+def open_store(args: argparse.Namespace, *, demo: bool = False, create: bool = True):
+    """The store of --data-dir; with create=False (commands that only read, or that act on what is
+    already there) a missing store is a usage error rather than a new empty one."""
     from storage.store import Store
 
     base = data_dir(args.data_dir)
     if base.exists() and not base.is_dir():
         raise UsageError(f"data dir {base} is not a folder")
-    return Store(demo_dir(base) if demo else base)
+    folder = demo_dir(base) if demo else base
+    if not create and not (folder / Store.FILENAME).exists():
+        raise UsageError(f"no store in {folder}: import media first (moderator import PATH)")
+    return Store(folder)
 
 
 def actor_of(args: argparse.Namespace) -> str:

@@ -82,7 +82,7 @@ def _queue(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
-    with open_store(args) as store:
+    with open_store(args, create=False) as store:
         items = items_repo.queue(store.db, limit=args.limit)
     if args.json:
         print_json([{**asdict(i), "kind": i.kind.value, "status": i.status.value} for i in items])
@@ -96,7 +96,9 @@ def _queue(args: argparse.Namespace) -> int:
 
 @command("decisions")
 def _decisions(args: argparse.Namespace) -> int:
-    with open_store(args) as store:
+    if args.out and not Path(args.out).expanduser().parent.is_dir():
+        raise UsageError(f"cannot write {args.out}: no such folder {Path(args.out).parent}")
+    with open_store(args, create=False) as store:
         rows = export_mod.export_rows(store.db, include_history=args.history)
     text = export_mod.render(rows, args.format)
     if args.out:
@@ -126,7 +128,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from storage import audit
 
-    with open_store(args) as store:
+    with open_store(args, create=False) as store:
         broken = audit.verify(store.db)
         total = store.db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
     if broken is not None:

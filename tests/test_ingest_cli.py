@@ -151,3 +151,15 @@ def test_export_to_file_and_audit_verify(tmp_path, good_folder, capsys):
     assert code == 0 and target.read_text() == "" and "wrote 0 decisions" in err
     code, out, _ = run(capsys, "audit", "verify", "--data-dir", str(data))
     assert code == 0 and "intact: 4 entries" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["queue"], ["decisions", "export"], ["audit", "verify"], ["exposure"], ["bank", "list"],
+    ["bank", "export", "x"], ["match", "--pending"], ["reopen", "some-item"],
+])
+def test_commands_that_read_never_create_a_store(tmp_path, capsys, argv):
+    data = tmp_path / "nothing-here"
+    assert main([*argv, "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert f"no store in {data}" in err and len(err.strip().splitlines()) == 1
+    assert not (data / "store.sqlite3").exists()
