@@ -182,3 +182,23 @@ def test_wide_thresholds_stay_exact():
     assert len(index.query(hashes[1], 256)) == len(hashes)
     with pytest.raises(ValueError, match="threshold"):
         index.query(hashes[1], -1)
+
+
+def test_large_batches_match_single_queries_with_tombstones():
+    """Batches split into several blocks (run on worker threads) with removed ids in every part."""
+    rng = np.random.default_rng(11)
+    hashes, queries = planted_bank(rng, 3 * FLAT_MAX + 500)
+    centre = queries[0]
+    hashes += [flip_bits(rng, centre, int(rng.integers(0, 4))) for _ in range(300)]
+    index = HashIndex(256)
+    add_in_batches(index, hashes, rng)
+    removed = {int(i) for i in rng.choice(len(hashes), size=len(hashes) // 10, replace=False)}
+    index.remove(removed)
+    batch = queries + [flip_bits(rng, hashes[int(i)], int(rng.integers(0, 33))) for i in rng.choice(len(hashes), 90)]
+    live = [h if i not in removed else "" for i, h in enumerate(hashes)]
+    for threshold in (0, 31):
+        results = index.query_many(batch, threshold)
+        assert results == [index.query(q, threshold) for q in batch]
+        for q, got in zip(batch, results, strict=True):
+            want = [(i, d) for i, d in brute_force([h or "0" * 64 for h in live], q, threshold) if live[i]]
+            assert got == want
