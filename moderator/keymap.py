@@ -11,7 +11,7 @@ from moderator.resources import resource_path
 
 COMMANDS = ("next", "previous", "skip", "escalate", "undo", "accept_suggestion", "add_to_bank", "bank_decisions",
             "peek", "spotlight", "spotlight_toggle", "reveal",
-            "blur_more", "blur_less", "play", "frame_next", "frame_previous", "help", "focus_queue")
+            "blur_more", "blur_less", "play", "frame_next", "frame_previous", "import_media", "help", "focus_queue")
 HOLD_COMMANDS = ("peek", "spotlight")  # act while held, not on a press
 DESCRIPTIONS = {
     "next": "Next item",
@@ -31,6 +31,7 @@ DESCRIPTIONS = {
     "play": "Video: play / pause the filtered frames",
     "frame_next": "Video: next frame",
     "frame_previous": "Video: previous frame",
+    "import_media": "Import a folder of media (checked, hashed, matched in the background)",
     "help": "Show every shortcut",
     "focus_queue": "Focus the queue list",
 }

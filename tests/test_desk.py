@@ -145,7 +145,7 @@ def test_navigation_and_help(qtbot, desk):
     assert desk.help.isVisible()
     table = desk.help.table
     described = [table.item(r, 1).text() for r in range(table.rowCount())]
-    assert any("Undo" in d for d in described) and len(described) == 9 + 19
+    assert any("Undo" in d for d in described) and len(described) == 9 + 20
 
 
 def test_queue_model(qtmodeltester, desk):
@@ -160,3 +160,19 @@ def test_empty_queue_says_so(qtbot, store, policy):
     qtbot.keyClick(window.viewer, Qt.Key.Key_1)
     window.runner.wait()
     assert "queue is empty" in window.viewer._message
+
+
+def test_import_from_the_desk_adds_items_and_names_bad_files(qtbot, desk, store, tmp_path):
+    more = tmp_path / "more"
+    more.mkdir()
+    write_image(more / "retina.jpg", photo("retina"))
+    (more / "broken.jpg").write_text("not a photo")
+    with qtbot.waitSignal(desk.importer.finished, timeout=20000) as blocker:
+        desk.importer.start([more])
+    report = blocker.args[0]
+    assert len(report.imported) == 1 and [s.reason for s in report.skipped][0].startswith("not an image")
+    qtbot.waitUntil(lambda: len(desk.reviewer.items) == 5)
+    assert "imported 1, skipped 1" in desk.statusBar().currentMessage()
+    assert "broken.jpg" in desk.statusBar().currentMessage()
+    desk.importer.start([tmp_path / "missing"])
+    assert "no such file or folder" in desk.statusBar().currentMessage()

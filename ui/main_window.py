@@ -14,6 +14,7 @@ from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.escalate_bar import EscalateBar
 from ui.help_dialog import HelpDialog
+from ui.import_action import ImportAction
 from ui.queue_panel import QueuePanel
 from ui.reveal import RevealController
 from ui.reviewer import Reviewer
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
         self.labels = LabelsPanel(service.policy)
         self.escalate_bar = EscalateBar()
         self.bank_bar = AddToBankBar()
+        self.importer = ImportAction(self.reviewer, self.runner, self)
         self.bank_actions = BankActions(BankService(service.store, service.policy, service.actor),
                                         self.reviewer, self.runner, self.bank_bar, BankDecisionsDialog(self), self)
         self.break_banner = BreakBanner()
@@ -81,7 +83,7 @@ class MainWindow(QMainWindow):
             "next": lambda: r.move(1), "previous": lambda: r.move(-1), "skip": r.skip,
             "escalate": self._on_escalate_key, "undo": r.undo, "help": self.help.show,
             "accept_suggestion": r.accept_suggestion, "add_to_bank": self.bank_actions.open_add_bar,
-            "bank_decisions": self.bank_actions.show_bank_decisions,
+            "bank_decisions": self.bank_actions.show_bank_decisions, "import_media": self.importer.ask,
             "focus_queue": self.queue_panel.view.setFocus,
             "reveal": lambda: self.reveal.toggle("reveal", v.spec),
             "spotlight_toggle": lambda: self.reveal.toggle("spotlight", v.spec),
@@ -106,6 +108,7 @@ class MainWindow(QMainWindow):
         self.escalate_bar.closed.connect(lambda: v.setFocus())
         self.bank_bar.closed.connect(lambda: v.setFocus())
         self.bank_actions.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.importer.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.wellness.refresh()
 
     def _on_escalate_key(self) -> None:

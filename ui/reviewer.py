@@ -205,7 +205,7 @@ class Reviewer(QObject):
             self.viewer.show_message("Take a breath. The next item follows in a moment.", calm=True)
             QTimer.singleShot(int(self.settings.palate_cleanser_seconds * 1000), self._end_cleanser)
         elif item is None:
-            self.viewer.show_message("The queue is empty. Import media with `moderator import PATH`.")
+            self.viewer.show_message("The queue is empty. Import media with Ctrl+O, or `moderator import PATH`.")
         elif (prepared := self.cache.get(item.id)) is not None and prepared.spec == self.spec_for(item):
             self._display(prepared)  # even at an old size: a re-fit arrives by _on_cache_ready
         elif not self.viewer.calm:

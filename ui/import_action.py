@@ -1,0 +1,67 @@
+"""Import from the desk: pick a folder (or manifest), import it on a worker, match it, refresh the queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from moderator.ingest import ImportReport, ImportUsageError, collect, import_paths
+from moderator.matching import match_pending
+from storage import banks as banks_repo
+from ui.reviewer import Reviewer
+from ui.tasks import TaskRunner
+
+
+class ImportAction(QObject):
+    message = Signal(str)
+    progressed = Signal(int, int)  # emitted on the worker; queued to the GUI thread
+    finished = Signal(object)  # ImportReport
+
+    def __init__(self, reviewer: Reviewer, runner: TaskRunner, parent: QWidget):
+        super().__init__(parent)
+        self.reviewer, self.runner, self._parent = reviewer, runner, parent
+        self.running = False
+        self.progressed.connect(self._on_progressed)
+
+    def ask(self) -> None:
+        """The folder dialog: the moderator chose to import, so a modal picker is expected here."""
+        folder = QFileDialog.getExistingDirectory(self._parent, "Import a folder of media")
+        if folder:
+            self.start([Path(folder)])
+
+    def start(self, paths: list[Path]) -> None:
+        if self.running:
+            self.message.emit("An import is already running")
+            return
+        try:
+            collect(paths)  # a usage error is reported before anything is written
+        except ImportUsageError as exc:
+            self.message.emit(f"Not imported: {exc}")
+            return
+        self.running = True
+        service = self.reviewer.service
+        self.message.emit("Importing…")
+        self.runner.run(lambda: self._work(service, paths), self._on_done, self._on_failed, background=True)
+
+    def _work(self, service, paths: list[Path]) -> ImportReport:
+        report = import_paths(service.store, paths, service.actor, progress=self.progressed.emit)
+        if report.imported and banks_repo.list_banks(service.store.db, counts=False):
+            match_pending(service.store, service.policy)
+        return report
+
+    def _on_progressed(self, done: int, total: int) -> None:
+        self.message.emit(f"Importing… {done} / {total}")
+
+    def _on_done(self, report: ImportReport) -> None:
+        self.running = False
+        reasons = "; ".join(f"{Path(s.origin).name}: {s.reason}" for s in report.skipped[:3])
+        more = f" (+{len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
+        self.message.emit(f"Import: {report.summary}" + (f" — skipped {reasons}{more}" if reasons else ""))
+        self.finished.emit(report)
+        self.reviewer.reload()
+
+    def _on_failed(self, exc: Exception) -> None:
+        self.running = False
+        self.message.emit(f"Import stopped: {exc}")
