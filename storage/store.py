@@ -46,7 +46,9 @@ class Store:
 
     def __init__(self, data_dir: str | Path):
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_dir.exists():
+            # Decisions, notes and exposure are sensitive: a new store is private to its user.
+            self.data_dir.mkdir(parents=True, mode=0o700)
         self.path = self.data_dir / self.FILENAME
         self.media_dir = self.data_dir / "media"
         self._writer_db = connect(self.path)

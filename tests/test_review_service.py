@@ -118,3 +118,11 @@ def test_export_formats(service, store, items):
     csv_text = export.render(rows, "csv")
     assert csv_text.splitlines()[0].startswith("uuid,item_id,external_id,sha256")
     assert json.loads(export.render(rows, "jsonl").splitlines()[0])["uuid"] == rows[0]["uuid"]
+
+
+def test_a_new_store_is_private_to_its_user(tmp_path):
+    from storage.store import Store
+
+    with Store(tmp_path / "fresh" / "store"):
+        pass
+    assert oct((tmp_path / "fresh" / "store").stat().st_mode & 0o777) == "0o700"
