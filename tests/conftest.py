@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -27,6 +28,15 @@ def _isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MODERATOR_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("MODERATOR_DATA_DIR", str(tmp_path_factory.mktemp("default-data")))
     monkeypatch.setenv("MODERATOR_ACTOR", "tester")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_store_threads():
+    """Every Store a test opens is closed again: a leaked writer thread keeps a write connection."""
+    before = {t.ident for t in threading.enumerate() if t.name == "store-writer"}
+    yield
+    leaked = [t for t in threading.enumerate() if t.name == "store-writer" and t.ident not in before]
+    assert not leaked, f"{len(leaked)} store writer thread(s) left running"
 
 
 def photo(name: str) -> np.ndarray:

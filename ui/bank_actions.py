@@ -44,10 +44,18 @@ class BankActions(QObject):
                           lambda exc: self.message.emit(f"Not reopened: {exc}"))
 
     def match_in_background(self) -> None:
-        """Hash, match and route every item not hashed yet; the queue is re-read when routing moved it."""
+        """Hash, match and route every item not hashed yet; the queue is re-read when routing moved it.
+
+        Without any bank there is nothing to match: items stay unhashed until a bank exists (as with
+        `moderator import`), so a store without banks never spends CPU on hashing.
+        """
         store, policy = self.banks.store, self.banks.policy
-        self.runner.run(lambda: match_pending(store, policy), self._on_matched,
-                        lambda exc: self.message.emit(f"Matching stopped: {exc}"), background=True)
+
+        def work() -> MatchSummary | None:
+            return match_pending(store, policy) if self.banks.list_banks() else None
+
+        self.runner.run(work, self._on_matched, lambda exc: self.message.emit(f"Matching stopped: {exc}"),
+                        background=True)
 
     def open_add_bar(self) -> None:
         last = self.reviewer.last_decided
@@ -71,7 +79,9 @@ class BankActions(QObject):
                         lambda r: self.message.emit(f"Added {r.added} hash(es) to {r.bank} as {r.label or 'unlabelled'}"),
                         lambda exc: self.message.emit(f"Not added: {exc}"), background=True)
 
-    def _on_matched(self, summary: MatchSummary) -> None:
+    def _on_matched(self, summary: MatchSummary | None) -> None:
+        if summary is None:
+            return
         self.matched.emit(summary)
         if summary.hashed:
             self.message.emit(f"Bank matching: {summary.text}")
