@@ -6,7 +6,7 @@ Imports nothing of ours, so `blurring/`, `storage/`, `ui/` and `upstream/` can a
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 class Action(enum.StrEnum):
@@ -16,7 +16,6 @@ class Action(enum.StrEnum):
     REMOVE = "remove"
     ESCALATE = "escalate"
     AGE_RESTRICT = "age_restrict"
-    SKIP = "skip"
     UNDO = "undo"
 
 
@@ -72,15 +71,6 @@ class FilterSpec:
             reveal=max(self.reveal, other.reveal, key=order.index),
         )
 
-    def with_blur(self, blur: int) -> FilterSpec:
-        return replace(self, blur=max(0, min(6, blur)))
-
-    @property
-    def is_identity(self) -> bool:
-        return self.blur == 0 and not self.grayscale and self.pixelate == 0 and not self.style
-
-
-UNFILTERED = FilterSpec(blur=0, grayscale=False)
 
 
 @dataclass(frozen=True)
@@ -105,9 +95,6 @@ class Policy:
             if label.name == name:
                 return label
         raise KeyError(name)
-
-    def label_for_key(self, key: str) -> Label | None:
-        return next((lb for lb in self.labels if lb.key == key), None)
 
     def filter_for(self, category: str | None) -> FilterSpec:
         """The filter an item of this category gets by default (policy rules only ever add)."""

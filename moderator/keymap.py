@@ -12,7 +12,6 @@ from moderator.resources import resource_path
 COMMANDS = ("next", "previous", "skip", "escalate", "undo", "accept_suggestion", "add_to_bank", "bank_decisions",
             "peek", "spotlight", "spotlight_toggle", "reveal",
             "blur_more", "blur_less", "play", "frame_next", "frame_previous", "import_media", "help", "focus_queue")
-HOLD_COMMANDS = ("peek", "spotlight")  # act while held, not on a press
 DESCRIPTIONS = {
     "next": "Next item",
     "previous": "Previous item",

@@ -42,13 +42,6 @@ def append_decision(db: Database, d: Decision) -> None:
     audit.append(db, d.actor, event, d.item_id, {k: row[k] for k in ("uuid", "labels", "action", "supersedes", "source")})
 
 
-def get_decision(db: Database, uuid: str) -> Decision:
-    row = db.execute("SELECT * FROM decisions WHERE uuid = ?", (uuid,)).fetchone()
-    if row is None:
-        raise KeyError(f"no decision {uuid!r}")
-    return row_to_decision(row)
-
-
 def last_undoable(db: Database, actor: str) -> Decision | None:
     """The actor's latest decision that no undo has superseded yet."""
     row = db.execute(

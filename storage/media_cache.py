@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,14 +19,6 @@ def ensure_private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class MediaCache:
@@ -60,9 +51,3 @@ class MediaCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-
-    def remove_unreferenced(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
-
-    def copy_out(self, sha256: str, mime: str, dest: Path) -> None:
-        shutil.copyfile(self.path_for(sha256, mime), dest)
