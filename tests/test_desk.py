@@ -175,4 +175,5 @@ def test_import_from_the_desk_adds_items_and_names_bad_files(qtbot, desk, store,
     assert "imported 1, skipped 1" in desk.statusBar().currentMessage()
     assert "broken.jpg" in desk.statusBar().currentMessage()
     desk.importer.start([tmp_path / "missing"])
-    assert "no such file or folder" in desk.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not desk.importer.running)
+    assert "Not imported: no such file or folder" in desk.statusBar().currentMessage()

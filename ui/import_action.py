@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from moderator.ingest import ImportReport, ImportUsageError, collect, import_paths
+from moderator.ingest import ImportReport, ImportUsageError, import_paths
 from moderator.matching import match_pending
 from storage import banks as banks_repo
 from ui.reviewer import Reviewer
@@ -35,17 +35,14 @@ class ImportAction(QObject):
         if self.running:
             self.message.emit("An import is already running")
             return
-        try:
-            collect(paths)  # a usage error is reported before anything is written
-        except ImportUsageError as exc:
-            self.message.emit(f"Not imported: {exc}")
-            return
         self.running = True
         service = self.reviewer.service
         self.message.emit("Importing…")
         self.runner.run(lambda: self._work(service, paths), self._on_done, self._on_failed, background=True)
 
     def _work(self, service, paths: list[Path]) -> ImportReport:
+        # import_paths walks the folders first (slow for big ones, so here on the worker) and raises
+        # ImportUsageError before writing anything.
         report = import_paths(service.store, paths, service.actor, progress=self.progressed.emit)
         if report.imported and banks_repo.list_banks(service.store.db, counts=False):
             match_pending(service.store, service.policy)
@@ -64,4 +61,5 @@ class ImportAction(QObject):
 
     def _on_failed(self, exc: Exception) -> None:
         self.running = False
-        self.message.emit(f"Import stopped: {exc}")
+        what = "Not imported" if isinstance(exc, ImportUsageError) else "Import stopped"
+        self.message.emit(f"{what}: {exc}")
