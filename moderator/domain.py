@@ -96,11 +96,14 @@ class Policy:
                 return label
         raise KeyError(name)
 
-    def filter_for(self, category: str | None) -> FilterSpec:
-        """The filter an item of this category gets by default (policy rules only ever add)."""
+    def filter_for(self, category: str | None, suggested_label: str | None = None) -> FilterSpec:
+        """The filter an item gets by default: its category's rule, and the rule of the label a bank
+        match suggests (a known-CSAM match is never revealed even without a category hint).
+        Policy rules only ever add protection."""
         spec = self.default_filter
-        if category and category in self.category_filters:
-            spec = spec.stricter(self.category_filters[category])
+        for key in (category, suggested_label):
+            if key and key in self.category_filters:
+                spec = spec.stricter(self.category_filters[key])
         return spec
 
 

@@ -126,3 +126,19 @@ def test_ctrl_b_lists_bank_decisions_and_reopens(qtbot, store, policy, tmp_path,
     assert [(r["actor"], r["action"]) for r in history] == [("bank:known-ok", "allow"), ("tester", "undo")]
     assert dialog.reopen_button.isEnabled() is False
     window.runner.wait()
+
+
+def test_a_bank_suggesting_csam_locks_the_item_filtered(qtbot, store, policy, tmp_path, rocket_id):
+    bank_of_edited_copy(tmp_path, "hotline", "csam_suspected", "block", "escalate", policy, store)
+    window = open_desk(qtbot, store, policy)
+    r = window.reviewer
+    qtbot.waitUntil(lambda: r.items[0].id == rocket_id, timeout=20000)
+    for _ in range(r.index):
+        qtbot.waitUntil(lambda: on_screen(window))
+        QTest.keyClick(window.viewer, Qt.Key.Key_K)
+    qtbot.waitUntil(lambda: r.current.id == rocket_id and on_screen(window) and window.viewer.spec.blur == 6)
+    assert window.viewer.spec.reveal.value == "none"  # no category hint: the match alone decides
+    qtbot.keyPress(window.viewer, Qt.Key.Key_Space)
+    assert not window.viewer.peeking
+    qtbot.keyRelease(window.viewer, Qt.Key.Key_Space)
+    window.runner.wait()

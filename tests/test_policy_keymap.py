@@ -30,6 +30,12 @@ def test_category_filters_only_ever_add_protection(policy, category, blur, revea
     assert (spec.blur, spec.grayscale, spec.reveal) == (blur, True, reveal)
 
 
+def test_a_suggested_label_adds_its_rule(policy):
+    spec = policy.filter_for(None, "csam_suspected")
+    assert (spec.blur, spec.reveal) == (6, Reveal.NONE)
+    assert policy.filter_for("gore", "spam") == policy.filter_for("gore")
+
+
 def test_stricter_combines_both():
     a = FilterSpec(blur=2, grayscale=False, reveal=Reveal.PEEK)
     b = FilterSpec(blur=5, grayscale=True, pixelate=2)

@@ -53,7 +53,7 @@ class Reviewer(QObject):
 
     def spec_for(self, item: Item) -> FilterSpec:
         """The policy's filter made stricter by the user's defaults; blur keys move it, never below policy."""
-        policy_spec = self.service.policy.filter_for(item.category)
+        policy_spec = self.service.policy.filter_for(item.category, item.suggested_label)
         s = self.settings
         spec = policy_spec.stricter(FilterSpec(blur=s.blur, grayscale=s.grayscale, style=s.style or None))
         blur = max(policy_spec.blur, min(6, spec.blur + self.blur_offset))
