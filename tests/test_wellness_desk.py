@@ -67,11 +67,12 @@ def test_every_item_is_filtered_by_default(qtbot, desk):
 
 def test_timed_reveal_ends_by_itself_and_is_counted(qtbot, desk, store):
     QTest.keyClick(desk.viewer, Qt.Key.Key_R)
-    assert desk.reveal.kind == "reveal"
+    assert desk.reveal.kind == "reveal" and desk.viewer._countdown.isActive()  # the badge counts down
     qtbot.waitUntil(lambda: desk.reveal.kind is None, timeout=3000)
     qtbot.waitUntil(lambda: len(exposure_rows(store)) == 1)
     row = exposure_rows(store)[0]
-    assert row["kind"] == "reveal" and row["fraction"] == 1.0 and 250 <= row["ms"] <= 2000
+    assert row["kind"] == "reveal" and row["fraction"] == 1.0 and 295 <= row["ms"] <= 2000
+    assert not desk.viewer._countdown.isActive()
 
 
 def test_spotlight_toggle_and_hold_end_by_themselves(qtbot, desk, store):

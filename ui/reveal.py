@@ -7,7 +7,7 @@ any navigation, and is reported once as exposure: (kind, started_at, ms, largest
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 
 from moderator.clock import now_iso
 from moderator.domain import FilterSpec, Reveal
@@ -41,6 +41,7 @@ class RevealController(QObject):
         self._started_at = ""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer may end 5 % early or late
         self._timer.timeout.connect(self.end)
 
     @property

@@ -6,6 +6,8 @@ under the cursor for the spotlight) and tells it how much of the picture was unc
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -55,6 +57,9 @@ class MediaViewer(QWidget):
         self._resize_settle.setSingleShot(True)
         self._resize_settle.setInterval(150)
         self._resize_settle.timeout.connect(self._emit_size)
+        self._countdown = QTimer(self)  # repaints the badge's "filters return in N s" while it counts
+        self._countdown.setInterval(250)
+        self._countdown.timeout.connect(self.update)
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -135,6 +140,10 @@ class MediaViewer(QWidget):
         event.accept()
 
     def _on_reveal_changed(self) -> None:
+        if self.reveal.kind is None:
+            self._countdown.stop()
+        else:
+            self._countdown.start()
         if self.reveal.kind == "spotlight":
             if self._cursor.x() < 0:  # no mouse over the viewer yet: start in the middle
                 self._cursor = QPointF(self.width() / 2, self.height() / 2)
@@ -212,7 +221,7 @@ def _badge_text(kind: str | None, spec: FilterSpec | None, remaining_ms: int) ->
     if kind == "peek":
         return "UNFILTERED · release to hide"
     if kind == "reveal":
-        return f"REVEALED · filters return in {max(0, remaining_ms) / 1000:.0f} s"
+        return f"REVEALED · filters return in {math.ceil(max(0, remaining_ms) / 1000)} s"
     if kind == "spotlight":
         return "SPOTLIGHT · wheel: size"
     return _describe(spec) if spec else ""
