@@ -14,13 +14,8 @@ from moderator.ingest import import_paths
 from moderator.keymap import load_keymap
 from storage import audit
 from tests.conftest import photo, write_image
+from tests.desk_helpers import on_screen
 from ui.app import build_window
-
-
-def on_screen(window) -> bool:
-    r = window.reviewer
-    shown = window.viewer.prepared
-    return r.current is not None and shown is not None and shown.item_id == r.current.id and not r.saving
 
 
 def press(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier):

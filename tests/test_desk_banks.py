@@ -12,18 +12,12 @@ from moderator import export
 from moderator.bank_formats import BankRow, write_bank_file
 from moderator.banks import BankService
 from moderator.ingest import import_paths
-from moderator.keymap import load_keymap
 from moderator.settings import Settings
 from moderator.signals import PDQ
 from tests.conftest import photo, write_image
-from ui.app import build_window
+from tests.desk_helpers import on_screen, open_desk
 
 SETTINGS = Settings(palate_cleanser=False)
-
-
-def on_screen(window) -> bool:
-    r, shown = window.reviewer, window.viewer.prepared
-    return r.current is not None and shown is not None and shown.item_id == r.current.id and not r.saving
 
 
 def bank_of_edited_copy(tmp_path, name: str, label: str, kind: str, action: str, policy, store):
@@ -35,15 +29,6 @@ def bank_of_edited_copy(tmp_path, name: str, label: str, kind: str, action: str,
     BankService(store, policy, "lead").import_bank(bank_file, name, kind=kind, action=action)
 
 
-def open_desk(qtbot, store, policy):
-    window = build_window(store, policy, load_keymap(), "tester", settings=SETTINGS)
-    qtbot.addWidget(window)
-    window.show()
-    window.viewer.setFocus()
-    qtbot.waitUntil(lambda: on_screen(window), timeout=10000)
-    return window
-
-
 @pytest.fixture
 def rocket_id(store, good_folder):
     report = import_paths(store, [good_folder], "tester")
@@ -53,7 +38,7 @@ def rocket_id(store, good_folder):
 
 def test_escalate_bank_moves_item_up_and_enter_applies_the_label(qtbot, store, policy, tmp_path, rocket_id):
     bank_of_edited_copy(tmp_path, "known-gore", "violence_gore", "block", "escalate", policy, store)
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, SETTINGS)
     r = window.reviewer
     qtbot.waitUntil(lambda: r.items[0].id == rocket_id, timeout=20000)  # routed to the top; current stays
     for _ in range(r.index):
@@ -75,7 +60,7 @@ def test_escalate_bank_moves_item_up_and_enter_applies_the_label(qtbot, store, p
 
 def test_allow_bank_closes_the_item_by_bank(qtbot, store, policy, tmp_path, rocket_id):
     bank_of_edited_copy(tmp_path, "known-ok", "no_violation", "allow", "allow", policy, store)
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, SETTINGS)
     qtbot.waitUntil(lambda: len(window.reviewer.items) == 3, timeout=20000)
     assert rocket_id not in [i.id for i in window.reviewer.items]
     row = export.export_rows(store.db)[0]
@@ -85,7 +70,7 @@ def test_allow_bank_closes_the_item_by_bank(qtbot, store, policy, tmp_path, rock
 
 def test_b_adds_the_decided_item_to_a_bank(qtbot, store, policy, tmp_path, rocket_id):
     BankService(store, policy, "lead").create_bank("team-removals", "block", action="escalate")
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, SETTINGS)
     first = window.reviewer.current
     QTest.keyClick(window.viewer, Qt.Key.Key_2)  # spam → remove
     qtbot.waitUntil(lambda: window.reviewer.last_decided is not None)
@@ -104,7 +89,7 @@ def test_b_adds_the_decided_item_to_a_bank(qtbot, store, policy, tmp_path, rocke
 
 def test_b_before_any_decision_says_what_to_do(qtbot, store, policy, good_folder):
     import_paths(store, [good_folder], "tester")
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, SETTINGS)
     QTest.keyClick(window.viewer, Qt.Key.Key_B)
     assert not window.bank_bar.isVisible() and "Decide an item first" in window.statusBar().currentMessage()
     QTest.keyClick(window.viewer, Qt.Key.Key_Return)  # no suggestion: nothing is decided
@@ -114,7 +99,7 @@ def test_b_before_any_decision_says_what_to_do(qtbot, store, policy, good_folder
 
 def test_ctrl_b_lists_bank_decisions_and_reopens(qtbot, store, policy, tmp_path, rocket_id):
     bank_of_edited_copy(tmp_path, "known-ok", "no_violation", "allow", "allow", policy, store)
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, SETTINGS)
     qtbot.waitUntil(lambda: len(window.reviewer.items) == 3, timeout=20000)
     dialog = window.bank_actions.dialog
     QTest.keyClick(window.viewer, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
@@ -130,7 +115,7 @@ def test_ctrl_b_lists_bank_decisions_and_reopens(qtbot, store, policy, tmp_path,
 
 def test_a_bank_suggesting_csam_locks_the_item_filtered(qtbot, store, policy, tmp_path, rocket_id):
     bank_of_edited_copy(tmp_path, "hotline", "csam_suspected", "block", "escalate", policy, store)
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, SETTINGS)
     r = window.reviewer
     qtbot.waitUntil(lambda: r.items[0].id == rocket_id, timeout=20000)
     for _ in range(r.index):

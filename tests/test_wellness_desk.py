@@ -12,26 +12,11 @@ from PySide6.QtWidgets import QApplication
 
 from moderator import export
 from moderator.ingest import import_paths
-from moderator.keymap import load_keymap
 from moderator.settings import Settings
 from tests.conftest import photo, write_image
-from ui.app import build_window
+from tests.desk_helpers import on_screen, open_desk
 
 FAST = Settings(reveal_seconds=0.3, palate_cleanser=False)
-
-
-def on_screen(window) -> bool:
-    r, shown = window.reviewer, window.viewer.prepared
-    return r.current is not None and shown is not None and shown.item_id == r.current.id and not r.saving
-
-
-def open_desk(qtbot, store, policy, settings=FAST):
-    window = build_window(store, policy, load_keymap(), "tester", settings=settings)
-    qtbot.addWidget(window)
-    window.show()
-    window.viewer.setFocus()
-    qtbot.waitUntil(lambda: on_screen(window), timeout=10000)
-    return window
 
 
 def exposure_rows(store):
@@ -41,7 +26,7 @@ def exposure_rows(store):
 @pytest.fixture
 def desk(qtbot, store, policy, good_folder):
     import_paths(store, [good_folder], "tester")
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, FAST)
     yield window
     window.runner.wait()
 
@@ -51,7 +36,7 @@ def csam_desk(qtbot, store, policy, tmp_path):
     write_image(tmp_path / "a.jpg", photo("astronaut"))
     (tmp_path / "m.jsonl").write_text(json.dumps({"path": "a.jpg", "category": "csam_suspected"}) + "\n")
     import_paths(store, [tmp_path / "m.jsonl"], "tester")
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, FAST)
     yield window
     window.runner.wait()
 
@@ -202,7 +187,7 @@ def video_desk(qtbot, store, policy, tmp_path):
 
     _write_video(tmp_path / "clip.mp4", [photo("astronaut"), photo("coffee"), photo("rocket")])
     import_paths(store, [tmp_path / "clip.mp4"], "tester")
-    window = open_desk(qtbot, store, policy)
+    window = open_desk(qtbot, store, policy, FAST)
     yield window
     window.player.detach()
     window.runner.wait()
