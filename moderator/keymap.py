@@ -11,7 +11,8 @@ from moderator.resources import resource_path
 
 COMMANDS = ("next", "previous", "skip", "escalate", "undo", "accept_suggestion", "add_to_bank", "bank_decisions",
             "peek", "spotlight", "spotlight_toggle", "reveal",
-            "blur_more", "blur_less", "play", "frame_next", "frame_previous", "import_media", "help", "focus_queue")
+            "blur_more", "blur_less", "play", "frame_next", "frame_previous", "import_media", "settings", "help",
+            "focus_queue")
 DESCRIPTIONS = {
     "next": "Next item",
     "previous": "Previous item",
@@ -31,6 +32,7 @@ DESCRIPTIONS = {
     "frame_next": "Video: next frame",
     "frame_previous": "Video: previous frame",
     "import_media": "Import a folder of media (checked, hashed, matched in the background)",
+    "settings": "Your settings: default filter, reveal, exposure budget, breaks",
     "help": "Show every shortcut",
     "focus_queue": "Focus the queue list",
 }

@@ -20,6 +20,24 @@ class SettingsError(ValueError):
     pass
 
 
+# How each setting is shown in the desk's settings dialog: (label, lowest, highest) for numbers.
+FORM = {
+    "blur": ("Default blur (the policy may blur more)", 0, 6),
+    "grayscale": ("Grayscale by default", None, None),
+    "style": ("Style", None, None),
+    "reveal_seconds": ("Timed reveal (R) and spotlight (L), seconds", 0.1, 60),
+    "spotlight_radius": ("Spotlight radius, pixels", 20, 800),
+    "daily_exposure_budget_s": ("Daily exposure budget, seconds (0 = none)", 0, 86_400),
+    "break_every_active_min": ("Break reminder after active minutes (0 = off)", 0, 600),
+    "break_after_high_severity": ("…or after this many high-severity items (0 = off)", 0, 1000),
+    "high_severity": ("High severity starts at", 0, 10),
+    "break_minutes": ("Break length, minutes", 1, 60),
+    "palate_cleanser": ("Calm screen after a high-severity item", None, None),
+    "palate_cleanser_seconds": ("Calm screen, seconds", 0, 30),
+}
+STYLES = ("", "drawing")
+
+
 @dataclass(frozen=True)
 class Settings:
     # Filters: the per-user default; the policy's stricter rules always win.

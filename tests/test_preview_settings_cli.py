@@ -86,3 +86,16 @@ def test_settings_file_errors_are_one_line(tmp_path, capsys):
     assert main(["settings", "--set", "nonsense", "1"]) == 2
     assert "unknown settings: nonsense" in capsys.readouterr().err
     assert load_settings() == Settings()
+
+
+def test_the_settings_form_covers_every_setting_within_valid_ranges():
+    import dataclasses
+
+    from moderator.settings import FORM
+
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert sorted(FORM) == sorted(names)
+    for name, (_label, low, high) in FORM.items():
+        if low is not None:  # the dialog's limits are values the settings accept
+            Settings(**{name: type(getattr(Settings(), name))(low)}).validate()
+            Settings(**{name: type(getattr(Settings(), name))(high)}).validate()

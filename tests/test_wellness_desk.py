@@ -230,3 +230,20 @@ def test_a_held_peek_ends_by_itself(qtbot, desk, store):
     qtbot.keyRelease(desk.viewer, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: len(exposure_rows(store)) == 1)
     assert exposure_rows(store)[0]["kind"] == "peek"
+
+
+def test_settings_dialog_applies_now_and_is_saved(qtbot, desk, store):
+    from moderator.settings import load_settings
+
+    QTest.keyClick(desk.viewer, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    dialog = desk.settings_dialog
+    assert dialog.isVisible() and dialog.fields["reveal_seconds"].value() == 0.3
+    dialog.fields["blur"].setValue(5)
+    dialog.fields["style"].setCurrentIndex(dialog.fields["style"].findData("drawing"))
+    dialog.fields["reveal_seconds"].setValue(2.5)
+    dialog._on_save()
+    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: on_screen(desk) and desk.viewer.spec.blur == 5 and desk.viewer.spec.style == "drawing")
+    assert desk.reveal.reveal_seconds == 2.5
+    qtbot.waitUntil(lambda: "Settings saved" in desk.statusBar().currentMessage())
+    assert load_settings().blur == 5 and load_settings().style == "drawing"

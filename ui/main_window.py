@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidg
 from moderator.banks import BankService
 from moderator.keymap import bindings as make_bindings
 from moderator.review import ReviewService
-from moderator.settings import Settings
+from moderator.settings import Settings, save_settings
 from ui.bank_actions import BankActions
 from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
@@ -18,6 +18,7 @@ from ui.import_action import ImportAction
 from ui.queue_panel import QueuePanel
 from ui.reveal import RevealController
 from ui.reviewer import Reviewer
+from ui.settings_dialog import SettingsDialog
 from ui.shortcuts import HoldKey, make_shortcuts
 from ui.side_panels import FactsPanel, LabelsPanel
 from ui.tasks import TaskRunner
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self.meter = ExposureMeter()
         self.bindings = make_bindings(keymap, service.policy)
         self.help = HelpDialog(self.bindings, self)
+        self.settings_dialog = SettingsDialog(self)
         self._build_layout()
         self._wire(keymap)
         self.resize(1500, 900)
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
             "escalate": self._on_escalate_key, "undo": r.undo, "help": self.help.show,
             "accept_suggestion": r.accept_suggestion, "add_to_bank": self.bank_actions.open_add_bar,
             "bank_decisions": self.bank_actions.show_bank_decisions, "import_media": self.importer.ask,
+            "settings": lambda: self.settings_dialog.edit(self.settings),
             "focus_queue": self.queue_panel.view.setFocus,
             "reveal": lambda: self.reveal.toggle("reveal", v.spec),
             "spotlight_toggle": lambda: self.reveal.toggle("spotlight", v.spec),
@@ -109,7 +112,20 @@ class MainWindow(QMainWindow):
         self.bank_bar.closed.connect(lambda: v.setFocus())
         self.bank_actions.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.importer.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.settings_dialog.saved.connect(self.apply_settings)
         self.wellness.refresh()
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Use new per-user settings now, and store them (on a worker) for the next start."""
+        self.settings = settings
+        self.reviewer.settings = settings
+        self.reveal.reveal_seconds = settings.reveal_seconds
+        self.viewer.radius = settings.spotlight_radius
+        self.wellness.settings = self.wellness.advisor.settings = settings
+        self.reviewer.refilter()
+        self.wellness.refresh()
+        self.runner.write(lambda: save_settings(settings),
+                          lambda _r: self.statusBar().showMessage("Settings saved", 4000))
 
     def _on_escalate_key(self) -> None:
         if self.reviewer.current is not None and not self.reviewer.saving:

@@ -72,6 +72,11 @@ class Reviewer(QObject):
             return
         self._show(self.index)
 
+    def refilter(self) -> None:
+        """Show the current item again under the filter the (new) settings give it."""
+        if self.current is not None and not self.saving:
+            self._show(self.index)
+
     def load(self) -> None:
         self.runner.run(self.service.queue, lambda items: self._set_queue(items, self.index))
 
