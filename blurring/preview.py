@@ -59,6 +59,15 @@ def _image_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.nda
 
 
 def _video_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.ndarray:
+    return keyframe_sheets(path, spec, max_size)[0]
+
+
+def keyframe_sheets(path: str | Path, spec: FilterSpec, max_size: Size = (1920, 1080)
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    """(filtered sheet, unfiltered sheet, keyframe count) of a video: the desk shows the first and
+    reveals the second. Each frame is filtered on its own, so a blur level means what it does on an
+    image."""
     frame_size = (max_size[0] // _FRAME_FRACTION, max_size[1] // _FRAME_FRACTION)
-    frames = keyframes(path, max_size=frame_size)  # at least the first frame, or MediaError
-    return contact_sheet([apply_filter(k.rgb, spec) for k in frames], max_size=max_size)
+    frames = [k.rgb for k in keyframes(path, max_size=frame_size)]  # at least one, or MediaError
+    filtered = contact_sheet([apply_filter(f, spec) for f in frames], max_size=max_size)
+    return filtered, contact_sheet(frames, max_size=max_size), len(frames)

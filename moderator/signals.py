@@ -115,23 +115,28 @@ def _as_rgb(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, :3])
 
 
-class PdqSignal(SignalType):
+class _PixelSignal(SignalType):
+    """A perceptual hash of decoded pixels: both for bank building and for querying, from the same
+    reduced decode (decode_for_hash)."""
+
+    def hash_file(self, path: str | Path) -> HashResult | None:
+        rgb = decode_for_hash(path)
+        return None if rgb is None else self.hash_pixels(rgb)
+
+
+class PdqSignal(_PixelSignal):
     """Meta's PDQ: 256 bits, match at Hamming distance <= 31, quality 0..100 reported with each hash."""
 
     name = "pdq"
     bits = 256
     default_threshold = 31
 
-    def hash_file(self, path: str | Path) -> HashResult | None:
-        rgb = decode_for_hash(path)
-        return None if rgb is None else self.hash_pixels(rgb)
-
     def hash_pixels(self, rgb: np.ndarray) -> HashResult:
         bits, quality = pdqhash.compute(_as_rgb(rgb))
         return HashResult(self.name, _bits_to_hex(bits), int(quality), quality >= PDQ_MIN_QUALITY)
 
 
-class PhashSignal(SignalType):
+class PhashSignal(_PixelSignal):
     """imagehash's DCT pHash: 64 bits.
 
     Threshold 10 of 64 bits (about 16 %, the usual imagehash cut-off) keeps the false-match rate on
@@ -141,10 +146,6 @@ class PhashSignal(SignalType):
     name = "phash"
     bits = 64
     default_threshold = 10
-
-    def hash_file(self, path: str | Path) -> HashResult | None:
-        rgb = decode_for_hash(path)
-        return None if rgb is None else self.hash_pixels(rgb)
 
     def hash_pixels(self, rgb: np.ndarray) -> HashResult:
         return HashResult(self.name, str(imagehash.phash(Image.fromarray(_as_rgb(rgb)))))

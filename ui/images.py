@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from blurring.decode import decode_reduced
 from blurring.filters import apply_filter
-from blurring.video import contact_sheet, keyframes
+from blurring.preview import keyframe_sheets
 from moderator.domain import FilterSpec, Item, MediaKind
 
 
@@ -33,18 +33,10 @@ def to_qimage(arr: np.ndarray) -> QImage:
     return QImage(arr.data, w, h, arr.strides[0], fmt).convertToFormat(QImage.Format.Format_RGB32)
 
 
-def as_rgb(arr: np.ndarray) -> np.ndarray:
-    return np.repeat(arr[..., None], 3, axis=2) if arr.ndim == 2 else arr
-
-
 def prepare(item: Item, spec: FilterSpec, max_size: tuple[int, int]) -> Prepared:
     """Decode at reduced scale and filter; a video becomes a contact sheet of filtered keyframes."""
     if item.kind is MediaKind.VIDEO:
-        frames = [k.rgb for k in keyframes(item.media_path, max_frames=12)]
-        original = contact_sheet(frames, max_size=max_size)
-        filtered = contact_sheet([as_rgb(apply_filter(f, spec)) for f in frames], max_size=max_size)
-        if spec.grayscale:
-            filtered = filtered[..., 0]
-        return Prepared(item.id, spec, max_size, to_qimage(filtered), to_qimage(original), len(frames), True)
+        filtered, original, count = keyframe_sheets(item.media_path, spec, max_size)
+        return Prepared(item.id, spec, max_size, to_qimage(filtered), to_qimage(original), count, True)
     rgb = decode_reduced(item.media_path, max_size)
     return Prepared(item.id, spec, max_size, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb))
