@@ -73,6 +73,17 @@ class FilterSpec:
 
 
 
+# Hard safety floors: no policy file, setting or flag lowers these (the policy loader refuses a
+# file that tries, and `Policy.filter_for` applies them again whatever the policy says).
+CSAM_CATEGORY = "csam_suspected"
+CSAM_FLOOR = FilterSpec(blur=6, grayscale=True, reveal=Reveal.NONE)
+
+
+def normalise_category(raw: str) -> str:
+    """The canonical spelling of a category name: ` CSAM-Suspected ` -> `csam_suspected`."""
+    return "_".join(raw.strip().lower().replace("-", " ").split())
+
+
 @dataclass(frozen=True)
 class Label:
     key: str
@@ -104,7 +115,24 @@ class Policy:
         for key in (category, suggested_label):
             if key and key in self.category_filters:
                 spec = spec.stricter(self.category_filters[key])
+            if key == CSAM_CATEGORY:
+                spec = spec.stricter(CSAM_FLOOR)
         return spec
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Every category name an item may carry: the filter categories and the label names."""
+        names = {*self.category_filters, *(lb.name for lb in self.labels), CSAM_CATEGORY}
+        return tuple(sorted(names))
+
+    def check_category(self, raw: str | None) -> str | None:
+        """The normalised category, or ValueError naming the known ones; None/blank stays None."""
+        if raw is None or not str(raw).strip():
+            return None
+        name = normalise_category(str(raw))
+        if name not in self.categories:
+            raise ValueError(f"unknown category {raw!r} (known: {', '.join(self.categories)})")
+        return name
 
 
 @dataclass(frozen=True)
