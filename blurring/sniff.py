@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from blurring.errors import MediaError
 from moderator.domain import MediaKind
@@ -43,14 +45,9 @@ def sniff_file(path: str | Path, max_bytes: int | None = None) -> Sniffed:
 
     max_bytes: refuse larger files before reading anything but the head (None: no limit).
     """
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(SNIFF_BYTES)
-    except FileNotFoundError as exc:
-        raise MediaError("file not found") from exc
-    except OSError as exc:
-        raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = _read_head(fh)
     if size == 0:
         raise MediaError("empty file")
     if max_bytes is not None and size > max_bytes:
@@ -62,6 +59,62 @@ def sniff_file(path: str | Path, max_bytes: int | None = None) -> Sniffed:
         what = "bytes look like text" if looks_like_text(head) else "unknown format"
         raise MediaError(f"not an image or video ({what})")
     return found
+
+
+def require_regular_file(path: str | Path) -> os.stat_result:
+    """The stat of path (symlinks followed) if it is a regular file; MediaError otherwise.
+
+    A FIFO, socket, device (also through a symlink, e.g. to /dev/zero) or folder is refused before
+    anything opens it: opening a FIFO blocks until a writer comes, reading a device never ends.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise MediaError("file not found") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        raise MediaError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
+    _check_mode(st.st_mode)
+    return st
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """Open a regular file for reading (binary), or raise MediaError saying why not.
+
+    Checked twice: stat before opening (so no device is ever opened), and fstat of what was opened
+    without blocking (so a file swapped for a FIFO in between is still refused, never waited on).
+    """
+    require_regular_file(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise MediaError("file not found") from None
+    except OSError as exc:
+        raise MediaError(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        _check_mode(os.fstat(fd).st_mode)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _check_mode(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise MediaError(f"not a regular file ({_file_type(mode)})")
+
+
+def _file_type(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
+
+
+def _read_head(fh: BinaryIO) -> bytes:
+    try:
+        return fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise MediaError(f"cannot read file: {exc.strerror or exc}") from None
 
 
 def looks_like_text(head: bytes) -> bool:

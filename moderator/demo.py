@@ -57,7 +57,7 @@ def ensure_demo(store: Store, actor: str = "demo") -> ImportReport | None:
     with tempfile.TemporaryDirectory(prefix="moderator-demo-") as tmp:
         manifest = write_demo_media(Path(tmp))
         _demo_banks(store, Path(tmp), actor)
-        report = import_paths(store, [manifest], actor)
+        report = import_paths(store, [manifest], actor, policy=load_policy())
     match_pending(store, load_policy())
     return report
 

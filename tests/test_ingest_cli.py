@@ -100,8 +100,8 @@ def test_manifest_jsonl_and_csv_with_metadata(tmp_path, capsys):
     assert code == 0 and len(report["imported"]) == 2
     skipped = {s["origin"]: s["reason"] for s in report["skipped"]}
     assert "not valid JSON" in skipped["m.jsonl:2"]
-    assert "bad value" in skipped["m.jsonl:3"]
-    assert "cannot read file" in skipped["m.jsonl:4"]
+    assert "priority must be a whole number" in skipped["m.jsonl:3"]
+    assert "file not found" in skipped["m.jsonl:4"]
     code, out, _ = run(capsys, "queue", "--json", "--data-dir", str(data))
     queue = json.loads(out)
     assert [q["external_id"] for q in queue] == ["r-3", "r-1"]  # priority 5 before 2

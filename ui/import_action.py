@@ -43,7 +43,8 @@ class ImportAction(QObject):
     def _work(self, service, paths: list[Path]) -> ImportReport:
         # import_paths walks the folders first (slow for big ones, so here on the worker) and raises
         # ImportUsageError before writing anything.
-        report = import_paths(service.store, paths, service.actor, progress=self.progressed.emit)
+        report = import_paths(service.store, paths, service.actor, progress=self.progressed.emit,
+                              policy=service.policy)
         if report.imported and banks_repo.list_banks(service.store.db, counts=False):
             match_pending(service.store, service.policy)
         return report
