@@ -7,13 +7,23 @@ Pillow's own decompression-bomb guard is switched off process-wide (`Image.MAX_I
 None`) because it warns from 89 MP and raises only from 179 MP, through the global `warnings`
 machinery that worker threads cannot scope. Every open in this module checks an explicit,
 per-call pixel limit from the header instead, before a single pixel is decoded.
+
+Memory. A JPEG is decoded with DCT scaling, so its limit is the caller's (100 MP at import:
+~130 MB peak RSS for a 100 MP file). Pillow decodes every other format at full size, so those
+have lower limits of their own, whatever the caller passes, measured as peak RSS of one decode:
+WebP (libwebp's canvas, its copy and Pillow's, ~16 bytes a pixel) MAX_WEBP_PIXELS = 25 MP, about
+400 MB; PNG, GIF, BMP and TIFF (~5 bytes a pixel to verify or decode reduced, since the image
+is box-reduced before colour conversion; more, by estimate, with an alpha channel) MAX_UNSCALED_PIXELS = 50 MP,
+about 250-400 MB (measured 255 MB for a 49 MP PNG, 431 MB for a 25 MP WebP). Animated
+images and multi-page TIFFs are frame sequences: every frame is checked and decoded
+(blurring.frames: at most MAX_FRAMES frames and MAX_TOTAL_PIXELS decoded pixels in all).
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +33,19 @@ import numpy as np
 from PIL import Image
 
 from blurring.errors import MediaError
+from blurring.frames import check_frames
 from blurring.sniff import sniff_file
 from moderator.domain import MediaKind
 
 Image.MAX_IMAGE_PIXELS = None
 
 MAX_PIXELS = 100_000_000
+MAX_UNSCALED_PIXELS = 50_000_000  # formats Pillow cannot decode reduced: see the module docstring
+MAX_WEBP_PIXELS = 25_000_000
+_FORMAT_LIMITS = {"JPEG": None, "WEBP": MAX_WEBP_PIXELS}
+# Modes Image.reduce takes: the others (P, 1, CMYK…) are converted first.
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "I", "F")
+_CONVERT_TO_REDUCE = ("P", "PA", "1", "CMYK", "YCbCr")
 
 # Only the formats the sniffer accepts: never let Pillow guess among all its plugins (EPS, for
 # one, would hand the file to Ghostscript).
@@ -55,6 +72,7 @@ class ImageInfo:
     height: int
     mime: str
     format: str
+    frames: int = 1  # > 1 for an animated image or a multi-page TIFF
 
     @property
     def pixels(self) -> int:
@@ -62,17 +80,19 @@ class ImageInfo:
 
 
 def probe_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
-    """Size and format from the header alone; refuses a decompression bomb before any decode."""
+    """Size, format and frame count from headers alone; refuses a decompression bomb (in any
+    frame) before any decode."""
     _require_image(path)
-    with _open_checked(path, max_pixels) as im:
+    with _open_checked(path, max_pixels, decoding=False) as im:
         return _info(im)
 
 
 def verify_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
-    """`probe_image`, then one decode of all the image data (first frame) to prove it is whole.
+    """`probe_image`, then one decode of every frame's data to prove the file is whole.
 
     A JPEG is decoded with DCT scaling: every entropy-coded byte is still read and checked (a
     truncated or corrupt scan fails the same way), with ~1/64 of the memory and ~1/3 of the time.
+    An animation's frames are decoded one after another into one canvas.
     """
     _require_image(path)
     with _open_checked(path, max_pixels) as im:
@@ -80,7 +100,9 @@ def verify_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> ImageInfo:
         if im.format == "JPEG":
             im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
         with _decode_errors():
-            im.load()
+            for index in range(info.frames):
+                im.seek(index)
+                im.load()
     return info
 
 
@@ -104,21 +126,59 @@ def decode_reduced_gray(
 
 def _decode(path: str | Path, max_size: tuple[int, int], mode: str, max_pixels: int) -> np.ndarray:
     with _open_checked(path, max_pixels) as im:
-        orientation = _orientation(im)
-        swap = orientation in (5, 6, 7, 8)
-        shown = (im.height, im.width) if swap else im.size
-        tw, th = fit_size(shown, max_size)
-        stored_target = (th, tw) if swap else (tw, th)
-        with _decode_errors():
-            if im.format == "JPEG":
-                im.draft(mode, stored_target)
-            pixels = np.asarray(_to_mode(im, mode))
+        return _frame_pixels(im, max_size, mode, _orientation(im))
+
+
+def iter_frames(
+    path: str | Path, max_size: tuple[int, int], mode: str = "RGB", *,
+    indices: Iterable[int] | None = None, max_pixels: int = MAX_PIXELS,
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(index, start time in s, pixels fitted inside max_size) of each frame of an image, or of
+    the frames in `indices` only, in order. A still image is one frame at time 0. Frames are
+    decoded one after another (GIF and APNG cannot seek), so at most one is held full-size."""
+    _require_image(path)
+    with _open_checked(path, max_pixels) as im:
+        orientation, count = _orientation(im), _frame_count(im)
+        wanted = set(range(count) if indices is None else indices)
+        time_s = 0.0
+        for index in range(min(count, max(wanted, default=-1) + 1)):
+            with _decode_errors():
+                im.seek(index)
+            if index in wanted:
+                yield index, round(time_s, 3), _frame_pixels(im, max_size, mode, orientation)
+            time_s += float(im.info.get("duration") or 0) / 1000
+
+
+def _frame_pixels(im: Image.Image, max_size: tuple[int, int], mode: str, orientation: int) -> np.ndarray:
+    swap = orientation in (5, 6, 7, 8)
+    shown = (im.height, im.width) if swap else im.size
+    tw, th = fit_size(shown, max_size)
+    stored_target = (th, tw) if swap else (tw, th)
+    with _decode_errors():
+        if im.format == "JPEG":
+            im.draft(mode, stored_target)
+        pixels = np.asarray(_to_mode(_reduce(im, stored_target), mode))
     pixels = _resize(pixels, stored_target)
     if orientation in _ORIENT_OPS:
         pixels = _ORIENT_OPS[orientation](pixels)
     if not pixels.flags.writeable:  # Pillow's buffer, when nothing needed resizing: same contract
         pixels = pixels.copy()
     return np.ascontiguousarray(pixels)
+
+
+def _reduce(im: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """Box-reduce a full-size decode by the whole factor that keeps it >= target, before colour
+    conversion and flattening: those then copy a quarter of the pixels or fewer, not all of them."""
+    factor = min(im.width // target[0], im.height // target[1])
+    if factor < 2 or im.format == "JPEG":  # a JPEG is already reduced by draft()
+        return im
+    if im.mode in _CONVERT_TO_REDUCE:
+        im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+    return im.reduce(factor) if im.mode in _REDUCIBLE else im
+
+
+def _frame_count(im: Image.Image) -> int:
+    return int(getattr(im, "n_frames", 1) or 1)
 
 
 def _require_image(path: str | Path) -> None:
@@ -128,16 +188,34 @@ def _require_image(path: str | Path) -> None:
 
 
 @contextmanager
-def _open_checked(path: str | Path, max_pixels: int) -> Iterator[Image.Image]:
-    """Open (header only), refuse anything over max_pixels, and close on the way out."""
+def _open_checked(path: str | Path, max_pixels: int, *, decoding: bool = True) -> Iterator[Image.Image]:
+    """Open (header only), refuse anything over max_pixels or, when it is to be decoded, over its
+    format's limit (`pixel_limit`); for an animation, any frame over it or too many frames
+    (blurring.frames). Closes on the way out."""
     with _decode_errors():
         im = Image.open(path, formats=FORMATS)
     with im:
         width, height = im.size
         if width * height > max_pixels:
-            limit = f"{max_pixels / 1_000_000:g} MP"
-            raise MediaError(f"image too large: {width}x{height} pixels exceeds the {limit} limit")
+            raise MediaError(f"image too large: {width}x{height} pixels exceeds the {_mp(max_pixels)} limit")
+        limit = pixel_limit(im.format or "", max_pixels) if decoding else max_pixels
+        if width * height > limit:
+            raise MediaError(f"image too large: {width}x{height} pixels exceeds the {_mp(limit)} limit "
+                             f"for {im.format} (decoded at full size)")
+        with _decode_errors():
+            check_frames(im, path, limit)
         yield im
+
+
+def pixel_limit(image_format: str, max_pixels: int = MAX_PIXELS) -> int:
+    """The pixels a file of this Pillow format may have: max_pixels for JPEG (decoded reduced),
+    lower for formats decoded at full size (see the module docstring for the measurements)."""
+    own = _FORMAT_LIMITS.get(image_format, MAX_UNSCALED_PIXELS)
+    return max_pixels if own is None else min(own, max_pixels)
+
+
+def _mp(pixels: int) -> str:
+    return f"{pixels / 1_000_000:g} MP"
 
 
 @contextmanager
@@ -168,7 +246,7 @@ def _info(im: Image.Image) -> ImageInfo:
     if _orientation(im) in (5, 6, 7, 8):
         width, height = height, width
     mime = Image.MIME.get(im.format or "", "application/octet-stream")
-    return ImageInfo(width=width, height=height, mime=mime, format=im.format or "")
+    return ImageInfo(width=width, height=height, mime=mime, format=im.format or "", frames=_frame_count(im))
 
 
 def _orientation(im: Image.Image) -> int:

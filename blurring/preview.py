@@ -1,5 +1,8 @@
 """The filtered preview of one media file, as the desk shows it: image or video contact sheet.
 
+An animated image (GIF, WebP, APNG, multi-page TIFF) is a frame sequence and gets a contact sheet
+of its keyframes, as a video does, so a benign first frame cannot hide the ones after it.
+
 An image is decoded only as far as the filter can show (a blurred preview needs a few hundred
 pixels, not twelve million; a gray one needs only a JPEG's luma), then filtered to display size.
 """
@@ -14,7 +17,7 @@ import numpy as np
 from blurring.decode import decode_reduced, decode_reduced_gray, fit_size, probe_image
 from blurring.filters import Size, apply_filter, working_size
 from blurring.sniff import sniff_file
-from blurring.video import contact_sheet, keyframes
+from blurring.video import animation_keyframes, contact_sheet, keyframes
 from moderator.domain import FilterSpec, MediaKind
 
 # Keyframes are read at half the sheet size: a sheet of one to four frames then shows them
@@ -31,13 +34,18 @@ def media_kind(path: str | Path, max_bytes: int | None = None) -> tuple[MediaKin
 def render_preview(path: str | Path, spec: FilterSpec, max_size: Size = (1920, 1080)) -> np.ndarray:
     """The filtered image that fits max_size: (H, W) gray when spec.grayscale, else RGB.
 
-    A video gives a contact sheet of its keyframes, each filtered on its own (so blur levels mean
-    the same per frame as for an image). Bad media raises MediaError.
+    A video or an animated image gives a contact sheet of its keyframes, each filtered on its own
+    (so blur levels mean the same per frame as for an image). Bad media raises MediaError.
     """
-    kind, _mime = media_kind(path)
-    if kind is MediaKind.VIDEO:
-        return _video_preview(path, spec, max_size)
+    if is_sequence(path):
+        return keyframe_sheets(path, spec, max_size)[0]
     return _image_preview(path, spec, max_size)
+
+
+def is_sequence(path: str | Path) -> bool:
+    """True for a video and for an image with more than one frame: both are shown as a sheet."""
+    kind, _mime = media_kind(path)
+    return kind is MediaKind.VIDEO or probe_image(path).frames > 1
 
 
 def to_png(array: np.ndarray, path: str | Path) -> None:
@@ -58,16 +66,14 @@ def _image_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.nda
     return apply_filter(decode(path, working_size(spec, shown)), spec, out_size=shown)
 
 
-def _video_preview(path: str | Path, spec: FilterSpec, max_size: Size) -> np.ndarray:
-    return keyframe_sheets(path, spec, max_size)[0]
-
-
 def keyframe_sheets(path: str | Path, spec: FilterSpec, max_size: Size = (1920, 1080)
                     ) -> tuple[np.ndarray, np.ndarray, int]:
-    """(filtered sheet, unfiltered sheet, keyframe count) of a video: the desk shows the first and
-    reveals the second. Each frame is filtered on its own, so a blur level means what it does on an
-    image."""
+    """(filtered sheet, unfiltered sheet, keyframe count) of a video or an animated image: the desk
+    shows the first and reveals the second. Each frame is filtered on its own, so a blur level
+    means what it does on an image."""
     frame_size = (max_size[0] // _FRAME_FRACTION, max_size[1] // _FRAME_FRACTION)
-    frames = [k.rgb for k in keyframes(path, max_size=frame_size)]  # at least one, or MediaError
+    kind, _mime = media_kind(path)
+    pick = keyframes if kind is MediaKind.VIDEO else animation_keyframes
+    frames = [k.rgb for k in pick(path, max_size=frame_size)]  # at least one, or MediaError
     filtered = contact_sheet([apply_filter(f, spec) for f in frames], max_size=max_size)
     return filtered, contact_sheet(frames, max_size=max_size), len(frames)

@@ -1,7 +1,14 @@
 """Video frames at reduced size: probing, keyframes at scene changes, a contact sheet, and a reader.
 
+An animated image (GIF, WebP, APNG, multi-page TIFF) gets keyframes by the same scene-change rule
+(`animation_keyframes`), its frames decoded by Pillow through blurring.decode.iter_frames.
+
 OpenCV (FFmpeg backend) decodes the picture stream only; audio is never decoded. A long video is
 sampled by grabbing (decode without colour conversion) and seeking, never converted frame by frame.
+
+Memory: a frame is decoded at full size (FFmpeg's picture, then OpenCV's BGR copy, ~6 bytes a
+pixel), so frames over MAX_FRAME_PIXELS (36 MP: 8K DCI 8192x4320 fits) are refused from the
+container's header before the first frame is decoded; a 16000x16000 MJPEG would take ~1.9 GB.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from blurring.decode import iter_frames, probe_image
 from blurring.errors import MediaError
 from blurring.sniff import sniff_file
 from moderator.domain import MediaKind
@@ -29,6 +37,11 @@ _HIST_SIZE = (128, 72)
 # declared: moving content in one shot stays well below it, a change of scene is far above.
 _CUT_DISTANCE = 0.3
 _SHEET_BACKGROUND = 24
+# An animation with more than one frame shows at least this many (or all it has), even without a
+# cut: each frame is a picture someone chose to show, and one hidden behind a benign first frame
+# must not stay hidden because its colours resemble the first.
+_MIN_ANIMATION_FRAMES = 4
+MAX_FRAME_PIXELS = 36_000_000
 
 
 @dataclass(frozen=True)
@@ -118,9 +131,13 @@ class FrameReader:
     def _probe(self) -> VideoInfo:
         if not self._cap.isOpened():
             raise MediaError("not a readable video")
+        # Opening parses headers only; the first read() allocates the frame, so refuse before it.
+        _check_frame_size(int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+                          int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0))
         ok, first = self._cap.read()
         if not ok or first is None:
             raise MediaError("video has no decodable frame")
+        _check_frame_size(first.shape[1], first.shape[0])  # a header that understated the size
         self._decoded = 0
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         fps = fps if math.isfinite(fps) and fps > 0 else 0.0
@@ -136,6 +153,11 @@ class FrameReader:
             count += 1
         self._decoded = count - 1
         return count
+
+
+def _check_frame_size(width: int, height: int) -> None:
+    if width * height > MAX_FRAME_PIXELS:
+        raise MediaError(f"video frames too large: {width}x{height} exceeds {MAX_FRAME_PIXELS / 1_000_000:g} MP")
 
 
 def keyframes(
@@ -155,6 +177,25 @@ def keyframes(
     picks = _pick(_cut_strengths(hists), len(samples), max_frames, fill_target)
     with FrameReader(path, max_size=max_size) as reader:
         return [_keyframe(reader, samples[p], info.fps) for p in picks]
+
+
+def animation_keyframes(
+    path: str | Path, max_frames: int = 12, max_size: Size = (480, 270), *, fill_every_s: float = 1.0
+) -> list[Keyframe]:
+    """Keyframes of an animated image, as `keyframes` picks them for a video (the first frame, scene
+    cuts, evenly spaced fill), but filling at least _MIN_ANIMATION_FRAMES and one per fill_every_s.
+    A still image gives its one frame. Two passes over the frames: tiny ones for the cuts, then
+    the picks at max_size."""
+    if max_frames < 1:
+        raise ValueError("max_frames must be at least 1")
+    samples = _sample_indices(probe_image(path).frames, _CANDIDATES)
+    sampled = list(iter_frames(path, _HIST_SIZE, indices=samples))
+    hists = [_histogram(rgb) for _i, _t, rgb in sampled]
+    duration = sampled[-1][1]
+    fill_target = min(max_frames, max(_MIN_ANIMATION_FRAMES, math.ceil(duration / fill_every_s)))
+    picks = _pick(_cut_strengths(hists), len(samples), max_frames, fill_target)
+    chosen = iter_frames(path, max_size, indices=[samples[p] for p in picks])
+    return [Keyframe(index=i, time_s=t, rgb=rgb) for i, t, rgb in chosen]
 
 
 def contact_sheet(

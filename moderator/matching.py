@@ -35,7 +35,7 @@ from moderator.domain import (
 from moderator.hash_index import HashIndex
 from moderator.review import STATUS_FOR_ACTION
 from moderator.signals import MD5, PDQ, PHASH, SHA256, SIGNALS, HashResult, decode_for_hash, pdq_dihedral
-from moderator.video_hash import FrameHash, hash_video, video_matches
+from moderator.video_hash import FrameHash, distinct_frames, hash_animation, hash_video, video_matches
 from storage import audit
 from storage import banks as banks_repo
 from storage import decisions as decisions_repo
@@ -68,10 +68,13 @@ class MediaHashes:
         return rows + [(PDQ.name, f.hex, f.quality, f.index, f.time_s) for f in self.frames]
 
     def queries(self, signal_type: str) -> list[tuple[str, str | None]]:
-        """(hash, variant name) to look up in a bank of this signal type; unusable hashes never are."""
+        """(hash, variant name) to look up in a bank of this signal type; unusable hashes never are.
+        An animated image's distinct frames are looked up each on its own: one known frame matches."""
+        frames = [(f.hex, None) for f in distinct_frames(self.frames)
+                  if signal_type == PDQ.name and self.kind is MediaKind.IMAGE]
         if signal_type == PDQ.name and self.pdq_variants:
-            return list(zip(self.pdq_variants, DIHEDRAL, strict=True))
-        return [(h.hex, None) for h in self.hashes if h.signal_type == signal_type and h.usable]
+            return list(zip(self.pdq_variants, DIHEDRAL, strict=True)) + frames
+        return [(h.hex, None) for h in self.hashes if h.signal_type == signal_type and h.usable] + frames
 
 
 def hash_media(path: str | Path, sha256: str | None = None, dihedral: bool = True) -> MediaHashes:
@@ -82,7 +85,8 @@ def hash_media(path: str | Path, sha256: str | None = None, dihedral: bool = Tru
         return MediaHashes(MediaKind.VIDEO, digests, frames=tuple(hash_video(path)))
     pdq = PDQ.hash_pixels(rgb)
     variants = tuple(pdq_dihedral(rgb)) if dihedral and pdq.usable else ()
-    return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(rgb), *digests), variants)
+    frames = tuple(hash_animation(path))  # () for a still image
+    return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(rgb), *digests), variants, frames)
 
 
 # -- the in-memory indexes -----------------------------------------------------------------------

@@ -95,7 +95,8 @@ class SignalType(ABC):
 
 
 def decode_for_hash(path: str | Path) -> np.ndarray | None:
-    """RGB pixels at the hashing size; None for a video; MediaError for a file that is not media."""
+    """RGB pixels at the hashing size (an animated image's first frame: its other frames are hashed
+    by moderator.video_hash.hash_animation); None for a video; MediaError for a file that is not media."""
     kind, _mime = sniff_file(path)
     if kind is not MediaKind.IMAGE:
         return None

@@ -1,4 +1,9 @@
-"""vPDQ-style video hashing: PDQ of frames sampled about once a second, and the 80 % frame-match rule."""
+"""vPDQ-style video hashing: PDQ of frames sampled about once a second, and the 80 % frame-match rule.
+
+An animated image (GIF, WebP, APNG, multi-page TIFF) is hashed the same way, but every frame, not
+one a second (`hash_animation`): its frames are few (blurring.frames.MAX_FRAMES) and each is a
+picture on its own, so matching queries each distinct frame like a still image.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from blurring.decode import iter_frames, probe_image
 from blurring.video import FrameReader
 from moderator.hash_index import HashIndex
 from moderator.signals import HASH_MAX_SIDE, PDQ, PDQ_MIN_QUALITY
@@ -69,6 +75,20 @@ def hash_video(path: str | Path, max_frames: int = MAX_FRAMES) -> list[FrameHash
                 continue
             time_s = index / fps if fps > 0 else 0.0
             kept.append(FrameHash(index, round(time_s, 3), result.hex, int(result.quality or 0)))
+    return kept
+
+
+def hash_animation(path: str | Path) -> list[FrameHash]:
+    """PDQ of every frame of an animated image, deduplicated as `hash_video` does; [] for an image
+    with one frame (its PDQ is the image's). MediaError for a file that is not a readable image."""
+    if probe_image(path).frames < 2:
+        return []
+    kept: list[FrameHash] = []
+    for index, time_s, rgb in iter_frames(path, (HASH_MAX_SIDE, HASH_MAX_SIDE)):
+        result = PDQ.hash_pixels(rgb)
+        if kept and PDQ.distance(kept[-1].hex, result.hex) <= DEDUPE_DISTANCE:
+            continue
+        kept.append(FrameHash(index, time_s, result.hex, int(result.quality or 0)))
     return kept
 
 

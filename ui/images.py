@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from blurring.decode import decode_reduced
 from blurring.filters import apply_filter
-from blurring.preview import keyframe_sheets
+from blurring.preview import is_sequence, keyframe_sheets
 from moderator.domain import FilterSpec, Item, MediaKind
 
 
@@ -20,7 +20,7 @@ class Prepared:
     size: tuple[int, int]  # the box it was prepared to fit
     filtered: QImage
     original: QImage
-    frames: int = 1  # keyframes in a video's contact sheet
+    frames: int = 1  # keyframes in a video's or an animated image's contact sheet
     is_video: bool = False
 
 
@@ -34,9 +34,11 @@ def to_qimage(arr: np.ndarray) -> QImage:
 
 
 def prepare(item: Item, spec: FilterSpec, max_size: tuple[int, int]) -> Prepared:
-    """Decode at reduced scale and filter; a video becomes a contact sheet of filtered keyframes."""
-    if item.kind is MediaKind.VIDEO:
+    """Decode at reduced scale and filter; a video or an animated image (GIF, WebP, APNG, multi-page
+    TIFF) becomes a contact sheet of filtered keyframes. Only a video plays (is_video)."""
+    if item.kind is MediaKind.VIDEO or is_sequence(item.media_path):
         filtered, original, count = keyframe_sheets(item.media_path, spec, max_size)
-        return Prepared(item.id, spec, max_size, to_qimage(filtered), to_qimage(original), count, True)
+        return Prepared(item.id, spec, max_size, to_qimage(filtered), to_qimage(original), count,
+                        item.kind is MediaKind.VIDEO)
     rgb = decode_reduced(item.media_path, max_size)
     return Prepared(item.id, spec, max_size, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb))
