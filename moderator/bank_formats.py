@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from moderator.csv_cells import SafeWriter, restore
 from moderator.signals import SignalType, UnknownSignalError, get_signal
 
 Format = Literal["csv", "te-lines", "te-csv"]
@@ -139,7 +140,7 @@ def _parse_csv(f: io.TextIOBase, fmt: str, default: SignalType | None) -> Parsed
         if len(cells) != len(header or ()):
             yield reader.line_num, f"expected {len(header or ())} fields, got {len(cells)}"
             continue
-        name, value, label, source, category = (cells[i] if i is not None else "" for i in idx)
+        name, value, label, source, category = (restore(cells[i]) if i is not None else "" for i in idx)
         yield reader.line_num, _row(name, value, default, label, source, category)
 
 
@@ -207,7 +208,8 @@ def write_bank_file(rows: Iterable[BankRow], path: str | Path, fmt: Format = "cs
 
 
 def _write_csv(f: io.TextIOBase, rows: list[BankRow], fmt: Format) -> None:
-    writer = csv.writer(f, lineterminator="\n")
+    """Cells a spreadsheet would run as formulas are neutralised; reading the file back restores them."""
+    writer = SafeWriter(f)
     if fmt == "te-csv":
         writer.writerow(TE_CSV_COLUMNS)
         writer.writerows((r.signal_type, r.hash, r.source, r.category, r.label) for r in rows)
@@ -217,3 +219,4 @@ def _write_csv(f: io.TextIOBase, rows: list[BankRow], fmt: Format) -> None:
     else:
         writer.writerow(CSV_COLUMNS)
         writer.writerows((r.signal_type, r.hash, r.label, r.source) for r in rows)
+
