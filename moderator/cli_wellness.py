@@ -99,19 +99,12 @@ def _parse_size(text: str) -> tuple[int, int]:
 @command("settings")
 def _settings(args: argparse.Namespace) -> int:
     import dataclasses
-    import tomllib
 
-    from moderator.settings import from_dict, load_settings, save_settings, settings_path
+    from moderator.settings import load_settings, save_settings, settings_path, with_changes
 
     current = load_settings()
     if args.set:
-        changes = dict(dataclasses.asdict(current))
-        for name, raw in args.set:
-            try:
-                changes[name] = tomllib.loads(f"v = {raw}")["v"]
-            except tomllib.TOMLDecodeError:
-                changes[name] = raw  # a bare word is a string
-        current = from_dict(changes).validate()  # all or nothing: one bad value changes nothing
+        current = with_changes(current, args.set)  # all or nothing: one bad value changes nothing
         save_settings(current)
     values = dataclasses.asdict(current)
     if args.json:

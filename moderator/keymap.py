@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from moderator.config_file import Bad, expect_table, join, read_toml
 from moderator.domain import Policy
+from moderator.key_names import KeyNameError, canonical
 from moderator.resources import resource_path
 
 COMMANDS = ("next", "previous", "skip", "escalate", "undo", "accept_suggestion", "add_to_bank", "bank_decisions",
@@ -39,7 +40,10 @@ DESCRIPTIONS = {
 
 
 class KeymapError(ValueError):
-    pass
+    """A keymap file that cannot be used; the message names the file, the command and the key."""
+
+
+HOLD_COMMANDS = ("peek", "spotlight")  # watched while held: one key or one modifier each
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,23 @@ class Binding:
     description: str
 
 
-def load_keymap(user_file: Path | None = None) -> dict[str, tuple[str, ...]]:
-    keys = _read(resource_path("keymap.toml"))
+def load_keymap(user_file: Path | None = None, policy: Policy | None = None) -> dict[str, tuple[str, ...]]:
+    """The shipped keymap with the user's overrides; with `policy`, a key that is also a label's
+    digit is refused here, naming the user's file, rather than when the window is built."""
+    shipped = resource_path("keymap.toml")
+    keys = _read(shipped)
+    source = shipped
     if user_file and user_file.exists():
         keys.update(_read(user_file))
+        source = user_file
     missing = [c for c in COMMANDS if c not in keys]
     if missing:
-        raise KeymapError(f"keymap lacks: {', '.join(missing)}")
+        raise KeymapError(f"{shipped}: keys: lacks {', '.join(missing)}")
+    labels = [Binding(f"label:{lb.name}", (lb.key,), "") for lb in policy.labels] if policy else []
+    try:
+        _check_conflicts(labels + [Binding(c, keys[c], "") for c in COMMANDS])
+    except KeymapError as exc:
+        raise KeymapError(f"{source}: {exc}") from None
     return keys
 
 
@@ -68,20 +82,34 @@ def bindings(keymap: dict[str, tuple[str, ...]], policy: Policy) -> list[Binding
 
 
 def _read(path: Path) -> dict[str, tuple[str, ...]]:
+    data = read_toml(path, "keymap", KeymapError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")).get("keys", {})
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise KeymapError(f"{path}: cannot read keymap: {exc}") from None
-    unknown = [c for c in data if c not in COMMANDS]
-    if unknown:
-        raise KeymapError(f"{path}: unknown commands: {', '.join(unknown)}")
-    return {c: tuple(str(k) for k in (v if isinstance(v, list) else [v])) for c, v in data.items()}
+        table = expect_table(expect_table(data, "", ("keys",)).get("keys", {}), "keys", COMMANDS)
+        return {command: _keys_of(command, value) for command, value in table.items()}
+    except Bad as exc:
+        raise KeymapError(f"{path}: {exc}") from None
+
+
+def _keys_of(command: str, value: object) -> tuple[str, ...]:
+    """A command's keys: one key sequence, or a non-empty list of them, each checked and canonical."""
+    where = join("keys", command)
+    entries = value if isinstance(value, list) else [value]
+    if not entries or not all(isinstance(e, str) for e in entries):
+        raise Bad(where, 'a key sequence or a non-empty list of them, like ["Ctrl+Z"]', value)
+    out = []
+    for i, entry in enumerate(entries):
+        try:
+            out.append(canonical(entry, hold=command in HOLD_COMMANDS))
+        except KeyNameError as exc:
+            at = where if not isinstance(value, list) else join(where, i)
+            raise Bad(at, f"a key sequence like Ctrl+Z, F1 or ] ({exc})", entry) from None
+    return tuple(dict.fromkeys(out))  # the same key twice for one command is harmless
 
 
 def _check_conflicts(out: list[Binding]) -> None:
     seen: dict[str, str] = {}
     for b in out:
         for key in b.keys:
-            if key.lower() in seen:
+            if key.lower() in seen and seen[key.lower()] != b.command:
                 raise KeymapError(f"key {key!r} is bound to both {seen[key.lower()]} and {b.command}")
             seen[key.lower()] = b.command

@@ -1,16 +1,50 @@
-"""Load and validate the review policy (resources/policy.toml): labels, actions, filter rules."""
+"""Load and validate the review policy (resources/policy.toml): labels, actions, filter rules.
+
+Every wrong value is one `PolicyError` line naming the file and the key. The product's safety
+floors are checked here, and a policy below them is refused rather than quietly raised:
+- every item is filtered by default: `[filters.default]` needs blur >= 1 and grayscale on;
+- suspected CSAM (`CSAM_CATEGORY`) gets blur 6, grayscale and reveal "none" (`CSAM_FLOOR`).
+  A policy without that section gets exactly the floor; one that lowers any of it is refused.
+`Policy.filter_for` applies the CSAM floor again, so a Policy built in code cannot lower it either.
+"""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from moderator.domain import Action, FilterSpec, Label, Policy, Reveal
+from moderator.config_file import (
+    MISSING,
+    Bad,
+    expect_bool,
+    expect_int,
+    expect_str,
+    expect_table,
+    join,
+    read_toml,
+)
+from moderator.domain import (
+    CSAM_CATEGORY,
+    CSAM_FLOOR,
+    Action,
+    FilterSpec,
+    Label,
+    Policy,
+    Reveal,
+    normalise_category,
+)
 from moderator.resources import resource_path
 
-DECISION_ACTIONS = {Action.ALLOW, Action.REMOVE, Action.ESCALATE, Action.AGE_RESTRICT}
-VALID_KEYS = {str(d) for d in range(1, 10)}
+DECISION_ACTIONS = (Action.ALLOW, Action.REMOVE, Action.ESCALATE, Action.AGE_RESTRICT)
+VALID_KEYS = tuple(str(d) for d in range(1, 10))
+SEVERITY_MAX = 10  # settings' high_severity shares this scale
+FILTER_LEVELS = 6  # blur and pixelate: 0 (off) … 6 (unrecognisable), as in blurring.filters
+STYLES = ("drawing",)
+# The weakest default filter a policy may set: still blurred and without colour.
+DEFAULT_FLOOR = FilterSpec(blur=1, grayscale=True, reveal=Reveal.FULL)
+TOP_KEYS = ("version", "labels", "filters")
+LABEL_KEYS = ("key", "name", "title", "action", "severity")
+FILTER_KEYS = ("blur", "grayscale", "pixelate", "style", "reveal")
 
 
 class PolicyError(ValueError):
@@ -23,57 +57,99 @@ def default_policy_path() -> Path:
 
 def load_policy(path: str | Path | None = None) -> Policy:
     path = Path(path) if path else default_policy_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read policy: {exc}") from None
+    data = read_toml(path, "policy", PolicyError)
     try:
         return parse_policy(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PolicyError(f"{path}: {_describe(exc)}") from None
+    except Bad as exc:
+        raise PolicyError(f"{path}: {exc}") from None
 
 
 def parse_policy(data: dict[str, Any]) -> Policy:
-    version = str(data["version"])
-    filters = data.get("filters", {})
-    default = parse_filter(filters.get("default", {}), FilterSpec())
-    categories = {
-        name: parse_filter(spec, default) for name, spec in filters.get("category", {}).items()
-    }
-    labels = tuple(_parse_label(raw, categories) for raw in data["labels"])
-    _check_unique(labels)
-    return Policy(version=version, labels=labels, default_filter=default, category_filters=categories)
+    expect_table(data, "", TOP_KEYS)
+    if "version" not in data:
+        raise Bad("version", "a string naming this policy's version")
+    version = data["version"]
+    if isinstance(version, bool) or not isinstance(version, str | int) or not str(version).strip():
+        raise Bad("version", "a non-empty string", version)
+    default, categories = _parse_filters(data.get("filters", {}))
+    labels = _parse_labels(data.get("labels", MISSING), categories)
+    return Policy(version=str(version), labels=labels, default_filter=default, category_filters=categories)
 
 
-def parse_filter(raw: dict[str, Any], base: FilterSpec) -> FilterSpec:
-    spec = FilterSpec(
-        blur=int(raw.get("blur", base.blur)),
-        grayscale=bool(raw.get("grayscale", base.grayscale)),
-        pixelate=int(raw.get("pixelate", base.pixelate)),
-        style=raw.get("style", base.style),
-        reveal=Reveal(raw.get("reveal", base.reveal.value)),
+def _parse_filters(raw: Any) -> tuple[FilterSpec, dict[str, FilterSpec]]:
+    filters = expect_table(raw, "filters", ("default", "category"))
+    default = parse_filter(filters.get("default", {}), FilterSpec(), "filters.default")
+    _check_floor(default, DEFAULT_FLOOR, "filters.default", "every item is filtered by default")
+    categories: dict[str, FilterSpec] = {}
+    for raw_name, spec in expect_table(filters.get("category", {}), "filters.category").items():
+        where = join("filters.category", raw_name)
+        name = _category_name(raw_name, where)
+        if name in categories:
+            raise Bad(where, f"one section per category (another one is also {name!r})", raw_name)
+        if name == CSAM_CATEGORY:  # what the section leaves out is the floor, not the default
+            categories[name] = parse_filter(spec, default.stricter(CSAM_FLOOR), where)
+            _check_floor(categories[name], CSAM_FLOOR, where, "suspected CSAM is never shown recognisably")
+        else:
+            categories[name] = parse_filter(spec, default, where)
+    categories.setdefault(CSAM_CATEGORY, default.stricter(CSAM_FLOOR))  # no section: exactly the floor
+    return default, categories
+
+
+def parse_filter(raw: Any, base: FilterSpec, where: str) -> FilterSpec:
+    """A filter table; keys it leaves out come from `base` (the default filter)."""
+    raw = expect_table(raw, where, FILTER_KEYS)
+    style = expect_str(raw.get("style", base.style or ""), join(where, "style"), ("", *STYLES))
+    reveal = expect_str(raw.get("reveal", base.reveal.value), join(where, "reveal"), [r.value for r in Reveal])
+    return FilterSpec(
+        blur=expect_int(raw.get("blur", base.blur), join(where, "blur"), 0, FILTER_LEVELS),
+        grayscale=expect_bool(raw.get("grayscale", base.grayscale), join(where, "grayscale")),
+        pixelate=expect_int(raw.get("pixelate", base.pixelate), join(where, "pixelate"), 0, FILTER_LEVELS),
+        style=style or None,
+        reveal=Reveal(reveal),
     )
-    if not 0 <= spec.blur <= 6 or not 0 <= spec.pixelate <= 6:
-        raise ValueError(f"blur and pixelate must be 0..6, got {spec.blur}/{spec.pixelate}")
-    if spec.style not in (None, "drawing"):
-        raise ValueError(f"unknown filter style {spec.style!r} (known: drawing)")
-    return spec
 
 
-def _parse_label(raw: dict[str, Any], categories: dict[str, FilterSpec]) -> Label:
-    key = str(raw["key"])
-    if key not in VALID_KEYS:
-        raise ValueError(f"label {raw.get('name')!r}: key must be a digit 1-9, got {key!r}")
-    action = Action(raw["action"])
-    if action not in DECISION_ACTIONS:
-        raise ValueError(f"label {raw['name']!r}: action {action.value!r} is not a decision")
-    name = str(raw["name"])
+def _check_floor(spec: FilterSpec, floor: FilterSpec, where: str, why: str) -> None:
+    # A spec protects at least as much as the floor when adding the floor changes nothing.
+    if spec.stricter(floor) != spec:
+        wanted = f"blur >= {floor.blur}, grayscale = true" + (
+            f", reveal = {floor.reveal.value!r}" if floor.reveal is not Reveal.FULL else "")
+        got = f"blur {spec.blur}, grayscale {str(spec.grayscale).lower()}, reveal {spec.reveal.value!r}"
+        raise Bad(where, f"{wanted} (a floor no policy lowers: {why})", found=got)
+
+
+def _category_name(raw: Any, where: str) -> str:
+    name = normalise_category(raw) if isinstance(raw, str) else ""
+    if not name:
+        raise Bad(where, "a category or label name", raw)
+    return name
+
+
+def _parse_labels(raw: Any, categories: dict[str, FilterSpec]) -> tuple[Label, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise Bad("labels", "a non-empty array of [[labels]] tables", raw)
+    labels = tuple(_parse_label(item, f"labels[{i}]", categories) for i, item in enumerate(raw))
+    _check_unique(labels)
+    return labels
+
+
+def _parse_label(raw: Any, where: str, categories: dict[str, FilterSpec]) -> Label:
+    raw = expect_table(raw, where, LABEL_KEYS)
+    for required in ("key", "name", "action"):
+        if required not in raw:
+            raise Bad(join(where, required), "a value (key, name and action are required)")
+    key = raw["key"]
+    if isinstance(key, int) and not isinstance(key, bool):
+        key = str(key)  # `key = 1` means the digit 1
+    key = expect_str(key, join(where, "key"), VALID_KEYS, "a digit 1..9")
+    name = _category_name(raw["name"], join(where, "name"))
+    action = expect_str(raw["action"], join(where, "action"), [a.value for a in DECISION_ACTIONS])
     return Label(
         key=key,
         name=name,
-        title=str(raw.get("title", name)),
-        action=action,
-        severity=int(raw.get("severity", 0)),
+        title=expect_str(raw.get("title", name), join(where, "title")),
+        action=Action(action),
+        severity=expect_int(raw.get("severity", 0), join(where, "severity"), 0, SEVERITY_MAX),
         filter=categories.get(name),
     )
 
@@ -83,12 +159,4 @@ def _check_unique(labels: tuple[Label, ...]) -> None:
         values = [getattr(lb, attr) for lb in labels]
         dupes = sorted({v for v in values if values.count(v) > 1})
         if dupes:
-            raise ValueError(f"duplicate label {attr}: {', '.join(dupes)}")
-    if not labels:
-        raise ValueError("the policy has no labels")
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc)
+            raise Bad("labels", f"each label {attr} once", found=f"duplicate label {attr}: {', '.join(join('', d) for d in dupes)}")

@@ -6,72 +6,57 @@ Plain TOML rather than QSettings so the CLI (no Qt) reads the same values the de
 from __future__ import annotations
 
 import dataclasses
-import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from moderator.config_file import Bad, expect_bool, expect_int, expect_number, expect_str, join, read_toml
 from moderator.paths import config_dir
+from moderator.policy import FILTER_LEVELS, SEVERITY_MAX
 
 FILENAME = "settings.toml"
 
 
 class SettingsError(ValueError):
-    pass
+    """A setting out of its declared range or of the wrong type: one line naming it (and the file)."""
 
 
-# How each setting is shown in the desk's settings dialog: (label, lowest, highest) for numbers.
-FORM = {
-    "blur": ("Default blur (the policy may blur more)", 0, 6),
-    "grayscale": ("Grayscale by default", None, None),
-    "style": ("Style", None, None),
-    "reveal_seconds": ("Timed reveal (R) and spotlight (L), seconds", 0.1, 60),
-    "spotlight_radius": ("Spotlight radius, pixels", 20, 800),
-    "daily_exposure_budget_s": ("Daily exposure budget, seconds (0 = none)", 0, 86_400),
-    "break_every_active_min": ("Break reminder after active minutes (0 = off)", 0, 600),
-    "break_after_high_severity": ("…or after this many high-severity items (0 = off)", 0, 1000),
-    "high_severity": ("High severity starts at", 0, 10),
-    "break_minutes": ("Break length, minutes", 1, 60),
-    "palate_cleanser": ("Calm screen after a high-severity item", None, None),
-    "palate_cleanser_seconds": ("Calm screen, seconds", 0, 30),
-}
+def _setting(default: Any, label: str, low: float | None = None, high: float | None = None,
+             choices: tuple[str, ...] | None = None):
+    """A setting's default, its label in the settings dialog and its bounds: declared once, used by
+    loading, `moderator settings --set` and the dialog's editors (through FORM)."""
+    return field(default=default, metadata={"label": label, "low": low, "high": high, "choices": choices})
+
+
 STYLES = ("", "drawing")
 
 
 @dataclass(frozen=True)
 class Settings:
     # Filters: the per-user default; the policy's stricter rules always win.
-    blur: int = 3
-    grayscale: bool = True
-    style: str = ""  # "" or "drawing"
+    blur: int = _setting(3, "Default blur (the policy may blur more)", 0, FILTER_LEVELS)
+    grayscale: bool = _setting(True, "Grayscale by default")
+    style: str = _setting("", "Style", choices=STYLES)
     # Reveal
-    reveal_seconds: float = 5.0
-    spotlight_radius: int = 120
-    # Exposure and breaks
-    daily_exposure_budget_s: int = 300
-    break_every_active_min: int = 45
-    break_after_high_severity: int = 10
-    high_severity: int = 4
-    break_minutes: int = 5
-    palate_cleanser: bool = True
-    palate_cleanser_seconds: float = 3.0
+    reveal_seconds: float = _setting(5.0, "Timed reveal (R) and spotlight (L), seconds", 0.1, 60)
+    spotlight_radius: int = _setting(120, "Spotlight radius, pixels", 20, 800)
+    # Exposure and breaks. Every duration stays far below QTimer's 2**31 ms.
+    daily_exposure_budget_s: int = _setting(300, "Daily exposure budget, seconds (0 = none)", 0, 86_400)
+    break_every_active_min: int = _setting(45, "Break reminder after active minutes (0 = off)", 0, 600)
+    break_after_high_severity: int = _setting(10, "…or after this many high-severity items (0 = off)", 0, 1000)
+    high_severity: int = _setting(4, "High severity starts at", 0, SEVERITY_MAX)
+    break_minutes: int = _setting(5, "Break length, minutes", 1, 60)
+    palate_cleanser: bool = _setting(True, "Calm screen after a high-severity item")
+    palate_cleanser_seconds: float = _setting(3.0, "Calm screen, seconds", 0, 30)
 
     def validate(self) -> Settings:
-        checks = [
-            (0 <= self.blur <= 6, "blur must be 0..6"),
-            (self.style in ("", "drawing"), "style must be '' or 'drawing'"),
-            (0 < self.reveal_seconds <= 60, "reveal_seconds must be in (0, 60]"),
-            (20 <= self.spotlight_radius <= 800, "spotlight_radius must be 20..800"),
-            (self.daily_exposure_budget_s >= 0, "daily_exposure_budget_s must be >= 0"),
-            (self.break_every_active_min >= 0, "break_every_active_min must be >= 0 (0 = off)"),
-            (self.break_after_high_severity >= 0, "break_after_high_severity must be >= 0 (0 = off)"),
-            (self.break_minutes > 0, "break_minutes must be > 0"),
-            (self.palate_cleanser_seconds >= 0, "palate_cleanser_seconds must be >= 0"),
-        ]
-        problems = [msg for ok, msg in checks if not ok]
-        if problems:
-            raise SettingsError("; ".join(problems))
-        return self
+        """Self, if every value has its type and lies within its declared bounds (NaN and inf never do)."""
+        return from_dict(dataclasses.asdict(self))
+
+
+# How each setting is shown in the desk's settings dialog: (label, lowest, highest) for numbers.
+FORM = {f.name: (f.metadata["label"], f.metadata["low"], f.metadata["high"]) for f in fields(Settings)}
+_FIELDS = {f.name: f for f in fields(Settings)}
 
 
 def settings_path() -> Path:
@@ -82,34 +67,65 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path or settings_path()
     if not path.exists():
         return Settings()
+    data = read_toml(path, "settings", SettingsError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read settings: {exc}") from None
-    try:
-        return from_dict(data).validate()
+        return from_dict(data)
     except SettingsError as exc:
         raise SettingsError(f"{path}: {exc}") from None
 
 
 def from_dict(data: dict[str, Any]) -> Settings:
-    known = {f.name: f for f in fields(Settings)}
-    unknown = sorted(set(data) - set(known))
+    """Settings from a table of name -> value; a name left out keeps its default."""
+    _check_names(data)
+    try:
+        return Settings(**{name: check(name, value) for name, value in data.items()})
+    except Bad as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def with_changes(current: Settings, pairs: list[tuple[str, str]]) -> Settings:
+    """`current` with NAME=TEXT changes as typed on a command line; all or nothing."""
+    _check_names(dict(pairs))
+    changes = dataclasses.asdict(current)
+    try:
+        changes.update({name: check(name, _from_text(name, text)) for name, text in pairs})
+    except Bad as exc:
+        raise SettingsError(f"{exc} (nothing changed)") from None
+    return Settings(**changes)
+
+
+def check(name: str, value: Any) -> Any:
+    """The value if it fits the setting's declaration (a float setting takes an integer too)."""
+    f, meta = _FIELDS[name], _FIELDS[name].metadata
+    if f.type == "bool":
+        return expect_bool(value, name)
+    if f.type == "str":
+        return expect_str(value, name, meta["choices"])
+    if f.type == "int":
+        return expect_int(value, name, meta["low"], meta["high"])
+    return expect_number(value, name, meta["low"], meta["high"])
+
+
+def _check_names(data: dict[str, Any]) -> None:
+    unknown = sorted(join("", str(n)) for n in set(data) - set(_FIELDS))  # join quotes odd names
     if unknown:
-        raise SettingsError(f"unknown settings: {', '.join(unknown)}")
-    return Settings(**{name: _coerce(name, value, getattr(Settings(), name)) for name, value in data.items()})
+        raise SettingsError(f"unknown settings: {', '.join(unknown)} (known: {', '.join(_FIELDS)})")
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, float):  # TOML writes 5 for 5.0; accept it
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, type(default)) and not isinstance(value, bool)
-    if not ok:
-        raise SettingsError(f"{name} must be {type(default).__name__}, got {value!r}")
-    return type(default)(value)
+def _from_text(name: str, text: str) -> Any:
+    """A command-line word as the setting's type; what does not convert is left for `check` to name."""
+    kind = _FIELDS[name].type
+    text = text.strip()
+    try:
+        if kind == "bool":
+            return {"true": True, "false": False}.get(text.lower(), text)
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        return text
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" else text
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

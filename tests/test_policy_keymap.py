@@ -43,13 +43,13 @@ def test_stricter_combines_both():
 
 
 @pytest.mark.parametrize("text, needle", [
-    ('version = "1"\n', "missing field 'labels'"),
+    ('version = "1"\n', "labels: expected a non-empty array of [[labels]] tables, got nothing"),
     ("labels = [\n", "cannot read policy"),
-    ('version = "1"\n' + GOOD_LABELS + GOOD_LABELS, "duplicate label key: 1"),
-    ('version = "1"\n' + GOOD_LABELS.replace('"allow"', '"delete"'), "'delete' is not a valid Action"),
-    ('version = "1"\n' + GOOD_LABELS.replace('"1"', '"0"'), "key must be a digit 1-9"),
-    ('version = "1"\n[filters.default]\nblur = 9\n' + GOOD_LABELS, "blur and pixelate must be 0..6"),
-    ('version = "1"\n[filters.default]\nstyle = "oil"\n' + GOOD_LABELS, "unknown filter style"),
+    ('version = "1"\n' + GOOD_LABELS + GOOD_LABELS, "labels: expected each label key once, got duplicate label key: 1"),
+    ('version = "1"\n' + GOOD_LABELS.replace('"allow"', '"delete"'), "labels[0].action: expected one of 'allow', 'remove'"),
+    ('version = "1"\n' + GOOD_LABELS.replace('"1"', '"0"'), "labels[0].key: expected a digit 1..9, got '0'"),
+    ('version = "1"\n[filters.default]\nblur = 9\n' + GOOD_LABELS, "filters.default.blur: expected an integer 0..6, got 9"),
+    ('version = "1"\n[filters.default]\nstyle = "oil"\n' + GOOD_LABELS, "filters.default.style: expected one of '', 'drawing', got 'oil'"),
 ])
 def test_bad_policy_names_the_problem(tmp_path, text, needle):
     path = tmp_path / "policy.toml"
@@ -69,7 +69,7 @@ def test_user_keymap_overrides_one_command(tmp_path, policy):
 
 
 @pytest.mark.parametrize("text, needle", [
-    ('[keys]\nfly = ["F"]\n', "unknown commands: fly"),
+    ('[keys]\nfly = ["F"]\n', "keys.fly: expected a known key .*got an unknown key"),
     ('[keys]\nskip = ["1"]\n', "bound to both"),
     ("[keys\n", "cannot read keymap"),
 ])

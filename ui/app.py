@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from moderator.domain import Policy
 from moderator.keymap import load_keymap
 from moderator.paths import config_dir, data_dir, default_actor, demo_dir
 from moderator.policy import load_policy
@@ -19,24 +20,32 @@ def run_desk(args: argparse.Namespace) -> int:
     if issue:
         print(f"moderator: error: {issue}", file=sys.stderr)
         return 1
+    # Every file a person edits is read before any window or store exists: a mistake in one is a
+    # PolicyError/KeymapError/SettingsError that `moderator` prints as one line, not a dead desk.
+    policy, keymap, settings = load_config(args.policy)
     from PySide6.QtWidgets import QApplication
 
     from storage.store import Store
 
-    policy = load_policy(args.policy)
-    keymap = load_keymap(config_dir() / "keymap.toml")
-    settings = load_settings()
     base = data_dir(args.data_dir)
     store = Store(demo_dir(base) if args.demo else base)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Moderator Desk")
-    app.setStyleSheet(resource_path("theme.qss").read_text(encoding="utf-8"))
-    window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo, settings=settings)
-    window.show()
     try:
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        app.setApplicationName("Moderator Desk")
+        app.setStyleSheet(resource_path("theme.qss").read_text(encoding="utf-8"))
+        window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo,
+                              settings=settings)
+        window.show()
         return app.exec()
     finally:
         store.close()
+
+
+def load_config(policy_path: str | None) -> tuple[Policy, dict[str, tuple[str, ...]], Settings]:
+    """The policy, the keymap (checked against the policy's digit keys) and the user's settings."""
+    policy = load_policy(policy_path)
+    keymap = load_keymap(config_dir() / "keymap.toml", policy)
+    return policy, keymap, load_settings()
 
 
 def build_window(store, policy, keymap, actor: str, *, demo: bool = False, settings: Settings | None = None):
