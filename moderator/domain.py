@@ -77,6 +77,7 @@ class FilterSpec:
 # file that tries, and `Policy.filter_for` applies them again whatever the policy says).
 CSAM_CATEGORY = "csam_suspected"
 CSAM_FLOOR = FilterSpec(blur=6, grayscale=True, reveal=Reveal.NONE)
+DEFAULT_FLOOR = FilterSpec(blur=1, grayscale=True, reveal=Reveal.FULL)  # every item filtered by default
 
 
 def normalise_category(raw: str) -> str:
@@ -111,7 +112,7 @@ class Policy:
         """The filter an item gets by default: its category's rule, and the rule of the label a bank
         match suggests (a known-CSAM match is never revealed even without a category hint).
         Policy rules only ever add protection."""
-        spec = self.default_filter
+        spec = self.default_filter.stricter(DEFAULT_FLOOR)
         for key in (category, suggested_label):
             if key and key in self.category_filters:
                 spec = spec.stricter(self.category_filters[key])

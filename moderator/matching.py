@@ -279,11 +279,16 @@ class Matcher:
 
     def match_pending(self, limit: int | None = None,
                       progress: Callable[[int, int], None] | None = None) -> MatchSummary:
-        """Hash and match every item not hashed yet, oldest first; a file that fails is reported, marked
-        hashed (so it is not retried forever) and audited as "hash_failed"."""
+        """Hash and match every item not hashed yet, oldest first; a file that fails to decode is
+        reported, marked hashed (so it is not retried forever) and audited as "hash_failed"; a file
+        that is missing is reported and left unhashed, to be retried once it is back."""
         summary = MatchSummary()
         pending = banks_repo.unhashed_items(self.store.db, limit)
         for n, item in enumerate(pending, 1):
+            if not Path(item.media_path).is_file():
+                # Not the file's fault (a moved data dir, a missing mount): leave it to be retried.
+                summary.failed.append((item.id, f"media file missing: {item.media_path}"))
+                continue
             try:
                 outcome = self.match_item(item)
             except (MediaError, OSError) as exc:  # OSError: the cached file vanished or cannot be read
@@ -329,11 +334,26 @@ def _hits(hashes: MediaHashes, bank: Bank, signal_type: str, indexed: _Indexed) 
         results = indexed.index.query_many([q for q, _ in queries], threshold) if queries else []
         hits = [(i, d, q, variant, None) for (q, variant), found_ in zip(queries, results, strict=True)
                 for i, d in found_]
+        if bank.kind is BankKind.ALLOW and hashes.frames:
+            hits = _known_good_animation(hashes, signal_type, hits)
     for index_id, dist, query, variant, time_s in hits:
         entry_id = int(indexed.entry_ids[index_id])
         if entry_id not in found or dist < found[entry_id][0]:
             found[entry_id] = (dist, query, variant, time_s)
     return found
+
+
+def _known_good_animation(hashes: MediaHashes, signal_type: str, hits: list[tuple]) -> list[tuple]:
+    """An allow bank closes items on its own, so an animation is known-good only when every distinct
+    frame is: a benign first frame (or one known frame) must not wave the rest through. Byte-exact
+    digests of the whole file still count; pHash sees frame 0 only, so it never allows an animation."""
+    if signal_type in (MD5.name, SHA256.name):
+        return hits
+    if signal_type != PDQ.name:
+        return []
+    matched = {query for _, _, query, _, _ in hits}
+    frames = distinct_frames(hashes.frames)
+    return hits if frames and all(f.hex in matched for f in frames) else []
 
 
 def _needs_dihedral(indexes: list[tuple[Bank, str, _Indexed]]) -> bool:

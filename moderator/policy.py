@@ -26,6 +26,7 @@ from moderator.config_file import (
 from moderator.domain import (
     CSAM_CATEGORY,
     CSAM_FLOOR,
+    DEFAULT_FLOOR,
     Action,
     FilterSpec,
     Label,
@@ -40,8 +41,6 @@ VALID_KEYS = tuple(str(d) for d in range(1, 10))
 SEVERITY_MAX = 10  # settings' high_severity shares this scale
 FILTER_LEVELS = 6  # blur and pixelate: 0 (off) … 6 (unrecognisable), as in blurring.filters
 STYLES = ("drawing",)
-# The weakest default filter a policy may set: still blurred and without colour.
-DEFAULT_FLOOR = FilterSpec(blur=1, grayscale=True, reveal=Reveal.FULL)
 TOP_KEYS = ("version", "labels", "filters")
 LABEL_KEYS = ("key", "name", "title", "action", "severity")
 FILTER_KEYS = ("blur", "grayscale", "pixelate", "style", "reveal")

@@ -171,3 +171,19 @@ def test_verify_decodes_every_frame_so_a_broken_later_frame_is_refused(store, tm
     cut.write_bytes(good[: len(good) * 2 // 3])
     report = import_paths(store, [cut], "tester")
     assert report.imported == [] and "truncated or corrupt" in report.skipped[0].reason
+
+
+@pytest.mark.parametrize("banked", ["first frame only", "every frame"])
+def test_an_allow_bank_closes_an_animation_only_when_every_frame_is_known_good(store, policy, tmp_path, banked):
+    benign = cv2.resize(photo("hubble_deep_field"), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+    pictures = [benign] + frames()[1:]
+    known = pictures[:1] if banked == "first frame only" else pictures
+    lines = [f"pdq,{PDQ.hash_file(write_image(tmp_path / f'k{n}.png', p)).hex},benign,us" for n, p in enumerate(known)]
+    (tmp_path / "bank.csv").write_text("signal_type,hash,label,source\n" + "\n".join(lines) + "\n")
+    BankService(store, policy, "lead").import_bank(tmp_path / "bank.csv", "good", kind="allow", action="allow")
+    (tmp_path / "in").mkdir()
+    report = import_paths(store, [write_animation(tmp_path / "in" / "a.gif", pictures)], "tester")
+    match_pending(store, policy)
+    closed = store.db.execute("SELECT COUNT(*) FROM decisions WHERE item_id = ? AND actor = 'bank:good'",
+                              report.imported).fetchone()[0]
+    assert closed == (1 if banked == "every frame" else 0)

@@ -307,3 +307,17 @@ def test_the_desk_refuses_a_bad_file_in_one_line(tmp_path, name, content, needle
     assert run.returncode == 2 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
     assert lines[0].startswith(f"moderator: error: {path}: ") and needle in lines[0]
     assert not (data / Store.FILENAME).exists()  # the files are read before any store is opened
+
+
+def test_filter_for_applies_the_floors_even_to_a_policy_built_in_code():
+    """The loader refuses a weak policy; filter_for holds the floors for any other way one is made."""
+    from moderator.domain import CSAM_FLOOR, DEFAULT_FLOOR, Action, FilterSpec, Label, Policy
+
+    weak = Policy(version="x", labels=(Label("1", "ok", "OK", Action.ALLOW, 0),),
+                  default_filter=FilterSpec(blur=0, grayscale=False),
+                  category_filters={"csam_suspected": FilterSpec(blur=0, grayscale=False)})
+    plain = weak.filter_for(None)
+    assert plain.blur >= DEFAULT_FLOOR.blur and plain.grayscale
+    csam = weak.filter_for("csam_suspected")
+    assert (csam.blur, csam.grayscale, csam.reveal) == (CSAM_FLOOR.blur, True, CSAM_FLOOR.reveal)
+    assert weak.filter_for(None, suggested_label="csam_suspected").reveal == CSAM_FLOOR.reveal
