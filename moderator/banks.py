@@ -82,7 +82,7 @@ class BankService:
             if banks_repo.get_bank(db, name) is not None:
                 raise BankError(f"bank {name!r} already exists")
             banks_repo.create_bank(db, spec)
-            audit.append(db, self.actor, "bank_create", name, _bank_payload(spec))
+            audit.append(db, self.actor, "bank_create", name, _bank_payload(spec), [("bank", name)])
             return spec
 
         return self.store.write(write)
@@ -108,9 +108,11 @@ class BankService:
                 banks_repo.create_bank(db, spec)
             else:
                 _check_same(bank, kind, signal_type, threshold, action)
+            before = audit.last_id(db, "bank_entries")
             added = banks_repo.add_entries(db, name, tuples, self.actor)
             payload = {"file": Path(path).name, "rows": len(rows), "added": added}
-            audit.append(db, self.actor, "bank_import", name, payload)
+            audit.append(db, self.actor, "bank_import", name, payload,
+                         [("bank", name), audit.bank_entries_since(db, before)])
             return ImportResult(banks_repo.get_bank(db, name), len(rows), added, len(rows) - added, bank is None)
 
         return self.store.write(write)
@@ -145,9 +147,10 @@ class BankService:
         def write(db: Database) -> AddResult:
             if banks_repo.get_bank(db, bank_name) is None:
                 raise BankError(f"no bank {bank_name!r}")
+            before = audit.last_id(db, "bank_entries")
             added = banks_repo.add_entries(db, bank_name, rows, self.actor)
             payload = {"bank": bank_name, "hashes": values, "added": added, "label": label, "source": source}
-            audit.append(db, self.actor, "bank_add", item_id, payload)
+            audit.append(db, self.actor, "bank_add", item_id, payload, [audit.bank_entries_since(db, before)])
             return AddResult(bank_name, tuple(values), added, label)
 
         return self.store.write(write)

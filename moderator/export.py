@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable
@@ -10,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from moderator.csv_cells import SafeWriter
 from storage import decisions as decisions_repo
 
 COLUMNS = (
@@ -40,9 +40,9 @@ def render(rows: Iterable[dict[str, Any]], fmt: str) -> str:
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
+        writer = SafeWriter(buf)  # cells a spreadsheet would run as formulas are neutralised
+        writer.writerow(COLUMNS)
         for r in rows:
-            writer.writerow({**r, "labels": ";".join(r["labels"])})
+            writer.writerow([";".join(r["labels"]) if k == "labels" else r.get(k) for k in COLUMNS])
         return buf.getvalue()
     raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")

@@ -162,7 +162,8 @@ def _import_one(store: Store, cache: MediaCache, entry: Entry, actor: str) -> st
             item_id = str(uuid.uuid4())
             items_repo.insert_media(db, _media_row(sha, staged.final, checked))
             items_repo.insert_item(db, _item_row(item_id, sha, entry))
-            audit.append(db, actor, "import", item_id, {"sha256": sha, "origin": entry.origin})
+            audit.append(db, actor, "import", item_id, {"sha256": sha, "origin": entry.origin},
+                         audit.item_records(item_id))
             return item_id
 
         item_id = store.write(write)

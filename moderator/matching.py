@@ -219,8 +219,7 @@ def _close(db: Database, policy: Policy, item: Item, bank: Bank, matches: list[M
         supersedes=current.uuid if current else None,
         note=f"{best.signal_type} match: entry {best.entry_id} at distance {best.distance}",
     )
-    decisions_repo.append_decision(db, decision)
-    items_repo.set_status(db, item.id, STATUS_FOR_ACTION[action])
+    decisions_repo.append_decision(db, decision, STATUS_FOR_ACTION[action])
     return Route(item.id, "closed", bank.name, decision=decision)
 
 
@@ -230,7 +229,8 @@ def _audit_route(db: Database, r: Route, matches: list[Match]) -> None:
     payload = {"outcome": r.outcome, "bank": r.bank, "matches": evidence, "match_count": len(matches),
                "decision": r.decision.uuid if r.decision else None, "priority": r.priority,
                "suggested_label": r.suggested_label}
-    audit.append(db, f"bank:{r.bank}" if r.bank else "matcher", "route", r.item_id, payload)
+    audit.append(db, f"bank:{r.bank}" if r.bank else "matcher", "route", r.item_id, payload,
+                 [("item_state", r.item_id), ("item_matches", r.item_id)])
 
 
 # -- matching -----------------------------------------------------------------------------------------
@@ -404,8 +404,7 @@ def reopen(store: Store, item_id: str, actor: str) -> Decision:
             decided_at=now_iso(), policy_version=current.policy_version, source=current.source,
             batch_id=current.batch_id, supersedes=current.uuid,
         )
-        decisions_repo.append_decision(db, undo)
-        items_repo.set_status(db, item_id, ItemStatus.PENDING)
+        decisions_repo.append_decision(db, undo, ItemStatus.PENDING)
         audit.append(db, actor, "reopen", item_id, {"supersedes": current.uuid, "by": current.actor})
         return undo
 

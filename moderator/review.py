@@ -62,7 +62,7 @@ class ReviewService:
         def write(db: Database) -> None:
             _require_item(db, item_id)
             items_repo.set_status(db, item_id, ItemStatus.SKIPPED)
-            audit.append(db, self.actor, "skip", item_id, {})
+            audit.append(db, self.actor, "skip", item_id, {}, [("item_state", item_id)])
 
         self.store.write(write)
         return Changes(items=(item_id,), queue=True)
@@ -76,8 +76,9 @@ class ReviewService:
                 return None
             undo = self._new_decision(target.item_id, (), Action.UNDO, 0, target.batch_id,
                                       target.source, None, supersedes=target.uuid)
-            decisions_repo.append_decision(db, undo)
-            _refresh_status(db, target.item_id)
+            standing = decisions_repo.current_for_item(db, target.item_id, undoing=target.uuid)
+            status = STATUS_FOR_ACTION[standing.action] if standing else ItemStatus.PENDING
+            decisions_repo.append_decision(db, undo, status)
             return undo
 
         return self.store.write(write)
@@ -95,9 +96,8 @@ class ReviewService:
             ids, exposure_ms = decisions_repo.unassigned_exposure(db, item_id, self.actor)
             d = self._new_decision(item_id, labels, action, handle_ms, batch_id, source, note,
                                    supersedes=current.uuid if current else None, exposure_ms=exposure_ms)
-            decisions_repo.append_decision(db, d)
+            decisions_repo.append_decision(db, d, STATUS_FOR_ACTION[action])
             decisions_repo.assign_exposure(db, ids, d.uuid)
-            items_repo.set_status(db, item_id, STATUS_FOR_ACTION[action])
             return d
 
         return self.store.write(write)
@@ -115,9 +115,3 @@ class ReviewService:
 def _require_item(db: Database, item_id: str) -> None:
     if db.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
         raise ReviewError(f"no item {item_id!r}")
-
-
-def _refresh_status(db: Database, item_id: str) -> None:
-    current = decisions_repo.current_for_item(db, item_id)
-    status = STATUS_FOR_ACTION[current.action] if current else ItemStatus.PENDING
-    items_repo.set_status(db, item_id, status)

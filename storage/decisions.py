@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from moderator.domain import Action, Decision, DecisionSource
+from moderator.domain import Action, Decision, DecisionSource, ItemStatus
 from storage import audit
+from storage import items as items_repo
 
 
 def decision_to_row(d: Decision) -> dict[str, Any]:
@@ -29,17 +30,23 @@ def row_to_decision(row: Any) -> Decision:
     )
 
 
-def append_decision(db: Database, d: Decision) -> None:
-    """Decision row + outbox row + audit entry; the caller's transaction makes them one."""
+def append_decision(db: Database, d: Decision, status: ItemStatus | None = None) -> None:
+    """Decision row + outbox row (+ the item's new `status`, when given) + one audit entry recording the
+    hash of each; the caller's transaction makes them one."""
     row = decision_to_row(d)
     db["decisions"].insert(row)
     payload = json.dumps(row, sort_keys=True)
-    db.execute(
+    outbox = db.execute(
         "INSERT INTO outbox (kind, ref, payload, created_at) VALUES ('decision', ?, ?, ?)",
         (d.uuid, payload, d.decided_at),
-    )
+    ).lastrowid
+    records = [("decision", d.uuid), ("outbox", str(outbox))]
+    if status is not None:
+        items_repo.set_status(db, d.item_id, status)
+        records.append(("item_state", d.item_id))
     event = "undo" if d.action is Action.UNDO else "decision"
-    audit.append(db, d.actor, event, d.item_id, {k: row[k] for k in ("uuid", "labels", "action", "supersedes", "source")})
+    audit.append(db, d.actor, event, d.item_id,
+                 {k: row[k] for k in ("uuid", "labels", "action", "supersedes", "source")}, records)
 
 
 def last_undoable(db: Database, actor: str) -> Decision | None:
@@ -53,8 +60,9 @@ def last_undoable(db: Database, actor: str) -> Decision | None:
     return row_to_decision(row) if row else None
 
 
-def current_for_item(db: Database, item_id: str) -> Decision | None:
-    """Replay the item's rows: a decision pushes, an undo pops; the top is what stands now."""
+def current_for_item(db: Database, item_id: str, undoing: str | None = None) -> Decision | None:
+    """Replay the item's rows: a decision pushes, an undo pops; the top is what stands now (once the
+    decision `undoing` is undone too, when given)."""
     stack: list[Decision] = []
     for row in db.execute("SELECT * FROM decisions WHERE item_id = ? ORDER BY seq", (item_id,)):
         d = row_to_decision(row)
@@ -62,6 +70,7 @@ def current_for_item(db: Database, item_id: str) -> Decision | None:
             stack = [x for x in stack if x.uuid != d.supersedes]
         else:
             stack.append(d)
+    stack = [x for x in stack if x.uuid != undoing]
     return stack[-1] if stack else None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from storage import audit
+
 migrations = Migrations("moderator")
 
 APPEND_ONLY = ("decisions", "audit_log")
@@ -106,6 +108,23 @@ def _banks(db: Database) -> None:
         CREATE INDEX items_unhashed ON items(imported_at, id) WHERE hashed_at IS NULL;
         """
     )
+
+
+@migrations(name="0003_audit_rows")
+def _audit_rows(db: Database) -> None:
+    """Audit entries carry the hashes of the rows they record (`records`) and say how their own hash was
+    made (`mac`: v1 for the entries before this migration, sha256, or hmac-sha256 with the audit key).
+    A store that already holds rows gets one "audit_baseline" entry recording all of them, so that
+    verify can check them from here on (docs/AUDIT.md)."""
+    _script(db,
+        f"""
+        ALTER TABLE audit_log ADD COLUMN records TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE audit_log ADD COLUMN mac TEXT NOT NULL DEFAULT '{audit.LEGACY}';
+        """
+    )
+    records = audit.baseline_records(db)
+    if any(records):
+        audit.append(db, "moderator", "audit_baseline", None, {"migration": "0003_audit_rows"}, records)
 
 
 def _script(db: Database, sql: str) -> None:
