@@ -7,6 +7,7 @@ Each group of commands lives in its own module with an `add_parsers(sub, common)
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 
 from moderator import cli_banks, cli_review, cli_wellness
@@ -14,9 +15,13 @@ from moderator.cli_common import COMMANDS, EXIT_NOTHING, EXIT_USAGE, Parser, Usa
 from moderator.keymap import KeymapError
 from moderator.policy import PolicyError
 from moderator.settings import SettingsError
+from storage.audit import AuditKeyError
+from storage.store import StoreError
 
 GROUPS = [cli_review, cli_wellness, cli_banks]
-KNOWN_USAGE_ERRORS = (UsageError, PolicyError, KeymapError, SettingsError)
+KNOWN_USAGE_ERRORS = (UsageError, PolicyError, KeymapError, SettingsError, AuditKeyError)
+# Everything we write (store, media, anchors, exports of decisions) is private to the user.
+PRIVATE_UMASK = 0o077
 
 
 def _common(default) -> argparse.ArgumentParser:
@@ -40,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     args = build_parser().parse_args(argv)
     name = args.command or "desk"
     if name == "desk" and not hasattr(args, "demo"):
@@ -48,5 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[name](args)
     except KNOWN_USAGE_ERRORS as exc:
         return fail(str(exc), EXIT_USAGE)
+    except StoreError as exc:
+        return fail(str(exc), EXIT_NOTHING)
     except (sqlite3.DatabaseError, OSError) as exc:
         return fail(f"store problem: {exc}", EXIT_NOTHING)

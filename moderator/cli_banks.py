@@ -13,10 +13,13 @@ from moderator.cli_common import (
     EXIT_OK,
     UsageError,
     actor_of,
+    check_out_path,
     command,
     load_policy_of,
+    one_line,
     open_store,
     print_json,
+    shown,
 )
 
 FORMAT_CHOICES = ("auto", "csv", "te-lines", "te-csv")
@@ -104,7 +107,7 @@ def _hash(args: argparse.Namespace) -> int:
             records += _hash_records(Path(path), names)
         except (MediaError, OSError) as exc:
             bad += 1
-            print(f"moderator: {path}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr)
+            print(f"moderator: {shown(path)}: {one_line(str(getattr(exc, 'reason', None) or exc))}", file=sys.stderr)
     if args.json:
         print_json(records)
     else:
@@ -147,7 +150,7 @@ def _hash_records(path: Path, names: list[str]) -> list[dict]:
 
 def _print_hash(r: dict) -> None:
     for f in r.get("frames", [r]):
-        where = f"{r['path']}@{f['time_s']}s" if "time_s" in f else r["path"]
+        where = f"{shown(r['path'])}@{f['time_s']}s" if "time_s" in f else shown(r["path"])
         quality = f"q{f['quality']}" if f.get("quality") is not None else "-"
         unused = "  (quality < 50: not matched)" if f.get("quality") is not None and f["quality"] < 50 else ""
         print(f"{f['hash']}  {r['signal_type']}  {quality}  {where}{unused}")
@@ -158,7 +161,10 @@ def _print_hash(r: dict) -> None:
 def _bank(args: argparse.Namespace) -> int:
     handler = {"import": _bank_import, "export": _bank_export, "list": _bank_list, "create": _bank_create,
                "add": _bank_add}[args.bank_command]
-    with open_store(args, create=args.bank_command in ("import", "create")) as store:
+    if args.bank_command == "export" and args.out:
+        check_out_path(args.out)
+    with open_store(args, create=args.bank_command in ("import", "create"),
+                    readonly=args.bank_command in ("export", "list")) as store:
         try:
             return handler(args, _service(args, store))
         except _bank_errors() as exc:
@@ -180,7 +186,7 @@ def _bank_import(args, service) -> int:
 def _bank_export(args, service) -> int:
     if args.out:
         count = service.export_bank(args.name, args.out, args.format, args.hashes_only)
-        print(f"wrote {count} entries to {args.out}", file=sys.stderr)
+        print(f"wrote {count} entries to {shown(args.out)}", file=sys.stderr)
         return EXIT_OK
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bank"
@@ -228,7 +234,7 @@ def _match(args: argparse.Namespace) -> int:
         raise UsageError("give FILE... to look up, or --pending to match the store's unhashed items")
     if args.limit is not None and (args.limit < 0 or not args.pending):
         raise UsageError("--limit needs --pending and must be 0 or more")
-    with open_store(args, create=False) as store:
+    with open_store(args, create=False, readonly=not args.pending) as store:
         return _match_pending(args, store) if args.pending else _match_files(args, store)
 
 
@@ -243,15 +249,15 @@ def _match_files(args, store) -> int:
             results.append({"path": path, "matches": [asdict(m) for m in matcher.query_file(path)]})
         except (MediaError, OSError) as exc:
             bad += 1
-            print(f"moderator: {path}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr)
+            print(f"moderator: {shown(path)}: {one_line(str(getattr(exc, 'reason', None) or exc))}", file=sys.stderr)
     if args.json:
         print_json(results)
     for r in [] if args.json else results:
         if not r["matches"]:
-            print(f"{r['path']}: no match")
+            print(f"{shown(r['path'])}: no match")
         for m in r["matches"]:
             how = f" ({m['variant']})" if m["variant"] not in (None, "original") else ""
-            print(f"{r['path']}: {m['bank']}  {m['label'] or '-'}  {m['signal_type']} distance {m['distance']}{how}"
+            print(f"{shown(r['path'])}: {shown(m['bank'])}  {shown(m['label'] or '-')}  {m['signal_type']} distance {m['distance']}{how}"
                   f"  entry {m['entry_id']} {m['entry_hash']}")
     return EXIT_OK if len(args.files) > bad else EXIT_NOTHING
 
@@ -265,7 +271,7 @@ def _match_pending(args, store) -> int:
                     "failed": [{"item_id": i, "reason": r} for i, r in summary.failed], "changed": summary.changed})
     else:
         for item_id, reason in summary.failed:
-            print(f"failed {item_id}: {reason}", file=sys.stderr)
+            print(f"failed {item_id}: {one_line(reason)}", file=sys.stderr)
         print(summary.text)
     return EXIT_OK
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from moderator.paths import data_dir, default_actor, demo_dir
@@ -35,22 +37,76 @@ def command(name: str):
 
 
 def fail(message: str, code: int) -> int:
-    print(f"moderator: error: {message}", file=sys.stderr)
+    print(f"moderator: error: {one_line(message)}", file=sys.stderr)
     return code
 
 
-def open_store(args: argparse.Namespace, *, demo: bool = False, create: bool = True):
-    """The store of --data-dir; with create=False (commands that only read, or that act on what is
-    already there) a missing store is a usage error rather than a new empty one."""
-    from storage.store import Store
+def one_line(text: str) -> str:
+    """Control characters (a newline in a file name, say) escaped, so one message stays one line
+    and nothing a file is called can forge another line of output."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def shown(name: object) -> str:
+    """A file or item name for human output: as it is when plain, quoted (with escapes) when it
+    holds anything that could be read as more than one name or line."""
+    text = str(name)
+    if text and text == text.strip() and all(ch.isprintable() for ch in text) and '"' not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def bounded_int(low: int, high: int):
+    """An argparse type: an integer in [low, high], or one clear usage error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}, got {text}")
+        return value
+    return parse
+
+
+@contextmanager
+def open_store(args: argparse.Namespace, *, demo: bool = False, create: bool = True, readonly: bool = False):
+    """The store of --data-dir, closed on the way out.
+
+    create=False (commands that act on what is there): a missing store is a usage error rather
+    than a new empty one. readonly=True (commands that only read): opened mode=ro, no migration,
+    so a read-only evidence copy works. A store this command created is removed again when the
+    command fails, so a failed command leaves nothing behind."""
+    from storage.store import Store, StoreError
 
     base = data_dir(args.data_dir)
     if base.exists() and not base.is_dir():
-        raise UsageError(f"data dir {base} is not a folder")
+        raise UsageError(f"data dir {shown(base)} is not a folder")
     folder = demo_dir(base) if demo else base
-    if not create and not (folder / Store.FILENAME).exists():
-        raise UsageError(f"no store in {folder}: import media first (moderator import PATH)")
-    return Store(folder)
+    existed = (folder / Store.FILENAME).exists()
+    if (readonly or not create) and not existed:
+        raise UsageError(f"no store in {shown(folder)}: import media first (moderator import PATH)")
+    folder_existed = folder.exists()
+    try:
+        store = Store(folder, readonly=readonly)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        yield store
+    except BaseException:
+        store.close()
+        if not existed:
+            _remove_new_store(folder, Store.FILENAME, remove_folder=not folder_existed)
+        raise
+    store.close()
+
+
+def _remove_new_store(folder: Path, filename: str, *, remove_folder: bool) -> None:
+    if remove_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for suffix in ("", "-wal", "-shm"):
+        (folder / f"{filename}{suffix}").unlink(missing_ok=True)
 
 
 def actor_of(args: argparse.Namespace) -> str:
@@ -68,11 +124,19 @@ def print_json(obj) -> None:
     sys.stdout.write("\n")
 
 
+def check_out_path(path: str | Path) -> Path:
+    """An --out path that can be written: its folder exists and it is not itself a folder."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UsageError(f"cannot write {shown(path)}: it is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {shown(path)}: no such folder {shown(path.parent)}")
+    return path
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write the whole file or nothing: a failed export never leaves half a file."""
-    path = path.expanduser()
-    if not path.parent.is_dir():
-        raise UsageError(f"cannot write {path}: no such folder {path.parent}")
+    path = check_out_path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
 from moderator import export as export_mod
 from moderator.cli_common import (
@@ -13,11 +12,15 @@ from moderator.cli_common import (
     EXIT_OK,
     UsageError,
     actor_of,
+    bounded_int,
+    check_out_path,
     command,
     fail,
     load_policy_of,
+    one_line,
     open_store,
     print_json,
+    shown,
     write_atomically,
 )
 
@@ -28,9 +31,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     imp = sub.add_parser("import", parents=[common], help="import folders, files and manifests (.jsonl/.csv)")
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--json", action="store_true", help="print the report as JSON")
+    imp.add_argument("--allow-outside", action="store_true",
+                     help="let manifest paths be absolute or leave the manifest's folder (../)")
+    imp.add_argument("--progress", action="store_true", help="print DONE/TOTAL to standard error after each file")
     q = sub.add_parser("queue", parents=[common], help="list pending items in review order")
     q.add_argument("--json", action="store_true")
-    q.add_argument("--limit", type=int, default=None)
+    q.add_argument("--limit", type=bounded_int(0, 10_000_000), default=None, help="at most this many items")
     dec = sub.add_parser("decisions", parents=[common], help="decision records")
     dsub = dec.add_subparsers(dest="decisions_command", required=True, parser_class=type(common))
     exp = dsub.add_parser("export", parents=[common], help="write the standing decisions as JSONL or CSV")
@@ -41,6 +47,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     demo.add_argument("--json", action="store_true")
     aud = sub.add_parser("audit", parents=[common], help="the append-only audit log")
     aud.add_argument("audit_command", choices=["verify"])
+    aud.add_argument("--json", action="store_true", help="print the report, every problem listed, as JSON")
 
 
 @command("desk")
@@ -56,13 +63,14 @@ def _import(args: argparse.Namespace) -> int:
     from moderator.matching import match_pending
     from storage import banks as banks_repo
 
-    try:
-        collect(args.paths)  # usage errors surface before the store is touched
+    policy = load_policy_of(args)
+    try:  # usage errors (and every manifest row's checks) surface before the store is touched
+        collect(args.paths, policy, allow_outside=args.allow_outside)
     except ImportUsageError as exc:
         raise UsageError(str(exc)) from None
-    policy = load_policy_of(args)
     with open_store(args) as store:
-        report = import_paths(store, args.paths, actor_of(args))
+        report = import_paths(store, args.paths, actor_of(args), _progress_printer() if args.progress else None,
+                              policy=policy, allow_outside=args.allow_outside)
         matched = None
         if report.imported and banks_repo.list_banks(store.db, counts=False):
             matched = match_pending(store, policy)  # hash, match and route what just arrived
@@ -71,39 +79,40 @@ def _import(args: argparse.Namespace) -> int:
                     "matching": matched.text if matched else None})
     else:
         for s in report.skipped:
-            print(f"skipped {s.origin}: {s.reason}", file=sys.stderr)
+            print(f"skipped {shown(s.origin)}: {one_line(s.reason)}", file=sys.stderr)
         print(report.summary + (f"; bank matching: {matched.text}" if matched else ""))
     return EXIT_OK if report.imported else EXIT_NOTHING
+
+
+def _progress_printer():
+    return lambda done, total: print(f"{done}/{total}", file=sys.stderr, flush=True)
 
 
 @command("queue")
 def _queue(args: argparse.Namespace) -> int:
     from storage import items as items_repo
 
-    if args.limit is not None and args.limit < 0:
-        raise UsageError("--limit must be 0 or more")
-    with open_store(args, create=False) as store:
+    with open_store(args, readonly=True) as store:
         items = items_repo.queue(store.db, limit=args.limit)
     if args.json:
         print_json([{**asdict(i), "kind": i.kind.value, "status": i.status.value} for i in items])
         return EXIT_OK
     for i in items:
         due = i.sla_due_at or "-"
-        print(f"{i.id}  p{i.priority}  due {due}  {i.kind.value:5}  {i.category or '-':14}  {i.external_id or i.source_name}")
+        print(f"{i.id}  p{i.priority}  due {due}  {i.kind.value:5}  {i.category or '-':14}  {shown(i.external_id or i.source_name)}")
     print(f"{len(items)} pending")
     return EXIT_OK
 
 
 @command("decisions")
 def _decisions(args: argparse.Namespace) -> int:
-    if args.out and not Path(args.out).expanduser().parent.is_dir():
-        raise UsageError(f"cannot write {args.out}: no such folder {Path(args.out).parent}")
-    with open_store(args, create=False) as store:
+    out = check_out_path(args.out) if args.out else None
+    with open_store(args, readonly=True) as store:
         rows = export_mod.export_rows(store.db, include_history=args.history)
     text = export_mod.render(rows, args.format)
-    if args.out:
-        write_atomically(Path(args.out), text)
-        print(f"wrote {len(rows)} decisions to {args.out}", file=sys.stderr)
+    if out:
+        write_atomically(out, text)
+        print(f"wrote {len(rows)} decisions to {shown(out)}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -126,12 +135,26 @@ def _demo(args: argparse.Namespace) -> int:
 
 @command("audit")
 def _audit(args: argparse.Namespace) -> int:
-    from storage import audit
+    """verify: the chain, every row against its entry and the anchor (docs/AUDIT.md); one line per
+    problem and exit 1 when there is any. Read-only, so an evidence copy can be checked."""
+    from storage import audit, audit_check
 
-    with open_store(args, create=False) as store:
-        broken = audit.verify(store.db)
-        total = store.db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
-    if broken is not None:
-        return fail(f"audit log broken at entry {broken} (of {total})", EXIT_NOTHING)
-    print(f"audit log intact: {total} entries")
+    with open_store(args, readonly=True) as store:
+        try:
+            key = audit.load_key(store.data_dir)
+        except audit.AuditKeyError as exc:
+            raise UsageError(str(exc)) from None
+        report = audit_check.check(store.db, audit.anchor_path(store.path), key)
+    if args.json:
+        print_json(report.as_json())
+    else:
+        for problem in report.problems:
+            print(f"problem: {one_line(problem.message)}")
+    rows = ", ".join(f"{n} {view}" for view, n in report.rows.items())
+    keyed = f", {report.keyed} keyed" if report.keyed else ""
+    if not report.ok:
+        return fail(f"audit log not intact: {len(report.problems)} problems ({report.entries} entries{keyed})",
+                    EXIT_NOTHING)
+    if not args.json:
+        print(f"audit log intact: {report.entries} entries{keyed}; rows checked: {rows}; anchor matches")
     return EXIT_OK

@@ -40,7 +40,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 def _exposure(args: argparse.Namespace) -> int:
     from moderator.wellness import exposure_summary
 
-    with open_store(args, create=False) as store:
+    with open_store(args, readonly=True) as store:
         rows = exposure_summary(store.db, None if args.all_actors else actor_of(args))
     if args.json:
         print_json(rows)

@@ -23,7 +23,7 @@ def export_rows(db: Database, *, include_history: bool = False) -> list[dict[str
     rows = decisions_repo.all_rows(db) if include_history else decisions_repo.current_rows(db)
     media = {
         r["id"]: r for r in db.execute(
-            "SELECT i.id, i.external_id, i.sha256, m.path AS media_path FROM items i JOIN media m USING (sha256)"
+            "SELECT i.id, i.external_id, i.sha256, media_file(m.path) AS media_path FROM items i JOIN media m USING (sha256)"
         )
     }
     out = []

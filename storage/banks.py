@@ -166,7 +166,7 @@ def matches_for_item(db: Database, item_id: str) -> list[Match]:
 
 def unhashed_items(db: Database, limit: int | None = None) -> list[Item]:
     """Items never hashed yet, oldest import first."""
-    sql = ("SELECT i.*, m.kind, m.mime, m.path AS media_path, m.width, m.height, m.duration_s "
+    sql = ("SELECT i.*, m.kind, m.mime, media_file(m.path) AS media_path, m.width, m.height, m.duration_s "
            "FROM items i JOIN media m ON m.sha256 = i.sha256 WHERE i.hashed_at IS NULL "
            "ORDER BY i.imported_at, i.id")
     if limit is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -14,7 +15,7 @@ QUEUE_ORDER = (
 )
 OPEN_STATUSES = (ItemStatus.PENDING.value, ItemStatus.SKIPPED.value)
 _SELECT = (
-    "SELECT i.*, m.kind, m.mime, m.path AS media_path, m.width, m.height, m.duration_s, "
+    "SELECT i.*, m.kind, m.mime, media_file(m.path) AS media_path, m.width, m.height, m.duration_s, "
     "(SELECT group_concat(x.badge, char(10)) FROM (SELECT bank || ':' || label || ' d=' || distance AS badge "
     " FROM matches WHERE item_id = i.id ORDER BY distance, bank LIMIT 5) x) AS match_badges "
     "FROM items i JOIN media m ON m.sha256 = i.sha256"
@@ -35,7 +36,16 @@ def row_to_item(row: Any) -> Item:
 
 
 def insert_media(db: Database, row: dict[str, Any]) -> None:
-    db["media"].insert(row, ignore=True)
+    """Insert a media row; its path is stored relative to the data dir (see media_file())."""
+    db["media"].insert({**row, "path": relative_to_store(db, row["path"])}, ignore=True)
+
+
+def relative_to_store(db: Database, path: str | Path) -> str:
+    main = next(r for r in db.execute("PRAGMA database_list") if r[1] == "main")[2]
+    path = Path(path).absolute()
+    if main and path.is_relative_to(Path(main).parent):
+        return str(path.relative_to(Path(main).parent))
+    return str(path)
 
 
 def insert_item(db: Database, row: dict[str, Any]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -125,6 +128,18 @@ def _audit_rows(db: Database) -> None:
     records = audit.baseline_records(db)
     if any(records):
         audit.append(db, "moderator", "audit_baseline", None, {"migration": "0003_audit_rows"}, records)
+
+
+@migrations(name="0004_relative_media")
+def _relative_media(db: Database) -> None:
+    """Media paths relative to the data dir (queries resolve them with media_file()), so a moved
+    data dir or one given as a relative path keeps finding its files."""
+    main = next(r for r in db.execute("PRAGMA database_list") if r[1] == "main")[2]
+    if not main:
+        return  # an in-memory database has no data dir
+    prefix = str(Path(main).parent) + os.sep
+    db.execute("UPDATE media SET path = substr(path, ?) WHERE substr(path, 1, ?) = ?",
+               (len(prefix) + 1, len(prefix), prefix))
 
 
 def _script(db: Database, sql: str) -> None:

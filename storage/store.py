@@ -6,8 +6,10 @@ transaction, committed with `synchronous=FULL` (WAL) before the caller gets its 
 
 from __future__ import annotations
 
+import os
 import queue
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -16,6 +18,8 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from storage import audit
+from storage.media_cache import MediaCache
 from storage.schema import apply_migrations
 
 T = TypeVar("T")
@@ -26,8 +30,12 @@ class StoreError(RuntimeError):
     pass
 
 
-def connect(path: Path, *, readonly: bool = False) -> Database:
+def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> Database:
+    """A connection with the store's pragmas; readonly opens `mode=ro` (it can never write), and
+    immutable is for an evidence copy in a folder nobody can write (no -shm can be created there)."""
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    if immutable:
+        uri += "&immutable=1"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys=ON")
@@ -36,29 +44,72 @@ def connect(path: Path, *, readonly: bool = False) -> Database:
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a decision that returned from write() survives power loss and kill -9.
         conn.execute("PRAGMA synchronous=FULL")
+    base = str(path.parent)
+    # Media paths are stored relative to the data dir, so a moved or relative data dir still finds
+    # them; queries resolve them with media_file(path). An absolute path (old rows) stays as it is.
+    conn.create_function("media_file", 1, lambda p: os.path.join(base, p) if p else p, deterministic=True)
     return Database(conn)
 
 
 class Store:
-    """Open (and migrate) the store in `data_dir`; `write()` serialises all writes on one thread."""
+    """Open (and migrate) the store in `data_dir`; `write()` serialises all writes on one thread.
+
+    readonly=True opens an existing store for reading only: no folder or file is created, no
+    migration runs and `write()` refuses, so a read-only evidence copy can be queried and audited.
+    """
 
     FILENAME = "store.sqlite3"
 
-    def __init__(self, data_dir: str | Path):
-        self.data_dir = Path(data_dir)
-        if not self.data_dir.exists():
-            # Decisions, notes and exposure are sensitive: a new store is private to its user.
-            self.data_dir.mkdir(parents=True, mode=0o700)
+    def __init__(self, data_dir: str | Path, *, readonly: bool = False):
+        self.data_dir = Path(data_dir).absolute()
         self.path = self.data_dir / self.FILENAME
         self.media_dir = self.data_dir / "media"
-        self._writer_db = connect(self.path)
-        apply_migrations(self._writer_db)
+        self.readonly = readonly
         self._local = threading.local()
         self._readers: list[Database] = []
         self._readers_lock = threading.Lock()
         self._jobs: queue.Queue = queue.Queue()
+        self._immutable = False
+        if readonly:
+            self._open_readonly()
+            self._thread = None
+            return
+        private_dir(self.data_dir)
+        _create_private(self.path)
+        try:
+            self._writer_db = connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable store: {exc}") from None
+        check_integrity(self._writer_db, self.path)
+        self._migrate()
+        MediaCache(self.media_dir).sweep(self._writer_db)  # finish or remove what a killed import left
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
+
+    def _open_readonly(self) -> None:
+        if not self.path.is_file():
+            raise StoreError(f"no store in {self.data_dir}")
+        # A WAL database opened mode=ro still needs its -shm; in a folder we cannot write (an
+        # evidence copy) it cannot be made, and nobody else can be writing there either.
+        self._immutable = not os.access(self.data_dir, os.W_OK) and not Path(f"{self.path}-shm").exists()
+        try:
+            db = self.db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable store: {exc}") from None
+        check_integrity(db, self.path)
+
+    def _migrate(self) -> None:
+        """Migrations under the write lock (BEGIN IMMEDIATE), so two processes opening a new store at
+        once never race ("table media already exists"): the second waits, then finds them applied."""
+        conn = self._writer_db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            apply_migrations(self._writer_db)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        audit.after_commit(self._writer_db, self.path)  # 0003 may append a baseline entry: anchor it
 
     # -- writes -------------------------------------------------------------------------------
     def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -66,6 +117,8 @@ class Store:
         return self.submit(fn, *args, **kwargs).result()
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future:
+        if self._thread is None:
+            raise StoreError(f"{self.data_dir}: the store is open read-only")
         if not self._thread.is_alive():
             raise StoreError("the store is closed")
         future: Future = Future()
@@ -81,13 +134,29 @@ class Store:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                with self._writer_db.atomic():
-                    result = fn(self._writer_db, *args, **kwargs)
+                result = self._transaction(fn, args, kwargs)
             except BaseException as exc:  # handed to the caller, never lost on this thread
                 future.set_exception(exc)
             else:
+                # The audit anchor: after the commit, before the caller hears it is saved (storage/audit.py).
+                audit.after_commit(self._writer_db, self.path)
                 future.set_result(result)
         self._writer_db.close()
+
+    def _transaction(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+        """BEGIN IMMEDIATE takes the write lock up front, where busy_timeout can wait for it; a
+        deferred BEGIN that upgrades later fails at once with "database is locked" when another
+        process writes. Nested db.atomic() calls inside fn become savepoints."""
+        conn = self._writer_db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(self._writer_db, *args, **kwargs)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
 
     # -- reads --------------------------------------------------------------------------------
     @property
@@ -95,23 +164,66 @@ class Store:
         """A read connection private to the calling thread (WAL lets readers run beside the writer)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = connect(self.path)
+            db = connect(self.path, readonly=True, immutable=self._immutable)
             self._local.db = db
             with self._readers_lock:
                 self._readers.append(db)
         return db
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._jobs.put(_STOP)
-            self._thread.join()
+        # Readers first: the writer, closing last, checkpoints the WAL into the database file and
+        # removes it, so that a copy of store.sqlite3 alone holds everything committed.
         with self._readers_lock:
             for db in self._readers:
                 db.close()
             self._readers.clear()
+        if self._thread is not None and self._thread.is_alive():
+            self._jobs.put(_STOP)
+            self._thread.join()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) private to the user (0700); tighten an existing folder
+    that others can read or write, or refuse one that is not ours to tighten."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir(mode=0o700)
+        os.chmod(p, 0o700)  # mkdir's mode is masked by the umask
+    st = path.stat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise StoreError(f"data dir {path} is not a folder")
+    if st.st_mode & 0o077:
+        if st.st_uid != os.geteuid():
+            raise StoreError(f"data dir {path} is open to other users and not yours to tighten "
+                             f"(mode {stat.S_IMODE(st.st_mode):o}): use a folder of your own")
+        os.chmod(path, 0o700)
+    return path
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does: its -wal and -shm copy this mode."""
+    if path.exists():
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if p.exists() and p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def check_integrity(db: Database, path: Path) -> None:
+    """Refuse a damaged or foreign database file with one line, before anything reads or writes it."""
+    try:
+        result = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StoreError(f"{path} is not a usable store: {exc}") from None
+    if result != ["ok"]:
+        db.close()
+        problems = [line for r in result for line in str(r).splitlines() if not line.startswith("***")]
+        raise StoreError(f"{path} is damaged ({'; '.join(problems[:3])}): restore it from a backup")

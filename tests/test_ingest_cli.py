@@ -62,7 +62,8 @@ def test_nothing_importable_exits_1(tmp_path, capsys):
 @pytest.mark.parametrize("argv, needle", [
     (["import"], "the following arguments are required"),
     (["import", "/no/such/place"], "no such file or folder: /no/such/place"),
-    (["queue", "--limit", "-1"], "--limit must be 0 or more"),
+    (["queue", "--limit", "-1"], "--limit: must be 0..10000000"),
+    (["queue", "--limit", "1" + "0" * 30], "--limit: must be 0..10000000"),
     (["decisions", "export", "--format", "xml"], "invalid choice"),
     (["decisions", "export", "--out", "/no/such/dir/x.jsonl"], "no such folder"),
 ])

@@ -267,11 +267,26 @@ def test_low_quality_pdq_is_never_matched(store, policy, banks, tmp_path):
 def test_a_file_that_cannot_be_hashed_is_reported_and_not_retried(store, policy, uploads):
     _, folder = uploads
     ids = import_items(store, sorted(folder.iterdir()))
-    Path(items_repo.get_item(store.db, ids["coffee.jpg"]).media_path).unlink()
+    cached = Path(items_repo.get_item(store.db, ids["coffee.jpg"]).media_path)
+    cached.write_bytes(cached.read_bytes()[:200])  # the cached copy went bad: decoding fails for good
     summary = match_pending(store, policy)
-    assert summary.failed == [(ids["coffee.jpg"], "file not found")] and summary.hashed == 1
-    assert audit_rows(store, "hash_failed") == [("matcher", ids["coffee.jpg"], {"reason": "file not found"})]
+    assert summary.failed == [(ids["coffee.jpg"], "truncated or corrupt image")] and summary.hashed == 1
+    assert audit_rows(store, "hash_failed") == [("matcher", ids["coffee.jpg"], {"reason": "truncated or corrupt image"})]
     assert match_pending(store, policy).hashed == 0
+
+
+def test_a_missing_media_file_is_reported_and_retried_once_it_is_back(store, policy, uploads):
+    _, folder = uploads
+    ids = import_items(store, sorted(folder.iterdir()))
+    cached = Path(items_repo.get_item(store.db, ids["coffee.jpg"]).media_path)
+    kept = cached.read_bytes()
+    cached.unlink()  # a moved data dir or a missing mount: not the file's fault
+    summary = match_pending(store, policy)
+    assert [i for i, _ in summary.failed] == [ids["coffee.jpg"]] and "missing" in summary.failed[0][1]
+    assert audit_rows(store, "hash_failed") == []
+    cached.write_bytes(kept)
+    again = match_pending(store, policy)
+    assert again.hashed == 1 and again.failed == []
 
 
 def test_index_cache_takes_in_new_entries_without_a_rebuild(store, policy, banks, uploads, tmp_path):
