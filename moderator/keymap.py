@@ -5,45 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from moderator.actions import DeskAction
 from moderator.config_file import Bad, expect_table, join, read_toml
 from moderator.domain import Policy
 from moderator.key_names import KeyNameError, canonical
 from moderator.resources import resource_path
 
-COMMANDS = ("next", "previous", "skip", "escalate", "undo", "accept_suggestion", "add_to_bank", "bank_decisions",
-            "peek", "spotlight", "spotlight_toggle", "reveal",
-            "blur_more", "blur_less", "play", "frame_next", "frame_previous", "import_media", "settings", "help",
-            "focus_queue")
-DESCRIPTIONS = {
-    "next": "Next item",
-    "previous": "Previous item",
-    "skip": "Skip (leave pending, move on)",
-    "escalate": "Escalate with a note",
-    "undo": "Undo the last decision (writes a superseding row)",
-    "accept_suggestion": "Apply the label a bank match suggests",
-    "add_to_bank": "Add the item you just decided to a hash bank",
-    "bank_decisions": "Items banks closed on their own (reopen any of them)",
-    "peek": "Hold to peek unfiltered; filters return on release",
-    "spotlight": "Hold: an unfiltered circle follows the cursor (wheel: size)",
-    "spotlight_toggle": "Spotlight for a few seconds (press again to end)",
-    "reveal": "Reveal the whole item for a few seconds, then filters return",
-    "blur_more": "More blur",
-    "blur_less": "Less blur (never below the policy)",
-    "play": "Video: play / pause the filtered frames",
-    "frame_next": "Video: next frame",
-    "frame_previous": "Video: previous frame",
-    "import_media": "Import a folder of media (checked, hashed, matched in the background)",
-    "settings": "Your settings: default filter, reveal, exposure budget, breaks",
-    "help": "Show every shortcut",
-    "focus_queue": "Focus the queue list",
-}
+# Derived from the one declaration of the desk's commands (moderator/actions.py).
+COMMANDS = tuple(a.value for a in DeskAction)
+DESCRIPTIONS = {a.value: a.description for a in DeskAction}
 
 
 class KeymapError(ValueError):
     """A keymap file that cannot be used; the message names the file, the command and the key."""
 
 
-HOLD_COMMANDS = ("peek", "spotlight")  # watched while held: one key or one modifier each
+HOLD_COMMANDS = tuple(a.value for a in DeskAction if a.held)  # watched while held: one key or one modifier each
 
 
 @dataclass(frozen=True)

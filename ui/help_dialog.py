@@ -1,4 +1,5 @@
-"""The `?` sheet: every shortcut of the desk, from the same bindings the shortcuts are made from."""
+"""The `?` sheet: every shortcut of the desk, listed from the DeskAction registry and the same keymap the
+shortcuts are made from (moderator.keymap.bindings), so a rebound key shows as bound."""
 
 from __future__ import annotations
 

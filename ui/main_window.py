@@ -1,4 +1,4 @@
-"""The main window: assembles the panels and wires keys to the reviewer. No logic of its own."""
+"""The main window: assembles the panels and connects their signals; the keys come from ui/actions.py."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from moderator.banks import BankService
 from moderator.keymap import bindings as make_bindings
 from moderator.review import ReviewService
 from moderator.settings import Settings, save_settings
+from ui.actions import create_actions, create_label_actions
 from ui.bank_actions import BankActions
 from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
@@ -19,7 +20,6 @@ from ui.queue_panel import QueuePanel
 from ui.reveal import RevealController
 from ui.reviewer import Reviewer
 from ui.settings_dialog import SettingsDialog
-from ui.shortcuts import HoldKey, make_shortcuts
 from ui.side_panels import FactsPanel, LabelsPanel
 from ui.tasks import TaskRunner
 from ui.video_player import VideoPlayer
@@ -39,8 +39,8 @@ class MainWindow(QMainWindow):
         self.reviewer = Reviewer(service, self.runner, self.viewer, settings, self)
         self.player = VideoPlayer(self.runner, self.viewer, self)
         self.queue_panel = QueuePanel()
-        self.facts = FactsPanel()
-        self.labels = LabelsPanel(service.policy)
+        self.facts = FactsPanel(keymap)
+        self.labels = LabelsPanel(service.policy, keymap)
         self.escalate_bar = EscalateBar()
         self.bank_bar = AddToBankBar()
         self.importer = ImportAction(self.reviewer, self.runner, self)
@@ -53,7 +53,9 @@ class MainWindow(QMainWindow):
         self.help = HelpDialog(self.bindings, self)
         self.settings_dialog = SettingsDialog(self)
         self._build_layout()
-        self._wire(keymap)
+        self.key_actions = dict(create_actions(self, keymap))
+        self.label_actions = create_label_actions(self)
+        self._wire()
         self.resize(1500, 900)
 
     def _build_layout(self) -> None:
@@ -78,25 +80,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.meter)
         self.statusBar().addPermanentWidget(self.status_label)
 
-    def _wire(self, keymap: dict[str, tuple[str, ...]]) -> None:
+    def _wire(self) -> None:
         r, v = self.reviewer, self.viewer
-        handlers = {f"label:{lb.name}": (lambda n=lb.name: r.decide(n)) for lb in r.service.policy.labels}
-        handlers.update({
-            "next": lambda: r.move(1), "previous": lambda: r.move(-1), "skip": r.skip,
-            "escalate": self._on_escalate_key, "undo": r.undo, "help": self.help.show,
-            "accept_suggestion": r.accept_suggestion, "add_to_bank": self.bank_actions.open_add_bar,
-            "bank_decisions": self.bank_actions.show_bank_decisions, "import_media": self.importer.ask,
-            "settings": lambda: self.settings_dialog.edit(self.settings),
-            "focus_queue": self.queue_panel.view.setFocus,
-            "reveal": lambda: self.reveal.toggle("reveal", v.spec),
-            "spotlight_toggle": lambda: self.reveal.toggle("spotlight", v.spec),
-            "blur_more": lambda: r.change_blur(1), "blur_less": lambda: r.change_blur(-1),
-            "play": self.player.toggle_play, "frame_next": lambda: self.player.step(1),
-            "frame_previous": lambda: self.player.step(-1),
-        })
-        self.shortcuts = make_shortcuts(self, self.bindings, handlers)
-        self.peek_key = HoldKey(self, keymap["peek"], v.start_peek, v.end_peek)
-        self.spotlight_key = HoldKey(self, keymap["spotlight"], v.start_spotlight, v.end_spotlight)
         r.queue_changed.connect(self.queue_panel.show_items)
         r.current_changed.connect(self._on_reviewer_current)
         r.saved.connect(lambda _uuid, text: self.statusBar().showMessage(text, 4000))
@@ -126,11 +111,6 @@ class MainWindow(QMainWindow):
         self.wellness.refresh()
         self.runner.write(lambda: save_settings(settings),
                           lambda _r: self.statusBar().showMessage("Settings saved", 4000))
-
-    def _on_escalate_key(self) -> None:
-        if self.reviewer.current is not None and not self.reviewer.saving:
-            self.viewer.end_reveal()
-            self.escalate_bar.open_bar()
 
     def _on_reviewer_current(self, item) -> None:
         self.facts.show_item(item)

@@ -1,4 +1,4 @@
-"""Shortcuts made from the keymap data; the peek key is watched for press and release."""
+"""Key commands made from the keymap data; a hold key (peek, spotlight) is watched for press and release."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
-
-from moderator.keymap import Binding
 
 TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
 # Held modifier keys have no QKeySequence of their own.
@@ -19,21 +17,19 @@ def key_code(text: str) -> Qt.Key:
     return MODIFIER_KEYS.get(text.lower()) or QKeySequence(text)[0].key()
 
 
-def make_shortcuts(window: QWidget, bindings: list[Binding],
-                   handlers: dict[str, Callable[[], None]]) -> list[QShortcut]:
-    """One QShortcut per key, never auto-repeating, so holding a key decides once."""
-    out = []
-    for b in bindings:
-        handler = handlers.get(b.command)
-        if handler is None:
-            continue
-        for key in b.keys:
+class KeyCommand(QObject):
+    """One command on its keys: a QShortcut per key, never auto-repeating, so holding a key decides once."""
+
+    def __init__(self, window: QWidget, keys: tuple[str, ...], slot: Callable[[], object]):
+        super().__init__(window)
+        self.keys = tuple(keys)
+        self.shortcuts: list[QShortcut] = []
+        for key in self.keys:
             sc = QShortcut(QKeySequence(key), window)
             sc.setAutoRepeat(False)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(handler)
-            out.append(sc)
-    return out
+            sc.activated.connect(slot)
+            self.shortcuts.append(sc)
 
 
 class HoldKey(QObject):
@@ -43,6 +39,7 @@ class HoldKey(QObject):
                  on_release: Callable[[], None]):
         super().__init__(window)
         self._window = window
+        self.keys = tuple(keys)
         self._keys = {key_code(k) for k in keys}
         self._on_press, self._on_release = on_press, on_release
         self._held = False

@@ -1,10 +1,13 @@
-"""The side panels: facts of the current item, and the policy's labels with their keys."""
+"""The side panels: facts of the current item, and the policy's labels with their keys.
+
+Every key they name is read from the keymap the shortcuts are made from, so a rebound key shows as bound."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from moderator.actions import DeskAction, first_key, hints
 from moderator.clock import parse_iso, utc_now
 from moderator.domain import Item, Policy
 from ui.queue_panel import _span, due_text
@@ -15,8 +18,9 @@ FACTS = ("Item", "Category hint", "Reason", "Reports", "In queue", "SLA", "Media
 
 
 class FactsPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, keymap: dict[str, tuple[str, ...]], parent: QWidget | None = None):
         super().__init__(parent)
+        self._accept_key = first_key(keymap, DeskAction.ACCEPT_SUGGESTION)
         self._values = {name: QLabel("—") for name in FACTS}
         form = QFormLayout(self)
         title = QLabel("This item")
@@ -42,7 +46,7 @@ class FactsPanel(QWidget):
             "SLA": due_text(item.sla_due_at), "Media": f"{item.kind.value} · {item.mime} · {size}",
             "Status": item.status.value,
             "Bank matches": "\n".join(item.match_badges) or "none",
-            "Suggested": f"{item.suggested_label} (Enter applies it)" if item.suggested_label else "—",
+            "Suggested": f"{item.suggested_label} ({self._accept_key} applies it)" if item.suggested_label else "—",
         }
         for name, text in values.items():
             self._values[name].setText(text)
@@ -54,7 +58,7 @@ class FactsPanel(QWidget):
 class LabelsPanel(QWidget):
     """The labels of the policy in key order: the key, the title, the action it takes."""
 
-    def __init__(self, policy: Policy, parent: QWidget | None = None):
+    def __init__(self, policy: Policy, keymap: dict[str, tuple[str, ...]], parent: QWidget | None = None):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         title = QLabel(f"Labels · policy {policy.version}")
@@ -72,15 +76,15 @@ class LabelsPanel(QWidget):
             grid.addWidget(QLabel(f"<span style='color:{colour}'>■</span> {label.title}"), row, 1)
             grid.addWidget(QLabel(f"<i>{label.action.value.replace('_', '-')}</i>"), row, 2)
         layout.addLayout(grid)
-        hint = QLabel("J/K next/previous · S skip · E escalate · Ctrl+Z undo · hold Space to peek · "
-                      "R reveal · Enter: suggested label · B add to bank · ? all keys")
-        hint.setWordWrap(True)
-        hint.setObjectName("hint")
-        layout.addWidget(hint)
+        # No-break spaces: a line wraps between hints, never between a key and what it does.
+        self.hint = QLabel(" · ".join(h.replace(" ", "\u00a0") for h in hints(keymap)))
+        self.hint.setWordWrap(True)
+        self.hint.setObjectName("hint")
+        layout.addWidget(self.hint)
         layout.addStretch(1)
 
     def suggest(self, label_name: str | None) -> None:
-        """Mark the label a bank match pre-selected (Enter applies it)."""
+        """Mark the label a bank match pre-selected (the accept_suggestion key applies it)."""
         for name, key in self._keycaps.items():
             key.setObjectName("keycapSuggested" if name == label_name else "keycap")
             key.style().unpolish(key)
