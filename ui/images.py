@@ -1,4 +1,4 @@
-"""Prepare an item's pictures on a worker: filtered and unfiltered QImages (never QPixmaps)."""
+"""An item's pictures as QImages (never QPixmaps), made on a worker from blurring.preview.prepare."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtGui import QImage
 
-from blurring.decode import decode_reduced
-from blurring.filters import apply_filter
-from blurring.preview import is_sequence, keyframe_sheets
-from moderator.domain import FilterSpec, Item, MediaKind
+from blurring import preview
+from moderator.domain import FilterSpec, Item
 
 
 @dataclass(frozen=True)
@@ -19,7 +17,7 @@ class Prepared:
     spec: FilterSpec
     size: tuple[int, int]  # the box it was prepared to fit
     filtered: QImage
-    original: QImage
+    original: QImage | None  # None when the policy allows no reveal: never decoded
     frames: int = 1  # keyframes in a video's or an animated image's contact sheet
     is_video: bool = False
 
@@ -34,11 +32,8 @@ def to_qimage(arr: np.ndarray) -> QImage:
 
 
 def prepare(item: Item, spec: FilterSpec, max_size: tuple[int, int]) -> Prepared:
-    """Decode at reduced scale and filter; a video or an animated image (GIF, WebP, APNG, multi-page
-    TIFF) becomes a contact sheet of filtered keyframes. Only a video plays (is_video)."""
-    if item.kind is MediaKind.VIDEO or is_sequence(item.media_path):
-        filtered, original, count = keyframe_sheets(item.media_path, spec, max_size)
-        return Prepared(item.id, spec, max_size, to_qimage(filtered), to_qimage(original), count,
-                        item.kind is MediaKind.VIDEO)
-    rgb = decode_reduced(item.media_path, max_size)
-    return Prepared(item.id, spec, max_size, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb))
+    """Run on a worker. The original, when the spec allows a reveal, is loaded here too: a peek
+    must show at once, and nothing may decode on the GUI thread."""
+    p = preview.prepare(item.media_path, spec, max_size, load_original=True)
+    original = to_qimage(p.original.load()) if p.original is not None else None
+    return Prepared(item.id, spec, max_size, to_qimage(p.filtered), original, p.frames, p.is_video)

@@ -1,4 +1,5 @@
-"""Deliberate reveal: which unfiltered view is on, why it is allowed, and when it ends by itself.
+"""Deliberate reveal: which unfiltered view is on, and when it ends by itself (whether one is
+allowed is a rule of moderator.viewing, shared with every other view).
 
 Kinds: "peek" (while a key is held), "spotlight" (a circle under the cursor, while held or for a
 timed spell), "reveal" (the whole picture for `reveal_seconds`). Every spell ends by itself or on
@@ -10,20 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 
 from moderator.clock import now_iso
-from moderator.domain import FilterSpec, Reveal
-
-KINDS = ("peek", "spotlight", "reveal")
-
-
-def refusal(kind: str, spec: FilterSpec, over_budget: bool) -> str | None:
-    """Why this kind of reveal is not allowed for this filter, or None when it is."""
-    if spec.reveal is Reveal.NONE:
-        return "The policy does not allow revealing this item"
-    if spec.reveal is Reveal.PEEK and kind != "peek":
-        return "The policy allows only hold-to-peek for this item"
-    if over_budget and kind != "peek":
-        return "Today's exposure budget is used up: only hold-to-peek is left"
-    return None
+from moderator.domain import FilterSpec
+from moderator.viewing import spec_refusal
 
 
 class RevealController(QObject):
@@ -55,7 +44,7 @@ class RevealController(QObject):
         """Begin a spell (ending any other first); False, with `refused` emitted, when not allowed."""
         if spec is None:
             return False
-        reason = refusal(kind, spec, self.over_budget)
+        reason = spec_refusal(spec, kind, self.over_budget)
         if reason:
             self.refused.emit(reason)
             return False

@@ -6,13 +6,12 @@ so one key press never counts twice and nothing is decided on an item the modera
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
-from moderator.domain import Action, Decision, FilterSpec, Item
+from moderator.domain import Decision, FilterSpec, Item
 from moderator.review import ReviewService
 from moderator.settings import Settings
+from moderator.viewing import decision_severity, filter_spec, needs_calm_screen
 from ui.images import Prepared
 from ui.prefetch import PreviewCache
 from ui.tasks import TaskRunner
@@ -52,12 +51,8 @@ class Reviewer(QObject):
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
 
     def spec_for(self, item: Item) -> FilterSpec:
-        """The policy's filter made stricter by the user's defaults; blur keys move it, never below policy."""
-        policy_spec = self.service.policy.filter_for(item.category, item.suggested_label)
-        s = self.settings
-        spec = policy_spec.stricter(FilterSpec(blur=s.blur, grayscale=s.grayscale, style=s.style or None))
-        blur = max(policy_spec.blur, min(6, spec.blur + self.blur_offset))
-        return replace(spec, blur=blur)
+        """The item's filter under the current settings and blur keys (moderator.viewing's rule)."""
+        return filter_spec(self.service.policy, self.settings, item, self.blur_offset)
 
     def change_blur(self, delta: int) -> None:
         item = self.current
@@ -179,10 +174,9 @@ class Reviewer(QObject):
     def _on_decided(self, d: Decision) -> None:
         what = ", ".join(d.labels) or "escalated"
         self.saved.emit(d.uuid, f"Saved: {what} → {d.action.value}")
-        severity = max([self.service.policy.label(n).severity for n in d.labels] or
-                       [self.settings.high_severity if d.action is Action.ESCALATE else 0])
-        self.decided.emit(severity)
-        if self.settings.palate_cleanser and severity >= self.settings.high_severity:
+        policy, settings = self.service.policy, self.settings
+        self.decided.emit(decision_severity(policy, settings, d.labels, d.action))
+        if needs_calm_screen(policy, settings, d.labels, d.action):
             self._cleanse = True
 
     def _on_skipped(self, _changes) -> None:

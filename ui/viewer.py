@@ -48,7 +48,7 @@ class MediaViewer(QWidget):
         self.radius = spotlight_radius
         self.caption = ""  # e.g. "frame 12 / 40 · paused"
         self._prepared: Prepared | None = None
-        self._pictures: tuple[QImage, QImage] | None = None  # (filtered, original)
+        self._pictures: tuple[QImage, QImage | None] | None = None  # (filtered, original or None)
         self._message = "Loading the queue…"
         self._calm = False
         self._cursor = QPointF(-1, -1)
@@ -87,7 +87,7 @@ class MediaViewer(QWidget):
         self.repaint()  # paint now, so "shown" means on screen
         self.shown.emit(prepared.item_id)
 
-    def show_frame(self, filtered: QImage, original: QImage, caption: str) -> None:
+    def show_frame(self, filtered: QImage, original: QImage | None, caption: str) -> None:
         """A video frame of the prepared item replaces the contact sheet (same reveal rules)."""
         if self._prepared is not None:
             self._pictures, self.caption = (filtered, original), caption
@@ -169,14 +169,15 @@ class MediaViewer(QWidget):
         filtered, original = self._pictures
         box = _fit(filtered, self.rect())
         kind = self.reveal.kind
-        shown = original if kind in ("peek", "reveal") else filtered
+        # No original (the policy allows no reveal) means the filtered picture, whatever the spell.
+        shown = original if kind in ("peek", "reveal") and original is not None else filtered
         ratio = self.devicePixelRatioF()
         if abs(box.width() * ratio - shown.width()) < 1.5:  # prepared at this size: a plain copy
             p.drawImage(box.topLeft().toPoint(), _with_ratio(shown, ratio))
         else:  # an older size, until the re-fit arrives
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             p.drawImage(box, shown)
-        if kind == "spotlight":
+        if kind == "spotlight" and original is not None:
             self._paint_spotlight(p, box, original)
         self._paint_badge(p)
 
