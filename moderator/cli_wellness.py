@@ -78,12 +78,23 @@ def _preview(args: argparse.Namespace) -> int:
 def _preview_spec(args: argparse.Namespace):
     from dataclasses import replace
 
+    from moderator.domain import Reveal
+
     policy = load_policy_of(args)
-    spec = policy.filter_for(args.category)
+    try:
+        category = policy.check_category(args.category)
+    except ValueError as exc:
+        raise UsageError(f"--category: {exc}") from None
+    spec = policy.filter_for(category)
     changes = {k: v for k, v in (("blur", args.blur), ("grayscale", args.grayscale)) if v is not None}
     if not 0 <= changes.get("blur", 0) <= 6 or not 0 <= args.pixelate <= 6:
         raise UsageError("--blur and --pixelate take 0..6")
-    return replace(spec, pixelate=args.pixelate, style=args.style or spec.style, **changes)
+    chosen = replace(spec, pixelate=args.pixelate, style=args.style or spec.style, **changes)
+    if spec.reveal is Reveal.NONE and chosen.stricter(spec) != chosen:
+        # The hard floor: no flag shows a never-reveal item (suspected CSAM) less filtered.
+        raise UsageError(f"{category} is always shown at blur {spec.blur}, grayscale: "
+                         "--blur/--no-grayscale cannot lower it")
+    return chosen
 
 
 def _parse_size(text: str) -> tuple[int, int]:

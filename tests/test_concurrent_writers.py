@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from storage.store import Store
 from tests.conftest import PHOTOS, photo, write_image
 
 ROOT = Path(__file__).resolve().parent.parent
-MODERATOR = ROOT / ".venv" / "bin" / "moderator"
+MODERATOR = [sys.executable, "-m", "moderator"]  # the interpreter running the tests, wherever its venv is
 
 
 def photos(folder: Path, count: int, offset: int) -> None:
@@ -49,7 +50,7 @@ def test_decisions_and_two_imports_at_once_lose_nothing(tmp_path, policy):
         worker = threading.Thread(target=desk)
         worker.start()
         env = {**os.environ, "MODERATOR_ACTOR": "importer"}
-        runs = [subprocess.Popen([str(MODERATOR), "import", str(tmp_path / name), "--data-dir", str(data)],
+        runs = [subprocess.Popen([*MODERATOR, "import", str(tmp_path / name), "--data-dir", str(data)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
                 for name in ("a", "b")]
         outputs = [run.communicate(timeout=120) for run in runs]

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from storage.store import Store
 from tests.conftest import PHOTOS, photo, write_image
 
 ROOT = Path(__file__).resolve().parent.parent
-MODERATOR = ROOT / ".venv" / "bin" / "moderator"
+MODERATOR = [sys.executable, "-m", "moderator"]  # the interpreter running the tests, wherever its venv is
 
 
 def distinct_photos(folder: Path, count: int) -> list[Path]:
@@ -134,7 +135,7 @@ def test_kill_9_of_a_real_import_leaves_rows_and_files_together(tmp_path, kill_a
     uninterrupted run imports every remaining file exactly once."""
     files = distinct_photos(tmp_path / "in", 12)
     data = tmp_path / "store"
-    argv = [str(MODERATOR), "import", str(tmp_path / "in"), "--data-dir", str(data), "--progress"]
+    argv = [*MODERATOR, "import", str(tmp_path / "in"), "--data-dir", str(data), "--progress"]
     env = {**os.environ, "MODERATOR_ACTOR": "crash-test"}
     for n in kill_after:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)

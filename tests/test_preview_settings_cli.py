@@ -99,3 +99,24 @@ def test_the_settings_form_covers_every_setting_within_valid_ranges():
         if low is not None:  # the dialog's limits are values the settings accept
             Settings(**{name: type(getattr(Settings(), name))(low)}).validate()
             Settings(**{name: type(getattr(Settings(), name))(high)}).validate()
+
+
+@pytest.mark.parametrize("category", ["csam_suspected", "CSAM-Suspected", " csam_suspected"])
+@pytest.mark.parametrize("lowering", [["--blur", "0"], ["--no-grayscale"], ["--blur", "5"]])
+def test_no_flag_lowers_the_csam_floor_in_a_preview(tmp_path, jpeg, capsys, category, lowering):
+    out = tmp_path / "p.png"
+    code = main(["preview", str(jpeg), "--out", str(out), "--category", category, *lowering])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot lower it" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_preview_category_is_normalised_and_checked(tmp_path, jpeg, capsys):
+    strict = tmp_path / "strict.png"
+    assert main(["preview", str(jpeg), "--out", str(strict), "--category", "CSAM-Suspected"]) == 0
+    normal = tmp_path / "normal.png"
+    assert main(["preview", str(jpeg), "--out", str(normal)]) == 0
+    assert sharpness(strict) < sharpness(normal)  # blur 6, not the default 3
+    capsys.readouterr()
+    assert main(["preview", str(jpeg), "--out", str(tmp_path / "x.png"), "--category", "kittens"]) == 2
+    assert "known:" in capsys.readouterr().err
