@@ -19,7 +19,7 @@ from moderator.matching import match_pending
 from moderator.signals import PDQ
 from storage import banks as banks_repo
 from tests.conftest import photo, write_image
-from tests.desk_helpers import open_desk
+from tests.desk_helpers import open_desk, painted_picture, saturation
 
 SIDE = 256
 FORMATS = {"gif": "GIF", "webp": "WEBP", "png": "PNG", "tiff": "TIFF"}
@@ -39,30 +39,6 @@ def write_animation(path: Path, pictures: list[np.ndarray]) -> Path:
     extra = {"lossless": True} if fmt == "WEBP" else {}
     ims[0].save(path, fmt, save_all=True, append_images=ims[1:], duration=200, loop=0, **extra)
     return path
-
-
-def saturation(rgb: np.ndarray) -> np.ndarray:
-    rgb = rgb.astype(np.int16)
-    return rgb.max(axis=2) - rgb.min(axis=2)
-
-
-def qimage_rgb(image) -> np.ndarray:
-    from PySide6.QtGui import QImage
-
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h = image.width(), image.height()
-    rows = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())
-    return rows[:, : w * 3].reshape(h, w, 3).copy()  # a copy: the buffer dies with `image`
-
-
-def painted_picture(viewer) -> np.ndarray:
-    """The pixels the real viewer widget paints where the picture is (not the badge or margins)."""
-    shown = qimage_rgb(viewer.grab().toImage())
-    pic = viewer.prepared.filtered
-    scale = min(viewer.width() / pic.width(), viewer.height() / pic.height())
-    w, h = int(pic.width() * scale), int(pic.height() * scale)
-    top, left = (viewer.height() - h) // 2, (viewer.width() - w) // 2
-    return shown[top + 2 : top + h - 2, left + 2 : left + w - 2]
 
 
 # -- what the desk shows --------------------------------------------------------------------------

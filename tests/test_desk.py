@@ -14,7 +14,7 @@ from moderator.ingest import import_paths
 from moderator.keymap import load_keymap
 from storage import audit
 from tests.conftest import photo, write_image
-from tests.desk_helpers import on_screen
+from tests.desk_helpers import held_for, on_screen, open_desk
 from ui.app import build_window
 
 
@@ -24,15 +24,10 @@ def press(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier):
 
 
 @pytest.fixture
-def desk(qtbot, store, policy, good_folder):
-    import_paths(store, [good_folder], "tester")
-    window = build_window(store, policy, load_keymap(), "tester")
-    qtbot.addWidget(window)
-    window.show()
-    window.viewer.setFocus()
-    qtbot.waitUntil(lambda: on_screen(window), timeout=10000)
+def desk(qtbot, good_store, policy):
+    window = open_desk(qtbot, good_store, policy)
     yield window
-    window.runner.wait()
+    window.close()  # waits for every queued op, before the store closes
 
 
 def decisions(store):
@@ -47,7 +42,8 @@ def test_first_item_is_shown_filtered(desk):
     assert desk.facts.text_of("Status") == "pending"
 
 
-def test_the_issue_key_sequence(qtbot, desk, store):
+def test_the_issue_key_sequence(qtbot, desk, good_store):
+    store = good_store
     ids = [i.id for i in desk.reviewer.items]
     press(qtbot, desk, Qt.Key.Key_1)
     press(qtbot, desk, Qt.Key.Key_3)
@@ -79,29 +75,26 @@ def test_the_issue_key_sequence(qtbot, desk, store):
     assert [i.id for i in desk.reviewer.items] == [ids[2]]  # only the skipped item is open
 
 
-def test_a_double_press_while_saving_counts_once(qtbot, desk, store):
+def test_a_double_press_while_saving_counts_once(qtbot, desk, good_store):
     qtbot.keyClick(desk.viewer, Qt.Key.Key_2)
     qtbot.keyClick(desk.viewer, Qt.Key.Key_2)  # arrives while the first is being saved
-    qtbot.waitUntil(lambda: not desk.reviewer.saving and on_screen(desk))
-    desk.runner.wait()
-    qtbot.wait(50)
-    assert len(decisions(store)) == 1
+    qtbot.waitUntil(lambda: not desk.reviewer.saving and on_screen(desk) and not desk.runner.busy)
+    assert len(decisions(good_store)) == 1
 
 
-def test_auto_repeat_never_decides(qtbot, desk, store):
+def test_auto_repeat_never_decides(qtbot, desk, good_store):
     repeat = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_1, Qt.KeyboardModifier.NoModifier, "1", True)
-    QApplication.sendEvent(desk.viewer, repeat)
-    qtbot.wait(100)
-    desk.runner.wait()
-    assert decisions(store) == []
+    QApplication.sendEvent(desk.viewer, repeat)  # a decision would be queued by now: sent, not posted
+    qtbot.waitUntil(lambda: not desk.runner.busy)
+    assert decisions(good_store) == []
 
 
-def test_peek_shows_original_and_counts_exposure(qtbot, desk, store):
+def test_peek_shows_original_and_counts_exposure(qtbot, desk, good_store):
+    store = good_store
     first = desk.reviewer.current.id
     qtbot.keyPress(desk.viewer, Qt.Key.Key_Space)
     assert desk.viewer.peeking
-    desk.viewer.grab().save(str(store.data_dir / "peek.png"))
-    qtbot.wait(120)
+    held_for(qtbot, desk.reveal, 120)
     qtbot.keyRelease(desk.viewer, Qt.Key.Key_Space)
     assert not desk.viewer.peeking
     press(qtbot, desk, Qt.Key.Key_1)
@@ -116,16 +109,13 @@ def test_csam_suspected_cannot_be_peeked(qtbot, store, policy, tmp_path):
     write_image(tmp_path / "brick.jpg", photo("astronaut"))
     (tmp_path / "m.jsonl").write_text(json.dumps({"path": "brick.jpg", "category": "csam_suspected"}) + "\n")
     import_paths(store, [tmp_path / "m.jsonl"], "tester")
-    window = build_window(store, policy, load_keymap(), "tester")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: on_screen(window), timeout=10000)
+    window = open_desk(qtbot, store, policy)
     assert window.viewer.prepared.spec.blur == 6
     qtbot.keyPress(window.viewer, Qt.Key.Key_Space)
     assert not window.viewer.peeking
     assert "does not allow" in window.statusBar().currentMessage()
     qtbot.keyRelease(window.viewer, Qt.Key.Key_Space)
-    window.runner.wait()
+    window.close()
 
 
 def test_navigation_and_help(qtbot, desk):
@@ -153,11 +143,12 @@ def test_empty_queue_says_so(qtbot, store, policy):
     window.show()
     qtbot.waitUntil(lambda: window.reviewer.current is None and not window.runner.busy)
     qtbot.keyClick(window.viewer, Qt.Key.Key_1)
-    window.runner.wait()
+    qtbot.waitUntil(lambda: not window.runner.busy)
     assert "queue is empty" in window.viewer._message
+    window.close()
 
 
-def test_import_from_the_desk_adds_items_and_names_bad_files(qtbot, desk, store, tmp_path):
+def test_import_from_the_desk_adds_items_and_names_bad_files(qtbot, desk, tmp_path):
     more = tmp_path / "more"
     more.mkdir()
     write_image(more / "retina.jpg", photo("retina"))

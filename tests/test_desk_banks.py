@@ -11,7 +11,6 @@ from PySide6.QtTest import QTest
 from moderator import export
 from moderator.bank_formats import BankRow, write_bank_file
 from moderator.banks import BankService
-from moderator.ingest import import_paths
 from moderator.settings import Settings
 from moderator.signals import PDQ
 from tests.conftest import photo, write_image
@@ -30,10 +29,14 @@ def bank_of_edited_copy(tmp_path, name: str, label: str, kind: str, action: str,
 
 
 @pytest.fixture
-def rocket_id(store, good_folder):
-    report = import_paths(store, [good_folder], "tester")
-    return next(i for i in report.imported if store.db.execute(
-        "SELECT source_name FROM items WHERE id = ?", (i,)).fetchone()[0] == "rocket.jpg")
+def store(good_store):
+    """The good_folder photos, imported: a copy of the session's template store."""
+    return good_store
+
+
+@pytest.fixture
+def rocket_id(store):
+    return store.db.execute("SELECT id FROM items WHERE source_name = 'rocket.jpg'").fetchone()[0]
 
 
 def test_escalate_bank_moves_item_up_and_enter_applies_the_label(qtbot, store, policy, tmp_path, rocket_id):
@@ -87,8 +90,7 @@ def test_b_adds_the_decided_item_to_a_bank(qtbot, store, policy, tmp_path, rocke
     window.runner.wait()
 
 
-def test_b_before_any_decision_says_what_to_do(qtbot, store, policy, good_folder):
-    import_paths(store, [good_folder], "tester")
+def test_b_before_any_decision_says_what_to_do(qtbot, store, policy):
     window = open_desk(qtbot, store, policy, SETTINGS)
     QTest.keyClick(window.viewer, Qt.Key.Key_B)
     assert not window.bank_bar.isVisible() and "Decide an item first" in window.statusBar().currentMessage()

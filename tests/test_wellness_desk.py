@@ -14,7 +14,7 @@ from moderator import export
 from moderator.ingest import import_paths
 from moderator.settings import Settings
 from tests.conftest import photo, write_image
-from tests.desk_helpers import on_screen, open_desk
+from tests.desk_helpers import held_for, on_screen, open_decoders, open_desk
 
 FAST = Settings(reveal_seconds=0.3, palate_cleanser=False)
 
@@ -24,21 +24,50 @@ def exposure_rows(store):
 
 
 @pytest.fixture
-def desk(qtbot, store, policy, good_folder):
-    import_paths(store, [good_folder], "tester")
-    window = open_desk(qtbot, store, policy, FAST)
-    yield window
-    window.runner.wait()
+def store(good_store):
+    """Most tests here work on the good_folder photos: a copy of the session's template store."""
+    return good_store
 
 
 @pytest.fixture
-def csam_desk(qtbot, store, policy, tmp_path):
-    write_image(tmp_path / "a.jpg", photo("astronaut"))
-    (tmp_path / "m.jsonl").write_text(json.dumps({"path": "a.jpg", "category": "csam_suspected"}) + "\n")
-    import_paths(store, [tmp_path / "m.jsonl"], "tester")
+def desk(qtbot, store, policy):
     window = open_desk(qtbot, store, policy, FAST)
     yield window
-    window.runner.wait()
+    window.close()  # waits for every queued op, before the store closes
+
+
+def import_locked(store, work):
+    write_image(work / "a.jpg", photo("astronaut"))
+    (work / "m.jsonl").write_text(json.dumps({"path": "a.jpg", "category": "csam_suspected"}) + "\n")
+    import_paths(store, [work / "m.jsonl"], "tester")
+
+
+def import_clip(store, work):
+    from moderator.demo import _write_video
+
+    _write_video(work / "clip.mp4", [photo("astronaut"), photo("coffee"), photo("rocket")])
+    import_paths(store, [work / "clip.mp4"], "tester")
+
+
+@pytest.fixture
+def template_desk(qtbot, store_templates, tmp_path, policy):
+    """open(name, build): the desk on a copy of a template store (built once per session)."""
+    stores = []
+
+    def open_copy(name, build):
+        stores.append(store_templates.copy(name, build, tmp_path / f"{name}-data"))
+        return open_desk(qtbot, stores[-1], policy, FAST)
+
+    yield open_copy
+    for s in stores:
+        s.close()
+
+
+@pytest.fixture
+def csam_desk(template_desk):
+    window = template_desk("wellness-locked", import_locked)
+    yield window
+    window.close()
 
 
 def test_every_item_is_filtered_by_default(qtbot, desk):
@@ -111,10 +140,10 @@ def test_blur_keys_never_go_below_policy(qtbot, desk):
 def test_exposure_rows_add_up_to_the_decision(qtbot, desk, store):
     first = desk.reviewer.current.id
     qtbot.keyPress(desk.viewer, Qt.Key.Key_Space)
-    qtbot.wait(60)
+    held_for(qtbot, desk.reveal, 60)
     qtbot.keyRelease(desk.viewer, Qt.Key.Key_Space)
     QTest.keyClick(desk.viewer, Qt.Key.Key_R)
-    qtbot.wait(60)
+    held_for(qtbot, desk.reveal, 60)
     QTest.keyClick(desk.viewer, Qt.Key.Key_1)  # deciding ends the reveal first
     qtbot.waitUntil(lambda: len(export.export_rows(store.db)) == 1)
     decision = export.export_rows(store.db)[0]
@@ -124,8 +153,7 @@ def test_exposure_rows_add_up_to_the_decision(qtbot, desk, store):
     assert decision["exposure_ms"] == sum(r["ms"] for r in rows) > 0
 
 
-def test_high_severity_reminder_and_break(qtbot, store, policy, good_folder):
-    import_paths(store, [good_folder], "tester")
+def test_high_severity_reminder_and_break(qtbot, store, policy):
     window = open_desk(qtbot, store, policy, Settings(break_after_high_severity=2, palate_cleanser=False,
                                                      break_minutes=1))
     for _ in range(2):
@@ -154,8 +182,7 @@ def test_active_time_reminder_and_snooze(qtbot, desk):
     assert not desk.break_banner.isVisible()  # snoozed for 10 minutes
 
 
-def test_palate_cleanser_after_a_high_severity_item(qtbot, store, policy, good_folder):
-    import_paths(store, [good_folder], "tester")
+def test_palate_cleanser_after_a_high_severity_item(qtbot, store, policy):
     window = open_desk(qtbot, store, policy, Settings(palate_cleanser_seconds=0.4))
     QTest.keyClick(window.viewer, Qt.Key.Key_7)
     qtbot.waitUntil(lambda: window.viewer.calm)
@@ -166,8 +193,7 @@ def test_palate_cleanser_after_a_high_severity_item(qtbot, store, policy, good_f
     assert len(export.export_rows(store.db)) == 1
 
 
-def test_budget_leaves_only_peek(qtbot, store, policy, good_folder):
-    import_paths(store, [good_folder], "tester")
+def test_budget_leaves_only_peek(qtbot, store, policy):
     window = open_desk(qtbot, store, policy, Settings(daily_exposure_budget_s=1, reveal_seconds=1.2,
                                                      palate_cleanser=False))
     QTest.keyClick(window.viewer, Qt.Key.Key_R)
@@ -182,15 +208,10 @@ def test_budget_leaves_only_peek(qtbot, store, policy, good_folder):
 
 
 @pytest.fixture
-def video_desk(qtbot, store, policy, tmp_path):
-    from moderator.demo import _write_video
-
-    _write_video(tmp_path / "clip.mp4", [photo("astronaut"), photo("coffee"), photo("rocket")])
-    import_paths(store, [tmp_path / "clip.mp4"], "tester")
-    window = open_desk(qtbot, store, policy, FAST)
+def video_desk(template_desk):
+    window = template_desk("wellness-clip", import_clip)
     yield window
-    window.player.detach()
-    window.runner.wait()
+    window.close()
 
 
 def test_video_starts_as_a_filtered_contact_sheet_and_plays_filtered(qtbot, video_desk):
@@ -247,3 +268,12 @@ def test_settings_dialog_applies_now_and_is_saved(qtbot, desk, store):
     assert desk.reveal.reveal_seconds == 2.5
     qtbot.waitUntil(lambda: "Settings saved" in desk.statusBar().currentMessage())
     assert load_settings().blur == 5 and load_settings().style == "drawing"
+
+
+def test_closing_the_desk_mid_play_leaves_no_decoder_and_no_op_running(qtbot, video_desk):
+    QTest.keyClick(video_desk.viewer, Qt.Key.Key_P)  # the first frame's read opens the decoder, on a worker
+    assert video_desk.player.playing
+    video_desk.close()
+    assert video_desk.runner.closed and video_desk.runner.active_threads == 0
+    assert open_decoders() == []
+    assert video_desk.runner.run(lambda: 1) == 0  # a late callback can start nothing now

@@ -128,5 +128,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.viewer.end_reveal()
         self.player.detach()
-        self.runner.wait()  # every queued write reaches the store before the window goes
+        # Every queued write reaches the store before the window goes, and no late callback
+        # starts new work: the store closes right after this window.
+        self.runner.shutdown()
         super().closeEvent(event)

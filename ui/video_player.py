@@ -3,6 +3,10 @@
 Starts paused on the contact sheet; `play` runs at the video's frame rate, dropping frames when
 decoding falls behind rather than queueing them; `step` moves one frame. The reveal rules are the
 viewer's, so a frame is never shown unfiltered unless a reveal spell is on.
+
+The decoder (an OpenCV VideoCapture) is opened, read and released only on a worker, under one lock:
+`detach` bumps a generation and queues the release, so a read still queued for the old item never
+opens a decoder again, and none is left open when the window closes.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class VideoPlayer(QObject):
         self._lock = threading.Lock()  # one decoder, used by one worker at a time
         self._reader: FrameReader | None = None
         self._reader_path: str | None = None
+        self._generation = 0  # bumped by detach: reads asked for before it are dropped
+        self._read_asked = False  # a read since the last detach, so a decoder may be open
         self._item: Item | None = None
         self._spec: FilterSpec | None = None
         self._index = -1
@@ -50,9 +56,11 @@ class VideoPlayer(QObject):
     def detach(self) -> None:
         self.pause()
         self._item, self._spec, self._index, self._count = None, None, -1, 0
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            self._runner.run(lambda: self._close(reader))
+        self._busy = False
+        self._generation += 1
+        if self._read_asked:
+            self._read_asked = False
+            self._runner.run(self._release_reader)  # queued after any read still pending
 
     def toggle_play(self) -> None:
         if not self.active:
@@ -88,30 +96,37 @@ class VideoPlayer(QObject):
             self._caption()
             return
         self._busy = True
-        item, spec = self._item, self._spec
-        self._runner.run(lambda: self._read(item, spec, index),
-                         lambda result: self._on_frame(item.id, result), self._on_error)
+        item, spec, generation = self._item, self._spec, self._generation
+        self._read_asked = True
+        self._runner.run(lambda: self._read(item, spec, index, generation),
+                         lambda result: self._on_frame(generation, result),
+                         lambda exc: self._on_error(generation, exc))
 
-    def _read(self, item: Item, spec: FilterSpec, index: int):
+    def _read(self, item: Item, spec: FilterSpec, index: int, generation: int):
         with self._lock:
+            if generation != self._generation:  # detached meanwhile: never open a decoder again
+                return None
             if self._reader is None or self._reader_path != item.media_path:
+                self._release_locked()
                 self._reader = FrameReader(item.media_path, max_size=(1280, 720))
                 self._reader_path = item.media_path
             rgb = self._reader.read(min(index, self._reader.info.frame_count - 1))
             count = self._reader.info.frame_count
         return index, count, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb)
 
-    def _on_frame(self, item_id: str, result) -> None:
-        self._busy = False
-        if self._item is None or self._item.id != item_id:
+    def _on_frame(self, generation: int, result) -> None:
+        if generation != self._generation:  # asked for before a detach (the result is None)
             return
+        self._busy = False
         self._index, self._count, filtered, original = result
         self._viewer.show_frame(filtered, original, self._caption_text())
         if self.playing and self._index >= self._count - 1:
             self.pause()
             self._caption()
 
-    def _on_error(self, exc: Exception) -> None:
+    def _on_error(self, generation: int, exc: Exception) -> None:
+        if generation != self._generation:
+            return
         self._busy = False
         self.pause()
         self._viewer.caption = f"cannot play: {getattr(exc, 'reason', exc)}"
@@ -125,6 +140,11 @@ class VideoPlayer(QObject):
         state = "playing" if self.playing else "paused"
         return f"frame {self._index + 1} / {self._count} · {state} · no audio"
 
-    def _close(self, reader: FrameReader) -> None:
+    def _release_reader(self) -> None:
         with self._lock:
+            self._release_locked()
+
+    def _release_locked(self) -> None:
+        reader, self._reader, self._reader_path = self._reader, None, None
+        if reader is not None:
             reader.close()
