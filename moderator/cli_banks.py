@@ -282,7 +282,7 @@ def _reopen(args: argparse.Namespace) -> int:
 
     with open_store(args, create=False) as store:
         try:
-            undo = reopen(store, args.item_id, actor_of(args))
+            undo = reopen(store, args.item_id, actor_of(args)).decision
         except MatchError as exc:
             raise UsageError(str(exc)) from None
     if args.json:

@@ -20,6 +20,9 @@ class Action(enum.StrEnum):
 
 
 class DecisionSource(enum.StrEnum):
+    """Who made a decision: a moderator one at a time, a moderator's batch (grid), a QA analyst
+    re-reviewing `qa_of`, or a bank. A QA row never stands unless it resolves (docs/DECISIONS.md)."""
+
     MANUAL = "manual"
     BATCH = "batch"
     QA = "qa"
@@ -175,17 +178,58 @@ class Decision:
     batch_id: str | None = None
     supersedes: str | None = None
     note: str | None = None
+    qa_of: str | None = None  # QA rows: the uuid of the decision re-reviewed
+
+
+class ItemField(enum.StrEnum):
+    """The fields of an item an operation can change (what a view re-renders)."""
+
+    STATUS = "status"
+    STANDING = "standing"  # the item's standing decision: its labels and action
+    PRIORITY = "priority"
+    SUGGESTED_LABEL = "suggested_label"
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One item's changed fields with their new values, so a view can apply them without a read."""
+
+    item_id: str
+    fields: frozenset[ItemField]
+    status: ItemStatus | None = None  # the item's status after the op (changed when STATUS is in fields)
+    standing: Decision | None = None  # the new standing decision (None: nothing stands) when STANDING is
 
 
 @dataclass(frozen=True)
 class Changes:
-    """What an operation changed, so each view can decide whether to refresh (Anki's OpChanges)."""
+    """What an operation changed, so each view can decide whether to refresh (Anki's OpChanges).
+
+    `items` names every item touched; `item_changes` says which fields of each changed and to what;
+    `queue` is True when an item entered or left the queue (its status moved)."""
 
     items: tuple[str, ...] = ()
     decisions: tuple[str, ...] = ()
     queue: bool = False
     banks: bool = False
     note: str = ""
+    item_changes: tuple[ItemChange, ...] = ()
+
+    def fields_of(self, item_id: str) -> frozenset[ItemField]:
+        return frozenset().union(*(c.fields for c in self.item_changes if c.item_id == item_id))
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """What decide, escalate, a batch, a QA judgement, undo and reopen return: the rows written
+    (in log order; none when there was nothing to undo) and the Changes they made."""
+
+    decisions: tuple[Decision, ...]
+    changes: Changes
+
+    @property
+    def decision(self) -> Decision | None:
+        """The first (for single decisions, the only) row written; None when nothing was written."""
+        return self.decisions[0] if self.decisions else None
 
 
 class BankKind(enum.StrEnum):

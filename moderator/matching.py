@@ -17,6 +17,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from blurring.errors import MediaError
+from moderator import decision_log
 from moderator.clock import now_iso
 from moderator.domain import (
     Action,
@@ -25,15 +26,17 @@ from moderator.domain import (
     BankKind,
     Changes,
     Decision,
+    DecisionResult,
     DecisionSource,
     Item,
+    ItemChange,
+    ItemField,
     ItemStatus,
     Match,
     MediaKind,
     Policy,
 )
 from moderator.hash_index import HashIndex
-from moderator.review import STATUS_FOR_ACTION
 from moderator.signals import MD5, PDQ, PHASH, SHA256, SIGNALS, HashResult, decode_for_hash, pdq_dihedral
 from moderator.video_hash import FrameHash, distinct_frames, hash_animation, hash_video, video_matches
 from storage import audit
@@ -154,6 +157,7 @@ class Route:
     decision: Decision | None = None
     priority: int | None = None
     suggested_label: str | None = None
+    changes: Changes = Changes()
 
 
 def route(db: Database, policy: Policy, item_id: str, matches: list[Match]) -> Route:
@@ -200,7 +204,9 @@ def _policy_label(policy: Policy, name: str, action: Action | None = None) -> st
 def _escalate(db: Database, policy: Policy, item_id: str, bank: Bank, matches: list[Match]) -> Route:
     label = next((x for m in matches if (x := _policy_label(policy, m.label))), None)
     priority = banks_repo.raise_priority(db, item_id, ESCALATE_PRIORITY, label)
-    return Route(item_id, "escalated", bank.name, priority=priority, suggested_label=label)
+    change = ItemChange(item_id, frozenset({ItemField.PRIORITY, ItemField.SUGGESTED_LABEL}))
+    changes = Changes(items=(item_id,), queue=True, item_changes=(change,))
+    return Route(item_id, "escalated", bank.name, priority=priority, suggested_label=label, changes=changes)
 
 
 def _close(db: Database, policy: Policy, item: Item, bank: Bank, matches: list[Match]) -> Route:
@@ -211,16 +217,14 @@ def _close(db: Database, policy: Policy, item: Item, bank: Bank, matches: list[M
     label = label or next((lb.name for lb in policy.labels if lb.action is action), None)
     if label is None:  # a policy with no label for this action: a person decides instead
         return Route(item.id, "flagged", bank.name)
-    current = decisions_repo.current_for_item(db, item.id)
     best = matches[0]
     decision = Decision(
         uuid=str(uuid.uuid4()), item_id=item.id, labels=(label,), action=action, actor=f"bank:{bank.name}",
         decided_at=now_iso(), policy_version=policy.version, source=DecisionSource.BANK,
-        supersedes=current.uuid if current else None,
         note=f"{best.signal_type} match: entry {best.entry_id} at distance {best.distance}",
     )
-    decisions_repo.append_decision(db, decision, STATUS_FOR_ACTION[action])
-    return Route(item.id, "closed", bank.name, decision=decision)
+    result = decisions_repo.append_decisions(db, [decision])  # supersedes what stood, sets the status
+    return Route(item.id, "closed", bank.name, decision=result.decision, changes=result.changes)
 
 
 def _audit_route(db: Database, r: Route, matches: list[Match]) -> None:
@@ -390,22 +394,19 @@ def match_pending(store: Store, policy: Policy, limit: int | None = None,
     return matcher_for(store, policy).match_pending(limit, progress)
 
 
-def reopen(store: Store, item_id: str, actor: str) -> Decision:
+def reopen(store: Store, item_id: str, actor: str) -> DecisionResult:
     """Undo the bank decision standing on an item and put it back in the queue, audited as "reopen"."""
 
-    def write(db: Database) -> Decision:
+    def write(db: Database) -> DecisionResult:
         if db.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
             raise MatchError(f"no item {item_id!r}")
         current = decisions_repo.current_for_item(db, item_id)
         if current is None or current.source is not DecisionSource.BANK:
             raise MatchError(f"item {item_id} has no standing bank decision to reopen")
-        undo = Decision(
-            uuid=str(uuid.uuid4()), item_id=item_id, labels=(), action=Action.UNDO, actor=actor,
-            decided_at=now_iso(), policy_version=current.policy_version, source=current.source,
-            batch_id=current.batch_id, supersedes=current.uuid,
-        )
-        decisions_repo.append_decision(db, undo, ItemStatus.PENDING)
+        undo = decision_log.undo_of(current, uuid=str(uuid.uuid4()), actor=actor, decided_at=now_iso(),
+                                    policy_version=current.policy_version)
+        result = decisions_repo.append_decisions(db, [undo])
         audit.append(db, actor, "reopen", item_id, {"supersedes": current.uuid, "by": current.actor})
-        return undo
+        return result
 
     return store.write(write)

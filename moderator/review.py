@@ -1,33 +1,52 @@
-"""The review service: decide, escalate, skip and undo. Each returns the Changes it made.
+"""The review service: decide (one item or a batch), escalate, QA re-review, skip and undo. Each write
+returns what it changed: a DecisionResult (the rows and their Changes), or Changes for a skip.
 
 Every call blocks until the store's writer has committed, so it runs on a worker thread in the desk
-and inline in the CLI and tests.
+and inline in the CLI and tests. Rows are appended only by storage.decisions.append_decisions.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from moderator import decision_log
 from moderator.clock import now_iso
-from moderator.domain import Action, Changes, Decision, DecisionSource, Item, ItemStatus, Policy
+from moderator.domain import (
+    Action,
+    Changes,
+    Decision,
+    DecisionResult,
+    DecisionSource,
+    Item,
+    ItemChange,
+    ItemField,
+    ItemStatus,
+    Label,
+    Policy,
+)
 from storage import audit
 from storage import decisions as decisions_repo
 from storage import items as items_repo
 from storage.store import Store
 
-STATUS_FOR_ACTION = {
-    Action.ALLOW: ItemStatus.DECIDED,
-    Action.REMOVE: ItemStatus.DECIDED,
-    Action.AGE_RESTRICT: ItemStatus.DECIDED,
-    Action.ESCALATE: ItemStatus.ESCALATED,
-}
-
 
 class ReviewError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A decision before the log has seen it: what the moderator chose for one item."""
+
+    item_id: str
+    labels: tuple[str, ...]
+    action: Action
+    handle_ms: int = 0
+    note: str | None = None
 
 
 @dataclass
@@ -45,41 +64,72 @@ class ReviewService:
 
     # -- writes -------------------------------------------------------------------------------
     def decide(self, item_id: str, label_name: str, *, handle_ms: int = 0, batch_id: str | None = None,
-               source: DecisionSource = DecisionSource.MANUAL) -> Decision:
-        try:
-            label = self.policy.label(label_name)
-        except KeyError:
-            raise ReviewError(f"unknown label {label_name!r} in policy {self.policy.version}") from None
-        return self._commit(item_id, (label.name,), label.action, handle_ms, batch_id, source, None)
+               source: DecisionSource = DecisionSource.MANUAL) -> DecisionResult:
+        label = self._label(label_name)
+        return self._commit([_Draft(item_id, (label.name,), label.action, handle_ms)], batch_id, source)
 
-    def escalate(self, item_id: str, note: str, *, handle_ms: int = 0) -> Decision:
+    def decide_batch(self, item_ids: Sequence[str], label_name: str, *, handle_ms: int = 0) -> DecisionResult:
+        """One label on many items (the grid): one batch (a shared batch_id, source "batch") in one
+        transaction, undone by one undo_last. `handle_ms` is the batch's, shared out among its items."""
+        label = self._label(label_name)
+        ids = list(dict.fromkeys(item_ids))
+        if not ids:
+            raise ReviewError("a batch needs at least one item")
+        share, extra = divmod(int(handle_ms), len(ids))
+        drafts = [_Draft(i, (label.name,), label.action, share + (n < extra)) for n, i in enumerate(ids)]
+        return self._commit(drafts, str(uuid.uuid4()), DecisionSource.BATCH)
+
+    def escalate(self, item_id: str, note: str, *, handle_ms: int = 0) -> DecisionResult:
         note = note.strip()
         if not note:
             raise ReviewError("an escalation needs a note")
-        return self._commit(item_id, (), Action.ESCALATE, handle_ms, None, DecisionSource.MANUAL, note)
+        return self._commit([_Draft(item_id, (), Action.ESCALATE, handle_ms, note)], None, DecisionSource.MANUAL)
+
+    def qa_review(self, decision_uuid: str, label_name: str, *, resolve: bool = False, note: str | None = None,
+                  handle_ms: int = 0) -> DecisionResult:
+        """A QA judgement of decision `decision_uuid` (source "qa", qa_of): it never changes the item's
+        standing decision, unless `resolve`, which makes it supersede the standing one."""
+        label = self._label(label_name)
+
+        def write(db: Database) -> DecisionResult:
+            reviewed = decisions_repo.decision_by_uuid(db, decision_uuid)
+            if reviewed is None:
+                raise ReviewError(f"no decision {decision_uuid!r}")
+            current = decisions_repo.current_for_item(db, reviewed.item_id) if resolve else None
+            if resolve and current is None:
+                raise ReviewError(f"nothing stands on item {reviewed.item_id} for a QA resolution to replace")
+            d = self._new_decision(_Draft(reviewed.item_id, (label.name,), label.action, handle_ms, note),
+                                   None, DecisionSource.QA, qa_of=reviewed.uuid,
+                                   supersedes=current.uuid if current else None)
+            return self._append(db, [d])
+
+        return self.store.write(write)
 
     def skip(self, item_id: str) -> Changes:
-        def write(db: Database) -> None:
+        def write(db: Database) -> Changes:
             _require_item(db, item_id)
+            before = items_repo.get_item(db, item_id).status
             items_repo.set_status(db, item_id, ItemStatus.SKIPPED)
             audit.append(db, self.actor, "skip", item_id, {}, [("item_state", item_id)])
+            fields = frozenset({ItemField.STATUS}) if before is not ItemStatus.SKIPPED else frozenset()
+            change = ItemChange(item_id, fields, ItemStatus.SKIPPED)
+            return Changes(items=(item_id,), queue=True, item_changes=(change,) if fields else ())
 
-        self.store.write(write)
-        return Changes(items=(item_id,), queue=True)
+        return self.store.write(write)
 
-    def undo_last(self) -> Decision | None:
-        """Supersede this actor's latest standing decision; None when there is nothing to undo."""
+    def undo_last(self) -> DecisionResult:
+        """Supersede this actor's latest standing decision, or every member of its batch (one undo row
+        each, sharing a new batch id), in one transaction; no rows when there is nothing to undo."""
 
-        def write(db: Database) -> Decision | None:
+        def write(db: Database) -> DecisionResult:
             target = decisions_repo.last_undoable(db, self.actor)
             if target is None:
-                return None
-            undo = self._new_decision(target.item_id, (), Action.UNDO, 0, target.batch_id,
-                                      target.source, None, supersedes=target.uuid)
-            standing = decisions_repo.current_for_item(db, target.item_id, undoing=target.uuid)
-            status = STATUS_FOR_ACTION[standing.action] if standing else ItemStatus.PENDING
-            decisions_repo.append_decision(db, undo, status)
-            return undo
+                return DecisionResult((), Changes())
+            batch_id = str(uuid.uuid4()) if target.batch_id else None
+            undos = [decision_log.undo_of(m, uuid=str(uuid.uuid4()), actor=self.actor, decided_at=now_iso(),
+                                          policy_version=self.policy.version, batch_id=batch_id)
+                     for m in decisions_repo.undo_set(db, target)]
+            return self._append(db, undos)
 
         return self.store.write(write)
 
@@ -89,26 +139,41 @@ class ReviewService:
         self.store.write(lambda db: db["exposure_events"].insert(row))
 
     # -- internals ----------------------------------------------------------------------------
-    def _commit(self, item_id, labels, action, handle_ms, batch_id, source, note) -> Decision:
-        def write(db: Database) -> Decision:
-            _require_item(db, item_id)
-            current = decisions_repo.current_for_item(db, item_id)
-            ids, exposure_ms = decisions_repo.unassigned_exposure(db, item_id, self.actor)
-            d = self._new_decision(item_id, labels, action, handle_ms, batch_id, source, note,
-                                   supersedes=current.uuid if current else None, exposure_ms=exposure_ms)
-            decisions_repo.append_decision(db, d, STATUS_FOR_ACTION[action])
-            decisions_repo.assign_exposure(db, ids, d.uuid)
-            return d
+    def _label(self, name: str) -> Label:
+        try:
+            return self.policy.label(name)
+        except KeyError:
+            raise ReviewError(f"unknown label {name!r} in policy {self.policy.version}") from None
+
+    def _commit(self, drafts: list[_Draft], batch_id: str | None, source: DecisionSource) -> DecisionResult:
+        """Decide each draft's item, with the reveal time not yet counted in any decision."""
+
+        def write(db: Database) -> DecisionResult:
+            exposure, rows = [], []
+            for draft in drafts:  # a missing item is refused by the log, before anything is written
+                ids, exposure_ms = decisions_repo.unassigned_exposure(db, draft.item_id, self.actor)
+                rows.append(self._new_decision(draft, batch_id, source, exposure_ms=exposure_ms))
+                exposure.append(ids)
+            result = self._append(db, rows)
+            for d, ids in zip(result.decisions, exposure, strict=True):
+                decisions_repo.assign_exposure(db, ids, d.uuid)
+            return result
 
         return self.store.write(write)
 
-    def _new_decision(self, item_id, labels, action, handle_ms, batch_id, source, note, *,
-                      supersedes=None, exposure_ms=0) -> Decision:
+    def _append(self, db: Database, rows: list[Decision]) -> DecisionResult:
+        try:
+            return decisions_repo.append_decisions(db, rows)
+        except decision_log.DecisionLogError as exc:
+            raise ReviewError(str(exc)) from None
+
+    def _new_decision(self, draft: _Draft, batch_id: str | None, source: DecisionSource, *,
+                      supersedes: str | None = None, qa_of: str | None = None, exposure_ms: int = 0) -> Decision:
         return Decision(
-            uuid=str(uuid.uuid4()), item_id=item_id, labels=tuple(labels), action=action,
-            actor=self.actor, decided_at=now_iso(), policy_version=self.policy.version,
-            source=source, handle_ms=int(handle_ms), exposure_ms=int(exposure_ms),
-            batch_id=batch_id, supersedes=supersedes, note=note,
+            uuid=str(uuid.uuid4()), item_id=draft.item_id, labels=draft.labels, action=draft.action,
+            actor=self.actor, decided_at=now_iso(), policy_version=self.policy.version, source=source,
+            handle_ms=int(draft.handle_ms), exposure_ms=int(exposure_ms), batch_id=batch_id,
+            supersedes=supersedes, note=draft.note, qa_of=qa_of,
         )
 
 

@@ -51,12 +51,15 @@ class View:
     key: str
     columns: tuple[str, ...]
     order: str = "rowid"
+    where: str | None = None  # only the rows this condition holds for belong to the view
 
 
 VIEWS: dict[str, View] = {
     "decision": View("decisions", "uuid", (
         "seq", "uuid", "item_id", "labels", "action", "actor", "decided_at", "handle_ms", "exposure_ms",
         "batch_id", "supersedes", "policy_version", "source", "note")),
+    # A view of its own (migration 0006), so the records of every decision made before it keep their hash.
+    "decision_qa": View("decisions", "uuid", ("uuid", "qa_of"), where="qa_of IS NOT NULL"),
     # Only what never changes once queued: sync updates sent_at, attempts and last_error.
     "outbox": View("outbox", "seq", ("seq", "kind", "ref", "payload", "created_at")),
     "item": View("items", "id", (
@@ -95,7 +98,8 @@ def record_hash(db: Database, view: str, key: str) -> str:
     if view == RANGE_VIEW:
         return range_hash(db, *parse_range(key))
     v = VIEWS[view]
-    return rows_hash(tuples(db, f"SELECT {', '.join(v.columns)} FROM {v.table} WHERE {v.key} = ? "
+    where = f" AND ({v.where})" if v.where else ""
+    return rows_hash(tuples(db, f"SELECT {', '.join(v.columns)} FROM {v.table} WHERE {v.key} = ?{where} "
                                 f"ORDER BY {v.order}", (key,)))
 
 

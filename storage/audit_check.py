@@ -203,8 +203,11 @@ def _records(e: Entry, problems: list[Problem]) -> list[tuple[str, str, str]]:
 
 
 def _current(db: Database, view: View) -> dict[str, str]:
-    """key -> hash of the rows of `view` as they are now."""
-    rows = tuples(db, f"SELECT {', '.join(view.columns)} FROM {view.table} ORDER BY {view.key}, {view.order}")
+    """key -> hash of the rows of `view` as they are now (none for a view the store predates)."""
+    if not set(view.columns) <= {r[1] for r in db.execute(f"PRAGMA table_info({view.table})")}:
+        return {}
+    where = f" WHERE {view.where}" if view.where else ""
+    rows = tuples(db, f"SELECT {', '.join(view.columns)} FROM {view.table}{where} ORDER BY {view.key}, {view.order}")
     at = view.columns.index(view.key)
     return {str(k): rows_hash(group) for k, group in groupby(rows, key=lambda r: r[at])}
 

@@ -152,3 +152,18 @@ def _script(db: Database, sql: str) -> None:
 
 def apply_migrations(db: Database) -> None:
     migrations.apply(db)
+
+
+@migrations(name="0006_decision_qa_of")
+def _decision_qa_of(db: Database) -> None:
+    """A QA row names the decision it re-reviews (`qa_of`; docs/DECISIONS.md), audited by a view of its
+    own (`decision_qa`) so that the records of earlier decisions keep their hash. Indexes for the
+    replay's look-ups: undo rows by the row they supersede, batch members, QA rows by their target."""
+    _script(db,
+        """
+        ALTER TABLE decisions ADD COLUMN qa_of TEXT;
+        CREATE INDEX decisions_supersedes ON decisions(supersedes);
+        CREATE INDEX decisions_batch ON decisions(batch_id);
+        CREATE INDEX decisions_qa_of ON decisions(qa_of);
+        """
+    )

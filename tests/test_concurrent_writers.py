@@ -42,7 +42,7 @@ def test_decisions_and_two_imports_at_once_lose_nothing(tmp_path, policy):
             n = 0
             while not imports_done.is_set() or n < 20:
                 try:
-                    saved.append(service.decide(items[n % len(items)], label).uuid)
+                    saved.append(service.decide(items[n % len(items)], label).decision.uuid)
                 except Exception as exc:  # noqa: BLE001 - any refusal is the failure under test
                     errors.append(repr(exc))
                 n += 1

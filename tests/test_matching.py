@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from moderator.banks import BankService
-from moderator.domain import Action, DecisionSource, ItemStatus
+from moderator.domain import Action, DecisionSource, ItemField, ItemStatus
 from moderator.ingest import import_paths
 from moderator.matching import ESCALATE_PRIORITY, Matcher, MatchError, match_pending, reopen
 from moderator.policy import load_policy
@@ -210,7 +210,9 @@ def test_allow_bank_closes_with_a_bank_decision_and_reopen_undoes_it(store, poli
     assert [tuple(r) for r in outbox] == [("decision", d.uuid)]
     assert audit_rows(store, "route")[0][2]["decision"] == d.uuid
 
-    undo = reopen(store, item_id, "alice")
+    reopened = reopen(store, item_id, "alice")
+    undo = reopened.decision
+    assert reopened.changes.fields_of(item_id) == {ItemField.STANDING, ItemField.STATUS} and reopened.changes.queue
     assert (undo.action, undo.supersedes, undo.actor) == (Action.UNDO, d.uuid, "alice")
     assert decisions_repo.current_for_item(store.db, item_id) is None
     assert items_repo.get_item(store.db, item_id).status is ItemStatus.PENDING
@@ -246,7 +248,7 @@ def test_items_a_person_decided_are_only_recorded(store, policy, banks, uploads,
     original, folder = uploads
     make_bank(banks, tmp_path, original, "spam-kit", "block", "remove", "spam")
     ids = import_items(store, sorted(folder.iterdir()))
-    human = ReviewService(store, policy, "alice").decide(ids["rocket_q30.jpg"], "no_violation")
+    human = ReviewService(store, policy, "alice").decide(ids["rocket_q30.jpg"], "no_violation").decision
     assert match_pending(store, policy).outcomes == {"recorded": 1, "none": 1}
     assert decisions_repo.current_for_item(store.db, ids["rocket_q30.jpg"]).uuid == human.uuid
     with pytest.raises(MatchError, match="no standing bank decision"):

@@ -21,7 +21,7 @@ def items(store, good_folder):
 
 
 def test_decide_writes_decision_outbox_and_audit_together(service, store, items):
-    d = service.decide(items[0], "spam", handle_ms=1200)
+    d = service.decide(items[0], "spam", handle_ms=1200).decision
     row = store.db.execute("SELECT * FROM decisions WHERE uuid = ?", (d.uuid,)).fetchone()
     assert json.loads(row["labels"]) == ["spam"] and row["action"] == "remove"
     assert row["policy_version"] == service.policy.version and row["handle_ms"] == 1200
@@ -45,20 +45,21 @@ def test_failed_decision_leaves_nothing(service, store, items):
 
 
 def test_undo_supersedes_and_walks_back(service, store, items):
-    first = service.decide(items[0], "no_violation")
-    second = service.decide(items[1], "nudity")
-    undo = service.undo_last()
+    first = service.decide(items[0], "no_violation").decision
+    second = service.decide(items[1], "nudity").decision
+    undo = service.undo_last().decision
     assert undo.action is Action.UNDO and undo.supersedes == second.uuid
     assert service.item(items[1]).status is ItemStatus.PENDING
-    assert service.undo_last().supersedes == first.uuid
-    assert service.undo_last() is None
+    assert service.undo_last().decision.supersedes == first.uuid
+    nothing = service.undo_last()
+    assert nothing.decisions == () and nothing.decision is None and nothing.changes.items == ()
     assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 4  # nothing deleted
     assert export.export_rows(store.db) == []
 
 
 def test_redecision_supersedes_and_undo_restores_previous(service, store, items):
-    first = service.decide(items[0], "spam")
-    second = service.decide(items[0], "no_violation")
+    first = service.decide(items[0], "spam").decision
+    second = service.decide(items[0], "no_violation").decision
     assert second.supersedes == first.uuid
     service.undo_last()
     current = decisions_repo.current_for_item(store.db, items[0])
@@ -69,7 +70,7 @@ def test_skip_and_escalate(service, items):
     service.skip(items[0])
     queue_ids = [i.id for i in service.queue()]
     assert queue_ids[-1] == items[0]  # skipped items wait behind pending ones
-    d = service.escalate(items[1], "looks like a known series")
+    d = service.escalate(items[1], "looks like a known series").decision
     assert d.action is Action.ESCALATE and d.note == "looks like a known series"
     assert service.item(items[1]).status is ItemStatus.ESCALATED
     assert items[1] not in [i.id for i in service.queue()]
@@ -79,11 +80,11 @@ def test_exposure_rows_sum_into_the_decision(service, store, items):
     item = service.item(items[0])
     service.record_exposure(item, "peek", "2026-01-01T00:00:00.000Z", 250)
     service.record_exposure(item, "peek", "2026-01-01T00:00:01.000Z", 400)
-    d = service.decide(item.id, "spam")
+    d = service.decide(item.id, "spam").decision
     assert d.exposure_ms == 650
     linked = store.db.execute("SELECT SUM(ms) FROM exposure_events WHERE decision_uuid = ?", (d.uuid,)).fetchone()[0]
     assert linked == 650
-    assert service.decide(item.id, "no_violation").exposure_ms == 0  # counted once
+    assert service.decide(item.id, "no_violation").decision.exposure_ms == 0  # counted once
 
 
 def test_decisions_and_audit_are_append_only(service, store, items):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
-from moderator.domain import Decision, FilterSpec, Item
+from moderator.domain import Decision, DecisionResult, FilterSpec, Item
 from moderator.review import ReviewService
 from moderator.settings import Settings
 from moderator.viewing import decision_severity, filter_spec, needs_calm_screen
@@ -125,7 +125,8 @@ class Reviewer(QObject):
         if item is not None:
             ms = self._handle_ms()
 
-            def done(d: Decision) -> None:
+            def done(result: DecisionResult) -> None:
+                d = result.decision
                 self.last_decided = (item, d)
                 self._on_decided(d)
 
@@ -182,7 +183,8 @@ class Reviewer(QObject):
     def _on_skipped(self, _changes) -> None:
         self.message.emit("Skipped: it waits behind the pending items")
 
-    def _on_undone(self, d: Decision | None) -> str | None:
+    def _on_undone(self, result: DecisionResult) -> str | None:
+        d = result.decision
         if d is None:
             self.message.emit("Nothing to undo")
             return None
