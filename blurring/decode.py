@@ -39,7 +39,7 @@ from moderator.domain import MediaKind
 
 Image.MAX_IMAGE_PIXELS = None
 
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = 100_000_000  # the one pixel limit: import and every decode (a JPEG's; others are lower)
 MAX_UNSCALED_PIXELS = 50_000_000  # formats Pillow cannot decode reduced: see the module docstring
 MAX_WEBP_PIXELS = 25_000_000
 _FORMAT_LIMITS = {"JPEG": None, "WEBP": MAX_WEBP_PIXELS}
@@ -289,3 +289,40 @@ def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     ratio = max(w / size[0], h / size[1])
     interpolation = cv2.INTER_LINEAR if ratio <= 1.5 else cv2.INTER_AREA
     return cv2.resize(pixels, size, interpolation=interpolation)
+
+
+# -- one open, one decode: what ingest runs on a file it has already sniffed --------------------------
+class OpenImage:
+    """An image opened once and checked against every limit (see `open_image`): its info, then either
+    `verify()` or one pass of `frames()`, which decodes every frame (and so proves the file whole)."""
+
+    def __init__(self, im: Image.Image) -> None:
+        self._im = im
+        self.info = _info(im)
+
+    def verify(self) -> None:
+        """`verify_image`'s decode: every frame's data, a JPEG at 1/8 scale (DCT scaling)."""
+        im = self._im
+        if im.format == "JPEG":
+            im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+        with _decode_errors():
+            for index in range(self.info.frames):
+                im.seek(index)
+                im.load()
+
+    def frames(self, max_size: tuple[int, int], mode: str = "RGB") -> Iterator[tuple[int, float, np.ndarray]]:
+        """(index, start time in s, pixels fitted inside max_size) of every frame, in order, once."""
+        im, orientation, time_s = self._im, _orientation(self._im), 0.0
+        for index in range(self.info.frames):
+            with _decode_errors():
+                im.seek(index)
+            yield index, round(time_s, 3), _frame_pixels(im, max_size, mode, orientation)
+            time_s += float(im.info.get("duration") or 0) / 1000
+
+
+@contextmanager
+def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Iterator[OpenImage]:
+    """Open an image the caller has already sniffed (no second sniff: one open of the file, two for a
+    GIF, whose frame extents are read from its blocks), refusing it over any limit before a decode."""
+    with _open_checked(path, max_pixels) as im:
+        yield OpenImage(im)

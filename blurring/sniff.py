@@ -19,6 +19,11 @@ from moderator.domain import MediaKind
 # header's first few elements, and the BMP info-header size at offset 14.
 SNIFF_BYTES = 64
 
+# The largest files import accepts, in decimal megabytes like every size the desk reports (one unit,
+# one message: `too_large`). Pixels are limited separately, from the headers (blurring.decode.MAX_PIXELS).
+MAX_IMAGE_BYTES = 100_000_000
+MAX_VIDEO_BYTES = 2_000_000_000
+
 Sniffed = tuple[MediaKind, str]
 
 # ISO base media (ftyp) brands that are still images (HEIF/AVIF), not video: OpenCV would read
@@ -51,14 +56,23 @@ def sniff_file(path: str | Path, max_bytes: int | None = None) -> Sniffed:
     if size == 0:
         raise MediaError("empty file")
     if max_bytes is not None and size > max_bytes:
-        # Round the size up, so that a file over the limit never reads as equal to it.
-        size_mb = math.ceil(size / 100_000) / 10
-        raise MediaError(f"file too large: {size_mb:g} MB exceeds {max_bytes / 1_000_000:g} MB")
+        raise too_large(size, max_bytes)
     found = sniff(head)
     if found is None:
         what = "bytes look like text" if looks_like_text(head) else "unknown format"
         raise MediaError(f"not an image or video ({what})")
     return found
+
+
+def max_bytes_for(kind: MediaKind) -> int:
+    return MAX_IMAGE_BYTES if kind is MediaKind.IMAGE else MAX_VIDEO_BYTES
+
+
+def too_large(size: int, limit: int) -> MediaError:
+    """The one way a file over its byte limit is reported, in MB of 10^6 bytes."""
+    # Round the size up, so that a file over the limit never reads as equal to it.
+    size_mb = math.ceil(size / 100_000) / 10
+    return MediaError(f"file too large: {size_mb:g} MB exceeds {limit / 1_000_000:g} MB")
 
 
 def require_regular_file(path: str | Path) -> os.stat_result:

@@ -34,6 +34,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     imp.add_argument("--allow-outside", action="store_true",
                      help="let manifest paths be absolute or leave the manifest's folder (../)")
     imp.add_argument("--progress", action="store_true", help="print DONE/TOTAL to standard error after each file")
+    imp.add_argument("--allow-duplicates", action="store_true",
+                     help="import a file whose content is already in the store as a new report (default: skip it)")
     q = sub.add_parser("queue", parents=[common], help="list pending items in review order")
     q.add_argument("--json", action="store_true")
     q.add_argument("--limit", type=bounded_int(0, 10_000_000), default=None, help="at most this many items")
@@ -59,9 +61,8 @@ def _desk(args: argparse.Namespace) -> int:
 
 @command("import")
 def _import(args: argparse.Namespace) -> int:
-    from moderator.ingest import ImportUsageError, collect, import_paths
-    from moderator.matching import match_pending
-    from storage import banks as banks_repo
+    from moderator.importing import import_and_match
+    from moderator.ingest import ImportUsageError, collect
 
     policy = load_policy_of(args)
     try:  # usage errors (and every manifest row's checks) surface before the store is touched
@@ -69,18 +70,17 @@ def _import(args: argparse.Namespace) -> int:
     except ImportUsageError as exc:
         raise UsageError(str(exc)) from None
     with open_store(args) as store:
-        report = import_paths(store, args.paths, actor_of(args), _progress_printer() if args.progress else None,
-                              policy=policy, allow_outside=args.allow_outside)
-        matched = None
-        if report.imported and banks_repo.list_banks(store.db, counts=False):
-            matched = match_pending(store, policy)  # hash, match and route what just arrived
+        outcome = import_and_match(store, args.paths, actor_of(args), policy,
+                                   _progress_printer() if args.progress else None,
+                                   allow_outside=args.allow_outside, allow_duplicates=args.allow_duplicates)
+    report, matched = outcome.report, outcome.matching
     if args.json:
         print_json({"imported": report.imported, "skipped": [asdict(s) for s in report.skipped],
                     "matching": matched.text if matched else None})
     else:
         for s in report.skipped:
             print(f"skipped {shown(s.origin)}: {one_line(s.reason)}", file=sys.stderr)
-        print(report.summary + (f"; bank matching: {matched.text}" if matched else ""))
+        print(outcome.text)
     return EXIT_OK if report.imported else EXIT_NOTHING
 
 

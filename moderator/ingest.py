@@ -5,10 +5,16 @@ every good one is imported, each in its own short transaction. The file is copie
 the transaction (never holding the write lock across a slow file), and the copy is decoded, not the
 source, so what is checked is what is kept. The media cache makes the row and its file appear
 together (see storage/media_cache.py): a refused row or a crash leaves no file behind.
+
+One pass per file: the source is opened once (sniffed from the head, hashed while read, and read
+again from the same descriptor only to copy new content), and the copy is opened and decoded once,
+which also gives the bank hashes when banks exist. Items are reports and media is content: a new
+report of content already held shares its media row and file (the dedupe rule: `import_paths`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterable
@@ -18,22 +24,20 @@ from typing import BinaryIO
 
 from sqlite_utils import Database
 
-from blurring.decode import verify_image
+from blurring.decode import MAX_PIXELS, open_image
 from blurring.errors import MediaError
-from blurring.sniff import SNIFF_BYTES, open_regular, sniff
+from blurring.sniff import SNIFF_BYTES, looks_like_text, max_bytes_for, open_regular, sniff, too_large
 from blurring.video import probe_video
 from moderator.clock import now_iso, plus_minutes
 from moderator.domain import MediaKind, Policy
 from moderator.manifest import BadRow, Entry, ManifestError, is_manifest, read_manifest
+from moderator.matching import MediaHashes, hash_decoded
 from moderator.policy import load_policy
+from moderator.signals import MD5, SHA256, HashResult
 from storage import audit
 from storage import items as items_repo
-from storage.media_cache import MediaCache, Staged
+from storage.media_cache import CHUNK, MediaCache, Staged
 from storage.store import Store
-
-MAX_IMAGE_BYTES = 100 * 1024 * 1024
-MAX_VIDEO_BYTES = 2 * 1024 * 1024 * 1024
-MAX_PIXELS = 100_000_000
 
 
 class ImportUsageError(ValueError):
@@ -93,10 +97,10 @@ def collect(paths: Iterable[str | Path], policy: Policy | None = None, *,
 
 
 def check_file(path: Path) -> Checked:
-    """Validate a media file from its bytes; raise MediaError with a reason."""
+    """Validate a media file from its bytes; raise MediaError with a reason (sniffed once, decoded once)."""
     with open_regular(path) as f:
         kind, mime, size = _classify(f)
-    return _decode_check(path, kind, mime, size)
+    return _decode_check(path, kind, mime, size, None).checked
 
 
 def _classify(f: BinaryIO) -> tuple[MediaKind, str, int]:
@@ -110,36 +114,55 @@ def _classify(f: BinaryIO) -> tuple[MediaKind, str, int]:
         raise MediaError("empty file")
     found = sniff(head)
     if found is None:
-        raise MediaError("not an image or video (unrecognised bytes)")
+        what = "bytes look like text" if looks_like_text(head) else "unrecognised bytes"
+        raise MediaError(f"not an image or video ({what})")
     kind, mime = found
-    _check_size(kind, size)
+    if size > max_bytes_for(kind):
+        raise too_large(size, max_bytes_for(kind))
     return kind, mime, size
 
 
-def _check_size(kind: MediaKind, size: int) -> None:
-    limit = MAX_IMAGE_BYTES if kind is MediaKind.IMAGE else MAX_VIDEO_BYTES
-    if size > limit:
-        raise MediaError(f"file too large: {size // 2**20} MB exceeds {limit // 2**20} MB")
+@dataclass(frozen=True)
+class _Decoded:
+    checked: Checked
+    hashes: MediaHashes | None  # computed from the same decode when banks need them, else None
 
 
-def _decode_check(path: Path, kind: MediaKind, mime: str, size: int) -> Checked:
-    if kind is MediaKind.IMAGE:
-        info = verify_image(path, max_pixels=MAX_PIXELS)
-        return Checked(kind, mime, info.width, info.height, None, size)
-    v = probe_video(path)
-    return Checked(kind, mime, v.width, v.height, v.duration_s, size)
+def _decode_check(path: Path, kind: MediaKind, mime: str, size: int, dihedral: bool | None,
+                  md5: str | None = None, sha: str | None = None) -> _Decoded:
+    """One decode of an already sniffed file: it proves the file whole and, when dihedral is not None
+    (banks exist), gives the hashes too, so matching never decodes it again."""
+    if kind is MediaKind.VIDEO:
+        v = probe_video(path)
+        return _Decoded(Checked(kind, mime, v.width, v.height, v.duration_s, size), None)
+    with open_image(path, max_pixels=MAX_PIXELS) as im:
+        if dihedral is None:
+            im.verify()
+            hashes = None
+        else:
+            digests = (HashResult(MD5.name, md5), HashResult(SHA256.name, sha)) if md5 and sha else ()
+            hashes = hash_decoded(im, digests, dihedral)
+        return _Decoded(Checked(kind, mime, im.info.width, im.info.height, None, size), hashes)
 
 
 def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
                  progress: Callable[[int, int], None] | None = None, *,
-                 policy: Policy | None = None, allow_outside: bool = False) -> ImportReport:
-    """Import every good file and manifest row, skip (and name) every bad one: never a crash half-way."""
+                 policy: Policy | None = None, allow_outside: bool = False, allow_duplicates: bool = False,
+                 hash_dihedral: bool | None = None) -> ImportReport:
+    """Import every good file and manifest row, skip (and name) every bad one: never a crash half-way.
+
+    Dedupe rule: a report is identified by its manifest `external_id` when it has one (a second row
+    with that id is refused), else by its content: a file whose content the store already holds is
+    skipped as a duplicate, so re-running an import changes nothing, unless allow_duplicates (each
+    file is a new report). A new report of known content shares its media row and cached file.
+    hash_dihedral: None imports only; True/False also hashes each new file from its one decode (with
+    or without PDQ's dihedral variants), for matching to reuse (moderator.importing passes it)."""
     entries, bad = collect(paths, policy, allow_outside=allow_outside)
     report = ImportReport(skipped=list(bad))
     cache = MediaCache(store.media_dir)
     for n, entry in enumerate(entries, 1):
         try:
-            report.imported.append(_import_one(store, cache, entry, actor))
+            report.imported.append(_import_one(store, cache, entry, actor, allow_duplicates, hash_dihedral))
         except MediaError as exc:
             report.skipped.append(Skipped(entry.origin, exc.reason))
         if progress:
@@ -147,26 +170,30 @@ def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
     return report
 
 
-def _import_one(store: Store, cache: MediaCache, entry: Entry, actor: str) -> str:
-    if entry.external_id:  # refused before any copy; checked again under the write lock
-        _refuse_duplicate(store.db, None, entry)
-    staged, kind = _stage(cache, entry.path)
-    sha = staged.sha256
+def _import_one(store: Store, cache: MediaCache, entry: Entry, actor: str, allow_duplicates: bool,
+                dihedral: bool | None) -> str:
+    """One pass over the source: one open; its head is sniffed and its bytes hashed while read; known
+    content becomes an item sharing the media (no copy, no decode); new content is copied into the
+    cache (read again from the same open file, hashed again to prove it unchanged) and its copy
+    decoded once."""
+    dedupe = not (allow_duplicates or entry.external_id)
+    if entry.external_id:  # refused before any read; checked again under the write lock
+        _refuse_duplicate(store.db, None, entry, dedupe)
+    with open_regular(entry.path) as f:
+        kind, mime, size = _classify(f)
+        sha, md5 = _digest(f, max_bytes_for(kind), with_md5=dihedral is not None)
+        _refuse_duplicate(store.db, sha, entry, dedupe)
+        media = items_repo.media_for_sha(store.db, sha)
+        shared = media is not None and Path(media["media_path"]).is_file()
+        staged = None if shared else _stage(cache, f, mime, max_bytes_for(kind))
+    if staged is None:  # known content: a new report of it shares the media row and the cached file
+        return store.write(_write_item, entry, actor, sha, None, None, dedupe)
     try:
-        _refuse_duplicate(store.db, sha, entry)
-        _check_size(kind, staged.size)  # the file may have grown since its size was read
-        checked = _decode_check(staged.path, kind, staged.mime, staged.size)
-
-        def write(db: Database) -> str:
-            _refuse_duplicate(db, sha, entry)
-            item_id = str(uuid.uuid4())
-            items_repo.insert_media(db, _media_row(sha, staged.final, checked))
-            items_repo.insert_item(db, _item_row(item_id, sha, entry))
-            audit.append(db, actor, "import", item_id, {"sha256": sha, "origin": entry.origin},
-                         audit.item_records(item_id))
-            return item_id
-
-        item_id = store.write(write)
+        if staged.sha256 != sha:
+            raise MediaError("file changed while it was imported")
+        decoded = _decode_check(staged.path, kind, mime, staged.size, dihedral, md5, sha)
+        row = _media_row(sha, staged.final, decoded.checked)
+        item_id = store.write(_write_item, entry, actor, sha, row, decoded.hashes, dedupe)
     except BaseException:
         cache.discard(staged)
         raise
@@ -174,25 +201,61 @@ def _import_one(store: Store, cache: MediaCache, entry: Entry, actor: str) -> st
     return item_id
 
 
-def _stage(cache: MediaCache, path: Path) -> tuple[Staged, MediaKind]:
-    """Copy a regular file into the cache's staging area, after the checks its head allows."""
-    with open_regular(path) as f:
-        kind, mime, _size = _classify(f)
-        f.seek(0)
-        limit = MAX_IMAGE_BYTES if kind is MediaKind.IMAGE else MAX_VIDEO_BYTES
-        try:
-            staged = cache.stage(f, mime, max_bytes=limit)
-        except OSError as exc:
-            raise MediaError(f"cannot copy file: {exc.strerror or exc}") from None
-    return staged, kind
+def _write_item(db: Database, entry: Entry, actor: str, sha: str, media_row: dict | None,
+                hashes: MediaHashes | None, dedupe: bool = True) -> str:
+    """The item (and, for new content, its media row and hashes) and its audit entry, in one transaction."""
+    _refuse_duplicate(db, sha, entry, dedupe)
+    item_id = str(uuid.uuid4())
+    if media_row is not None:
+        items_repo.insert_media(db, media_row)
+    if hashes is not None:
+        items_repo.save_media_hashes(db, sha, hashes.media_rows())
+    items_repo.insert_item(db, _item_row(item_id, sha, entry))
+    payload = {"sha256": sha, "origin": entry.origin, **({} if media_row else {"shared_media": True})}
+    audit.append(db, actor, "import", item_id, payload, audit.item_records(item_id))
+    return item_id
 
 
-def _refuse_duplicate(db: Database, sha: str | None, entry: Entry) -> None:
-    existing = sha and items_repo.item_id_for_sha(db, sha)
-    if existing:
-        raise MediaError(f"duplicate of item {existing} (same content already imported)")
+def _digest(f: BinaryIO, limit: int, *, with_md5: bool) -> tuple[str, str | None]:
+    """SHA-256 (and MD5, for the banks) of the whole file, read once from the start; a file that has
+    grown past its limit since its size was read is refused."""
+    f.seek(0)
+    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False) if with_md5 else None, 0
+    try:
+        while chunk := f.read(min(CHUNK, limit + 1 - size)):
+            sha.update(chunk)
+            if md5 is not None:
+                md5.update(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise MediaError(f"cannot read file: {exc.strerror or exc}") from None
+    if size > limit:
+        raise too_large(size, limit)
+    return sha.hexdigest(), md5.hexdigest() if md5 is not None else None
+
+
+def _stage(cache: MediaCache, f: BinaryIO, mime: str, limit: int) -> Staged:
+    """Copy the open file, from its start, into the cache's staging area."""
+    f.seek(0)
+    try:
+        staged = cache.stage(f, mime, max_bytes=limit)
+    except OSError as exc:
+        raise MediaError(f"cannot copy file: {exc.strerror or exc}") from None
+    if staged.size > limit:
+        cache.discard(staged)
+        raise too_large(staged.size, limit)
+    return staged
+
+
+def _refuse_duplicate(db: Database, sha: str | None, entry: Entry, dedupe: bool) -> None:
+    """external_id imported already: refused. Same content and no external_id: refused unless `dedupe`
+    is off (--allow-duplicates), when it is a new report sharing the media."""
     if entry.external_id and (other := items_repo.item_id_for_external(db, entry.external_id)):
         raise MediaError(f"external_id {entry.external_id} already imported as item {other}")
+    existing = dedupe and sha and items_repo.item_id_for_sha(db, sha)
+    if existing:
+        raise MediaError(f"duplicate of item {existing} (same content already imported; "
+                         "give it an external_id or --allow-duplicates to import it as a new report)")
 
 
 def _media_row(sha: str, cached: Path, c: Checked) -> dict:

@@ -6,17 +6,21 @@ matches and the routing decision goes through the store's writer, as one transac
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from sqlite_utils import Database
 
+from blurring.decode import OpenImage, open_image
 from blurring.errors import MediaError
+from blurring.sniff import sniff_file
 from moderator import decision_log
 from moderator.clock import now_iso
 from moderator.domain import (
@@ -37,8 +41,18 @@ from moderator.domain import (
     Policy,
 )
 from moderator.hash_index import HashIndex
-from moderator.signals import MD5, PDQ, PHASH, SHA256, SIGNALS, HashResult, decode_for_hash, pdq_dihedral
-from moderator.video_hash import FrameHash, distinct_frames, hash_animation, hash_video, video_matches
+from moderator.signals import (
+    HASH_MAX_SIDE,
+    MD5,
+    PDQ,
+    PDQ_MIN_QUALITY,
+    PHASH,
+    SHA256,
+    SIGNALS,
+    HashResult,
+    pdq_dihedral,
+)
+from moderator.video_hash import DEDUPE_DISTANCE, FrameHash, distinct_frames, hash_video, video_matches
 from storage import audit
 from storage import banks as banks_repo
 from storage import decisions as decisions_repo
@@ -70,6 +84,30 @@ class MediaHashes:
         rows = [(h.signal_type, h.hex, h.quality, None, None) for h in self.hashes]
         return rows + [(PDQ.name, f.hex, f.quality, f.index, f.time_s) for f in self.frames]
 
+    def media_rows(self) -> list[items_repo.MediaHashRow]:
+        """Everything computed from the content, dihedral variants included, for `media_hashes`."""
+        rows = [(s, v, q, f, t, None) for s, v, q, f, t in self.rows()]
+        variants = zip(self.pdq_variants, DIHEDRAL, strict=True) if self.pdq_variants else ()
+        return rows + [(PDQ.name, v, None, None, None, name) for v, name in variants]
+
+    @classmethod
+    def from_media_rows(cls, kind: MediaKind, rows: list[items_repo.MediaHashRow]) -> MediaHashes | None:
+        """The hashes stored for a media file (None when it was never hashed), so an item sharing the
+        file is matched without decoding it again."""
+        if not rows:
+            return None
+        hashes = tuple(HashResult(s, v, q, s != PDQ.name or (q or 0) >= PDQ_MIN_QUALITY)
+                       for s, v, q, f, _t, var in rows if f is None and var is None)
+        variants = tuple(v for _s, v, _q, _f, _t, var in rows if var is not None)
+        frames = tuple(FrameHash(f, t, v, q or 0) for _s, v, q, f, t, var in rows if f is not None and var is None)
+        return cls(kind, hashes, variants, frames)
+
+    def covers(self, dihedral: bool) -> bool:
+        """Whether these hashes are all a match needs: the dihedral variants when asked for, unless
+        there is no usable PDQ to turn."""
+        usable_pdq = any(h.signal_type == PDQ.name and h.usable for h in self.hashes)
+        return not (dihedral and usable_pdq and not self.pdq_variants)
+
     def queries(self, signal_type: str) -> list[tuple[str, str | None]]:
         """(hash, variant name) to look up in a bank of this signal type; unusable hashes never are.
         An animated image's distinct frames are looked up each on its own: one known frame matches."""
@@ -80,16 +118,43 @@ class MediaHashes:
         return [(h.hex, None) for h in self.hashes if h.signal_type == signal_type and h.usable] + frames
 
 
-def hash_media(path: str | Path, sha256: str | None = None, dihedral: bool = True) -> MediaHashes:
-    """Hash a file from the reduced decode (the same pipeline banks are built with); MediaError if unreadable."""
-    rgb = decode_for_hash(path)  # first: it says why a file is not media, before the digests read it all
-    digests = (MD5.hash_file(path), HashResult(SHA256.name, sha256) if sha256 else SHA256.hash_file(path))
-    if rgb is None:
-        return MediaHashes(MediaKind.VIDEO, digests, frames=tuple(hash_video(path)))
-    pdq = PDQ.hash_pixels(rgb)
-    variants = tuple(pdq_dihedral(rgb)) if dihedral and pdq.usable else ()
-    frames = tuple(hash_animation(path))  # () for a still image
-    return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(rgb), *digests), variants, frames)
+def hash_media(path: str | Path, sha256: str | None = None, dihedral: bool = True, *,
+               kind: MediaKind | None = None) -> MediaHashes:
+    """Hash a file from the reduced decode (the same pipeline banks are built with); MediaError if unreadable.
+
+    One open and one decode of an image (every frame of an animation), one read for the digests;
+    `kind` (known for an item) spares the sniff, which otherwise says first why a file is not media."""
+    kind = kind or sniff_file(path)[0]
+    if kind is MediaKind.VIDEO:
+        return MediaHashes(MediaKind.VIDEO, _digests(path, sha256), frames=tuple(hash_video(path)))
+    with open_image(path) as im:
+        hashes = hash_decoded(im, (), dihedral)
+    return MediaHashes(MediaKind.IMAGE, hashes.hashes + _digests(path, sha256), hashes.pdq_variants, hashes.frames)
+
+
+def hash_decoded(im: OpenImage, digests: tuple[HashResult, ...], dihedral: bool) -> MediaHashes:
+    """PDQ (and its dihedral variants), pHash and, for an animation, every frame's PDQ, from one pass
+    over an opened image's frames at the hashing size; `digests` are the file's, read by the caller."""
+    first, frames, animated = None, [], im.info.frames > 1
+    for index, time_s, rgb in im.frames((HASH_MAX_SIDE, HASH_MAX_SIDE)):
+        result = PDQ.hash_pixels(rgb)
+        if index == 0:
+            first, pdq = rgb, result
+        if animated and not (frames and PDQ.distance(frames[-1].hex, result.hex) <= DEDUPE_DISTANCE):
+            frames.append(FrameHash(index, time_s, result.hex, int(result.quality or 0)))  # as hash_animation
+    variants = tuple(pdq_dihedral(first)) if dihedral and pdq.usable else ()
+    return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(first), *digests), variants, tuple(frames))
+
+
+def _digests(path: str | Path, sha256: str | None) -> tuple[HashResult, HashResult]:
+    """MD5 and SHA-256 of the file from one read (SHA-256 taken as given when known)."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            md5.update(chunk)
+            if sha256 is None:
+                sha.update(chunk)
+    return HashResult(MD5.name, md5.hexdigest()), HashResult(SHA256.name, sha256 or sha.hexdigest())
 
 
 # -- the in-memory indexes -----------------------------------------------------------------------
@@ -100,18 +165,60 @@ class _Indexed:
     max_id: int
 
 
+class _ReadWriteLock:
+    """Many readers or one writer; a waiting writer holds new readers back, so adds are never starved."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._writing and not self._readers)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class IndexCache:
     """One HashIndex per (bank, signal type), built from bank_entries and brought up to date before each
     use by adding only the entries with a higher id (entries are append-only), so a bank of millions is
-    read once per process, not once per item."""
+    read once per process, not once per item.
+
+    A HashIndex grows in place (its rows, segments and merges), so a query must never run while entries
+    are added: adds take the write side of a read-write lock and queries the read side (`reading`), so
+    matching threads query together and a thread bringing an index up to date waits for them, then
+    holds them back. Each query sees at least every entry committed before it began."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = _ReadWriteLock()
         self._indexes: dict[tuple[str, str], _Indexed] = {}
 
     def current(self, db: Database) -> list[tuple[Bank, str, _Indexed]]:
-        """(bank, signal type, index) for every bank and signal type that has entries."""
-        with self._lock:
+        """(bank, signal type, index) for every bank and signal type that has entries, brought up to date.
+        Query them only inside `reading`: another thread may add to them afterwards."""
+        with self._lock.writing():
             out = []
             for bank in banks_repo.list_banks(db, counts=False):
                 for signal_type in SIGNALS:
@@ -120,9 +227,12 @@ class IndexCache:
                         out.append((bank, signal_type, indexed))
             return out
 
-    def invalidate(self, bank: str | None = None) -> None:
-        with self._lock:
-            self._indexes = {k: v for k, v in self._indexes.items() if bank is not None and k[0] != bank}
+    @contextmanager
+    def reading(self, db: Database) -> Iterator[list[tuple[Bank, str, _Indexed]]]:
+        """The up-to-date indexes, held unchanged until the block ends (query them here)."""
+        indexes = self.current(db)
+        with self._lock.reading():
+            yield indexes
 
     def _refresh(self, db: Database, bank: str, signal_type: str) -> _Indexed | None:
         top = banks_repo.max_entry_id(db, bank, signal_type)
@@ -271,15 +381,31 @@ class Matcher:
 
     def query_file(self, path: str | Path) -> list[Match]:
         """Matches of one file against every bank; stores nothing. MediaError if it is not media."""
-        indexes = self.cache.current(self.store.db)
-        return self._lookup(hash_media(path, dihedral=_needs_dihedral(indexes)), indexes)
+        hashes = hash_media(path, dihedral=self.needs_dihedral())
+        with self.cache.reading(self.store.db) as indexes:
+            return self._lookup(hashes, indexes)
 
     def match_item(self, item: Item) -> ItemOutcome:
-        """Hash, match, store and route one item (once: an item already hashed is left alone)."""
-        indexes = self.cache.current(self.store.db)
-        hashes = hash_media(item.media_path, item.sha256, dihedral=_needs_dihedral(indexes))
-        matches = self._lookup(hashes, indexes)
-        return ItemOutcome(matches, self.store.write(self._record, item.id, hashes, matches))
+        """Hash, match, store and route one item (once: an item already hashed is left alone). Content
+        already hashed (at import, or for another item sharing the media) is not decoded again."""
+        dihedral = self.needs_dihedral()
+        hashes = MediaHashes.from_media_rows(item.kind, items_repo.media_hashes(self.store.db, item.sha256))
+        fresh = hashes is None or not hashes.covers(dihedral)
+        if fresh:
+            hashes = hash_media(item.media_path, item.sha256, dihedral=dihedral, kind=item.kind)
+        with self.cache.reading(self.store.db) as indexes:
+            matches = self._lookup(hashes, indexes)
+        return ItemOutcome(matches, self.store.write(self._record_media, item, hashes, matches, fresh))
+
+    def needs_dihedral(self) -> bool:
+        """Whether matching now queries PDQ's dihedral variants (some bank holds PDQ entries)."""
+        return _needs_dihedral(self.cache.current(self.store.db))
+
+    def _record_media(self, db: Database, item: Item, hashes: MediaHashes, matches: list[Match],
+                      fresh: bool) -> Route:
+        if fresh:  # what was computed from the content, for every item sharing it
+            items_repo.save_media_hashes(db, item.sha256, hashes.media_rows(), replace=True)
+        return self._record(db, item.id, hashes, matches)
 
     def match_pending(self, limit: int | None = None,
                       progress: Callable[[int, int], None] | None = None) -> MatchSummary:

@@ -1,4 +1,7 @@
-"""Item and media rows: insert on import, the ordered review queue, status changes."""
+"""Item and media rows: insert on import, the ordered review queue, status changes.
+
+An item is a report and media is content: many items may share one media row (the same image
+reported twice), and the hashes computed from that content (`media_hashes`)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from moderator.clock import now_iso
 from moderator.domain import Item, ItemStatus, MediaKind
 
 QUEUE_ORDER = (
@@ -53,8 +57,40 @@ def insert_item(db: Database, row: dict[str, Any]) -> None:
 
 
 def item_id_for_sha(db: Database, sha256: str) -> str | None:
-    row = db.execute("SELECT id FROM items WHERE sha256 = ?", (sha256,)).fetchone()
+    """The first item imported with this content, if any."""
+    row = db.execute("SELECT id FROM items WHERE sha256 = ? ORDER BY rowid LIMIT 1", (sha256,)).fetchone()
     return row[0] if row else None
+
+
+def media_for_sha(db: Database, sha256: str) -> dict[str, Any] | None:
+    """The media row of this content (its path resolved in the data dir), or None."""
+    row = db.execute("SELECT *, media_file(path) AS media_path FROM media WHERE sha256 = ?", (sha256,)).fetchone()
+    return dict(row) if row else None
+
+
+# (signal_type, value, quality, frame_index, time_s, variant): one hash computed from a media file.
+MediaHashRow = tuple[str, str, "int | None", "int | None", "float | None", "str | None"]
+
+
+def save_media_hashes(db: Database, sha256: str, rows: list[MediaHashRow], *, replace: bool = False) -> bool:
+    """Store what was computed from this content, once: False (nothing written) when it already is,
+    unless `replace` (a fuller set: dihedral variants computed now that a PDQ bank wants them)."""
+    if replace and rows:
+        db.execute("DELETE FROM media_hashes WHERE sha256 = ?", (sha256,))
+    if not rows or db.execute("SELECT 1 FROM media_hashes WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone():
+        return False
+    at = now_iso()
+    db.conn.executemany(
+        "INSERT INTO media_hashes (sha256, signal_type, value, quality, frame_index, time_s, variant, computed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ((sha256, *r, at) for r in rows))
+    return True
+
+
+def media_hashes(db: Database, sha256: str) -> list[MediaHashRow]:
+    """What was computed from this content, in the order it was stored; [] when never hashed."""
+    sql = ("SELECT signal_type, value, quality, frame_index, time_s, variant FROM media_hashes "
+           "WHERE sha256 = ? ORDER BY rowid")
+    return [tuple(r) for r in db.execute(sql, (sha256,))]
 
 
 def item_id_for_external(db: Database, external_id: str) -> str | None:
@@ -80,6 +116,3 @@ def queue(db: Database, *, limit: int | None = None, include_closed: bool = Fals
 def set_status(db: Database, item_id: str, status: ItemStatus) -> None:
     db.execute("UPDATE items SET status = ? WHERE id = ?", (status.value, item_id))
 
-
-def counts(db: Database) -> dict[str, int]:
-    return {r[0]: r[1] for r in db.execute("SELECT status, COUNT(*) FROM items GROUP BY status")}

@@ -142,6 +142,49 @@ def _relative_media(db: Database) -> None:
                (len(prefix) + 1, len(prefix), prefix))
 
 
+@migrations(name="0005_items_share_media")
+def _items_share_media(db: Database) -> None:
+    """Items are reports, media is content: the same image reported twice is two items sharing one
+    media row, so `items.sha256` loses its UNIQUE. SQLite cannot drop a constraint, so the table is
+    rebuilt with every row, rowid and value as it was (the audit log's item views stay valid), and
+    its indexes are recreated. `PRAGMA foreign_keys` cannot be switched off inside the migration's
+    transaction: the checks are deferred instead, and every child row (decisions, exposure events,
+    hashes, matches) finds its item again before the commit.
+
+    `media_hashes` holds what was computed from a media file's content (digests, PDQ with its 8
+    dihedral variants, pHash, frame PDQs), so an item sharing the file is matched without decoding it
+    again; `hashes` stays the per-item record of what each item was matched with."""
+    deferred = db.execute("PRAGMA defer_foreign_keys").fetchone()[0]
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    columns = [r[1] for r in db.execute("PRAGMA table_info(items)")]
+    names = ", ".join(columns)
+    db.execute(f"CREATE TABLE _items_0005 AS SELECT rowid AS _rowid, {names} FROM items")
+    db.execute("DROP TABLE items")
+    _script(db,
+        """
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY, sha256 TEXT NOT NULL REFERENCES media(sha256),
+            external_id TEXT, source_name TEXT, category TEXT, priority INTEGER NOT NULL DEFAULT 0,
+            reason TEXT, report_count INTEGER NOT NULL DEFAULT 1, reported_at TEXT,
+            sla_minutes REAL, sla_due_at TEXT, imported_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending', hashed_at TEXT, suggested_label TEXT
+        );
+        CREATE INDEX items_queue ON items(status, priority DESC, sla_due_at, imported_at);
+        CREATE UNIQUE INDEX items_external ON items(external_id) WHERE external_id IS NOT NULL;
+        CREATE INDEX items_unhashed ON items(imported_at, id) WHERE hashed_at IS NULL;
+        CREATE INDEX items_media ON items(sha256);
+        CREATE TABLE media_hashes (
+            sha256 TEXT NOT NULL REFERENCES media(sha256), signal_type TEXT NOT NULL, value TEXT NOT NULL,
+            quality INTEGER, frame_index INTEGER, time_s REAL, variant TEXT, computed_at TEXT NOT NULL
+        );
+        CREATE INDEX media_hashes_sha ON media_hashes(sha256);
+        """
+    )
+    db.execute(f"INSERT INTO items (rowid, {names}) SELECT _rowid, {names} FROM _items_0005 ORDER BY _rowid")
+    db.execute("DROP TABLE _items_0005")
+    db.execute(f"PRAGMA defer_foreign_keys = {int(deferred)}")
+
+
 def _script(db: Database, sql: str) -> None:
     """Run a script's statements one by one: `executescript` would COMMIT first and then run
     outside the migration's transaction, so a failure half-way would leave half a schema."""

@@ -41,3 +41,13 @@ def test_core_imports_without_pyside6():
 def test_blocker_really_blocks():
     out = subprocess.run([sys.executable, "-c", BLOCKER, "ui.tasks"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode != 0 and "PySide6 is blocked" in out.stderr
+
+
+def test_import_contracts_hold():
+    """pyproject.toml's [tool.importlinter] contracts: ui/ never imports storage/ (it goes through a
+    moderator/ op), and the core never imports PySide6, directly or through a module of its own."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ui reaches storage only through moderator KEPT" in out.stdout
+    assert "the core never imports Qt KEPT" in out.stdout

@@ -7,7 +7,7 @@ import sys
 
 from moderator.domain import Policy
 from moderator.keymap import load_keymap
-from moderator.paths import config_dir, data_dir, default_actor, demo_dir
+from moderator.paths import config_dir, default_actor
 from moderator.policy import load_policy
 from moderator.resources import resource_path
 from moderator.review import ReviewService
@@ -25,10 +25,9 @@ def run_desk(args: argparse.Namespace) -> int:
     policy, keymap, settings = load_config(args.policy)
     from PySide6.QtWidgets import QApplication
 
-    from storage.store import Store
+    from moderator.session import open_desk_store
 
-    base = data_dir(args.data_dir)
-    store = Store(demo_dir(base) if args.demo else base)
+    store = open_desk_store(args.data_dir, demo=args.demo)
     try:
         app = QApplication.instance() or QApplication(sys.argv[:1])
         app.setApplicationName("Moderator Desk")

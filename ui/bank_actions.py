@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Signal
 
 from moderator.banks import BankService
 from moderator.matching import MatchSummary, match_pending, reopen
-from storage.decisions import standing_bank_decisions
+from moderator.session import bank_decisions
 from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.reviewer import Reviewer
@@ -26,7 +26,7 @@ class BankActions(QObject):
 
     def show_bank_decisions(self) -> None:
         """List the items banks closed on their own; a moderator can reopen any of them."""
-        self.runner.run(lambda: standing_bank_decisions(self.banks.store.db), self._on_bank_decisions)
+        self.runner.run(lambda: bank_decisions(self.banks.store), self._on_bank_decisions)
 
     def _on_bank_decisions(self, rows: list[dict]) -> None:
         self.dialog.show_rows(rows)

@@ -7,9 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from moderator.ingest import ImportReport, ImportUsageError, import_paths
-from moderator.matching import match_pending
-from storage import banks as banks_repo
+from moderator.importing import ImportOutcome, import_and_match
+from moderator.ingest import ImportReport, ImportUsageError
 from ui.reviewer import Reviewer
 from ui.tasks import TaskRunner
 
@@ -41,13 +40,11 @@ class ImportAction(QObject):
         self.runner.run(lambda: self._work(service, paths), self._on_done, self._on_failed, background=True)
 
     def _work(self, service, paths: list[Path]) -> ImportReport:
-        # import_paths walks the folders first (slow for big ones, so here on the worker) and raises
+        # The op walks the folders first (slow for big ones, so here on the worker) and raises
         # ImportUsageError before writing anything.
-        report = import_paths(service.store, paths, service.actor, progress=self.progressed.emit,
-                              policy=service.policy)
-        if report.imported and banks_repo.list_banks(service.store.db, counts=False):
-            match_pending(service.store, service.policy)
-        return report
+        outcome: ImportOutcome = import_and_match(service.store, paths, service.actor, service.policy,
+                                                  progress=self.progressed.emit)
+        return outcome.report
 
     def _on_progressed(self, done: int, total: int) -> None:
         self.message.emit(f"Importing… {done} / {total}")
