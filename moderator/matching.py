@@ -42,6 +42,7 @@ from moderator.domain import (
 )
 from moderator.hash_index import HashIndex
 from moderator.signals import (
+    DIHEDRAL_VARIANTS,
     HASH_MAX_SIDE,
     MD5,
     PDQ,
@@ -52,7 +53,7 @@ from moderator.signals import (
     HashResult,
     pdq_dihedral,
 )
-from moderator.video_hash import DEDUPE_DISTANCE, FrameHash, distinct_frames, hash_video, video_matches
+from moderator.video_hash import FrameHash, distinct_frames, hash_video, keep_distinct, video_matches
 from storage import audit
 from storage import banks as banks_repo
 from storage import decisions as decisions_repo
@@ -62,8 +63,6 @@ from storage.store import Store
 # A block/escalate match lifts the item to at least this priority: above anything a manifest sets
 # by habit (0-10), so matched items lead the queue, while a team can still outrank them explicitly.
 ESCALATE_PRIORITY = 100
-# pdqhash.compute_dihedral's order; stored with each match so a reviewer sees the copy was mirrored.
-DIHEDRAL = ("original", "rot90", "rot180", "rot270", "flip_x", "flip_y", "flip_plus1", "flip_minus1")
 OPEN = (ItemStatus.PENDING, ItemStatus.SKIPPED)
 
 
@@ -87,7 +86,7 @@ class MediaHashes:
     def media_rows(self) -> list[items_repo.MediaHashRow]:
         """Everything computed from the content, dihedral variants included, for `media_hashes`."""
         rows = [(s, v, q, f, t, None) for s, v, q, f, t in self.rows()]
-        variants = zip(self.pdq_variants, DIHEDRAL, strict=True) if self.pdq_variants else ()
+        variants = zip(self.pdq_variants, DIHEDRAL_VARIANTS, strict=True) if self.pdq_variants else ()
         return rows + [(PDQ.name, v, None, None, None, name) for v, name in variants]
 
     @classmethod
@@ -114,7 +113,7 @@ class MediaHashes:
         frames = [(f.hex, None) for f in distinct_frames(self.frames)
                   if signal_type == PDQ.name and self.kind is MediaKind.IMAGE]
         if signal_type == PDQ.name and self.pdq_variants:
-            return list(zip(self.pdq_variants, DIHEDRAL, strict=True)) + frames
+            return list(zip(self.pdq_variants, DIHEDRAL_VARIANTS, strict=True)) + frames
         return [(h.hex, None) for h in self.hashes if h.signal_type == signal_type and h.usable] + frames
 
 
@@ -140,8 +139,8 @@ def hash_decoded(im: OpenImage, digests: tuple[HashResult, ...], dihedral: bool)
         result = PDQ.hash_pixels(rgb)
         if index == 0:
             first, pdq = rgb, result
-        if animated and not (frames and PDQ.distance(frames[-1].hex, result.hex) <= DEDUPE_DISTANCE):
-            frames.append(FrameHash(index, time_s, result.hex, int(result.quality or 0)))  # as hash_animation
+        if animated:
+            keep_distinct(frames, index, time_s, result)
     variants = tuple(pdq_dihedral(first)) if dihedral and pdq.usable else ()
     return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(first), *digests), variants, tuple(frames))
 

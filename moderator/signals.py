@@ -89,11 +89,6 @@ class SignalType(ABC):
             raise ValueError(f"{self.name} hash must be {self.hex_len} hex chars, got {bad.group()!r}")
         return value
 
-    def matches(self, a: str, b: str, threshold: int | None = None) -> bool:
-        limit = self.default_threshold if threshold is None else threshold
-        return self.distance(a, b) <= limit
-
-
 def decode_for_hash(path: str | Path) -> np.ndarray | None:
     """RGB pixels at the hashing size (an animated image's first frame: its other frames are hashed
     by moderator.video_hash.hash_animation); None for a video; MediaError for a file that is not media."""

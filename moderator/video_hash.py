@@ -85,11 +85,16 @@ def hash_animation(path: str | Path) -> list[FrameHash]:
         return []
     kept: list[FrameHash] = []
     for index, time_s, rgb in iter_frames(path, (HASH_MAX_SIDE, HASH_MAX_SIDE)):
-        result = PDQ.hash_pixels(rgb)
-        if kept and PDQ.distance(kept[-1].hex, result.hex) <= DEDUPE_DISTANCE:
-            continue
-        kept.append(FrameHash(index, time_s, result.hex, int(result.quality or 0)))
+        keep_distinct(kept, index, time_s, PDQ.hash_pixels(rgb))
     return kept
+
+
+def keep_distinct(kept: list[FrameHash], index: int, time_s: float | None, result) -> None:
+    """Append a frame's PDQ unless it repeats the frame before (within DEDUPE_DISTANCE): the one rule
+    for every frame sequence, however its frames were decoded."""
+    if kept and PDQ.distance(kept[-1].hex, result.hex) <= DEDUPE_DISTANCE:
+        return
+    kept.append(FrameHash(index, time_s, result.hex, int(result.quality or 0)))
 
 
 def distinct_frames(frame_hashes: Sequence[FrameHash]) -> list[FrameHash]:

@@ -191,7 +191,3 @@ def raise_priority(db: Database, item_id: str, priority: int, suggested_label: s
     )
     return db.execute("SELECT priority FROM items WHERE id = ?", (item_id,)).fetchone()[0]
 
-
-def suggested_label(db: Database, item_id: str) -> str | None:
-    row = db.execute("SELECT suggested_label FROM items WHERE id = ?", (item_id,)).fetchone()
-    return row[0] if row else None

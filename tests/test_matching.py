@@ -189,7 +189,7 @@ def test_escalate_bank_moves_the_item_up_and_suggests_a_policy_label(store, poli
     assert summary.outcomes == {"escalated": 1, "none": 1} and summary.changed == [ids["rocket_q30.jpg"]]
     item = items_repo.get_item(store.db, ids["rocket_q30.jpg"])
     assert item.priority == ESCALATE_PRIORITY and item.status is ItemStatus.PENDING
-    assert banks_repo.suggested_label(store.db, item.id) == suggested
+    assert item.suggested_label == suggested
     assert items_repo.queue(store.db)[0].id == item.id  # first in the queue now
     (actor, subject, payload), = audit_rows(store, "route")
     assert (actor, subject, payload["outcome"], payload["suggested_label"]) == ("bank:tvec", item.id, "escalated", suggested)
@@ -346,7 +346,7 @@ def test_video_matches_a_bank_built_from_its_frames(store, policy, banks, tmp_pa
     found = banks_repo.matches_for_item(store.db, ids["reencoded.mp4"])
     assert {m.entry_hash for m in found} == set(added.hashes)  # every scene matched its frame
     assert all(m.time_s is not None and m.distance <= 31 for m in found)
-    assert banks_repo.suggested_label(store.db, ids["reencoded.mp4"]) == "violence_gore"
+    assert items_repo.get_item(store.db, ids["reencoded.mp4"]).suggested_label == "violence_gore"
     assert banks_repo.matches_for_item(store.db, ids["other.mp4"]) == []
     frames = [r for r in banks_repo.hashes_for_item(store.db, ids["other.mp4"]) if r[0] == "pdq"]
     assert len(frames) == 2 and all(r[3] is not None for r in frames)  # frame_index kept per hash
