@@ -61,6 +61,12 @@ def import_clip(store, work: Path) -> None:
     import_paths(store, [write_video(work / "clip.mp4", [scene(n) for n in SCENES])], "tester")
 
 
+def import_locked_clip(store, work: Path) -> None:
+    write_video(work / "clip.mp4", [scene(n) for n in SCENES])
+    (work / "m.jsonl").write_text(json.dumps({"path": "clip.mp4", "category": "csam_suspected"}) + "\n")
+    import_paths(store, [work / "m.jsonl"], "tester")
+
+
 def desk_on_copy(qtbot, store_templates, tmp_path, policy, name, build):
     """The desk on a copy of a template store, the mouse over the middle of the viewer."""
     store = store_templates.copy(name, build, tmp_path / "data")
@@ -213,3 +219,25 @@ def test_stepped_and_played_video_frames_are_painted_gray_and_blurred(qtbot, vid
     QTest.keyClick(v, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: "paused" in v.caption and not video_desk.player._busy)
     assert_filtered(painted_picture(v), sharpness_at(scene("coffee"), frame.shape))
+
+
+@pytest.fixture
+def locked_video_desk(qtbot, store_templates, tmp_path, policy):
+    store, window = desk_on_copy(qtbot, store_templates, tmp_path, policy, "locked-clip", import_locked_clip)
+    yield window
+    window.close()
+    store.close()
+
+
+def test_a_suspected_csam_video_keeps_no_unfiltered_frame_and_never_paints_one(qtbot, locked_video_desk):
+    v = locked_video_desk.viewer
+    QTest.keyClick(v, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: v.caption.startswith("frame 1 /") and not locked_video_desk.player._busy)
+    filtered, original = v._pictures
+    assert original is None  # not decoded into a picture the viewer could ever paint
+    before = painted_picture(v)
+    unfiltered = sharpness_at(scene("astronaut"), before.shape)
+    assert_filtered(before, unfiltered)
+    qtbot.keyPress(v, Qt.Key.Key_Space)
+    assert_filtered(painted_picture(v), unfiltered)  # a peek is refused: still the filtered frame
+    qtbot.keyRelease(v, Qt.Key.Key_Space)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from blurring.filters import apply_filter
 from blurring.video import FrameReader
-from moderator.domain import FilterSpec, Item, MediaKind
+from moderator.domain import FilterSpec, Item, MediaKind, Reveal
 from ui.images import to_qimage
 from ui.tasks import TaskRunner
 from ui.viewer import MediaViewer
@@ -112,7 +112,9 @@ class VideoPlayer(QObject):
                 self._reader_path = item.media_path
             rgb = self._reader.read(min(index, self._reader.info.frame_count - 1))
             count = self._reader.info.frame_count
-        return index, count, to_qimage(apply_filter(rgb, spec)), to_qimage(rgb)
+        # A never-reveal item (suspected CSAM) keeps no unfiltered frame, not even off screen.
+        original = None if spec.reveal is Reveal.NONE else to_qimage(rgb)
+        return index, count, to_qimage(apply_filter(rgb, spec)), original
 
     def _on_frame(self, generation: int, result) -> None:
         if generation != self._generation:  # asked for before a detach (the result is None)
