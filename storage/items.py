@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from moderator.clock import now_iso
 from moderator.domain import Item, ItemStatus, MediaKind
 
+# moderator.queue_state.queue_key sorts the same in Python (tests/test_queue_state.py checks it).
 QUEUE_ORDER = (
     "CASE i.status WHEN 'pending' THEN 0 ELSE 1 END, i.priority DESC, "
     "i.sla_due_at IS NULL, i.sla_due_at, COALESCE(i.reported_at, i.imported_at), i.imported_at, i.id"

@@ -38,7 +38,7 @@ class MainWindow(QMainWindow):
         self.viewer = MediaViewer(self.reveal, settings.spotlight_radius)
         self.reviewer = Reviewer(service, self.runner, self.viewer, settings, self)
         self.player = VideoPlayer(self.runner, self.viewer, self)
-        self.queue_panel = QueuePanel()
+        self.queue_panel = QueuePanel(self.reviewer.model)
         self.facts = FactsPanel(keymap)
         self.labels = LabelsPanel(service.policy, keymap)
         self.escalate_bar = EscalateBar()

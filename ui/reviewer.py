@@ -1,5 +1,9 @@
 """The review controller: keys call the review service off the GUI thread, then the views refresh.
 
+The open queue is a QueueState (moderator/queue_state.py) and one QueueModel every view shares: a
+write's Changes move or remove just the rows they name; the whole stored queue is re-read only on
+load, after an import or bank routing (reload), delivered with the version it was read at.
+
 While a decision is being saved the reviewer is in transition: further decision keys are ignored,
 so one key press never counts twice and nothing is decided on an item the moderator has not seen.
 """
@@ -8,18 +12,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
-from moderator.domain import Decision, DecisionResult, FilterSpec, Item
+from moderator.domain import Changes, Decision, DecisionResult, FilterSpec, Item
+from moderator.queue_state import QueueState, Snapshot
 from moderator.review import ReviewService
 from moderator.settings import Settings
 from moderator.viewing import decision_severity, filter_spec, needs_calm_screen
 from ui.images import Prepared
 from ui.prefetch import PreviewCache
+from ui.queue_model import QueueModel
 from ui.tasks import TaskRunner
 from ui.viewer import MediaViewer
 
 
 class Reviewer(QObject):
-    queue_changed = Signal(list, int)  # items, current index
+    queue_changed = Signal(int, int)  # open items, current index
     current_changed = Signal(object)  # Item | None
     saved = Signal(str, str)  # decision uuid, what the status bar says
     decided = Signal(int)  # severity of a decision just saved (for break reminders)
@@ -33,9 +39,11 @@ class Reviewer(QObject):
         self.settings = settings or Settings()
         self.blur_offset = 0
         self.cache = PreviewCache(runner, self.spec_for, self)
-        self.items: list[Item] = []
+        self.queue = QueueState()
+        self.model = QueueModel(self)
         self.index = 0
         self.saving = False
+        self._reread_after_save = False
         self._seen = QElapsedTimer()
         self._cleanse = False
         self.last_decided: tuple[Item, Decision] | None = None  # what "add to bank" acts on
@@ -46,6 +54,11 @@ class Reviewer(QObject):
         viewer.resized.connect(self._on_viewer_resized)
 
     # -- reads --------------------------------------------------------------------------------
+    @property
+    def items(self) -> list[Item]:
+        """The open items in queue order (the QueueState's list: read, never mutate)."""
+        return self.queue.items
+
     @property
     def current(self) -> Item | None:
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
@@ -73,15 +86,16 @@ class Reviewer(QObject):
             self._show(self.index)
 
     def load(self) -> None:
-        self.runner.run(self.service.queue, lambda items: self._set_queue(items, self.index))
+        self.runner.run(lambda: self.queue.read(self.service.queue), self._on_queue_reread)
 
     def reload(self) -> None:
-        """Re-read the stored queue (after background matching or an import) and keep the current item."""
-        shown = self.items
+        """Re-read the stored queue on a worker (after an import, bank routing or a refresh) and keep
+        the current item; a read that changes applied since may have missed is refused and re-run."""
+        shown = tuple(self.items)
 
-        def reread() -> list[Item] | None:  # compared on the worker: 10,000 Items take ~5 ms to compare
-            items = self.service.queue()
-            return None if items == shown else items
+        def reread() -> Snapshot | None:  # compared on the worker: 10,000 Items take ~5 ms to compare
+            snapshot = self.queue.read(self.service.queue)
+            return None if snapshot.items == shown else snapshot
 
         self.runner.run(reread, self._on_queue_reread)
 
@@ -130,7 +144,7 @@ class Reviewer(QObject):
                 self.last_decided = (item, d)
                 self._on_decided(d)
 
-            self._transaction(lambda: op(item, ms), done, closes=item.id)
+            self._transaction(lambda: op(item, ms), done)
 
     def _ready_item(self) -> Item | None:
         """The item a key acts on: only one that is on screen, and never during a save."""
@@ -143,34 +157,39 @@ class Reviewer(QObject):
     def _handle_ms(self) -> int:
         return int(self._seen.elapsed()) if self._seen.isValid() else 0
 
-    def _transaction(self, op, on_done, *, closes: str | None = None) -> None:
-        """Run a write, then show the queue as it is now; on_done may return an item id to show.
-
-        When the write only closes item `closes`, the next item goes on screen straight from the
-        list in memory, and the stored queue is re-read behind it (so imports and sync show up).
-        """
+    def _transaction(self, op, on_done) -> None:
+        """Run a write, apply its Changes to the queue, then show the queue as it is now; on_done may
+        return an item id to show. Only the rows of items the write brought back are read."""
         self.saving = True
 
         def work():
-            return op(), None if closes else self.service.queue()
+            outcome = op()
+            changes = outcome if isinstance(outcome, Changes) else outcome.changes
+            return outcome, changes, {i: self.service.item(i) for i in QueueState.rows_to_read(changes)}
 
         def done(result) -> None:
-            outcome, items = result
+            outcome, changes, rows = result
             self.saving = False
             go_to = on_done(outcome)
-            if items is None:
-                items = [i for i in self.items if i.id != closes]  # re-read behind it: see reload()
-            self._set_queue(items, go_to if isinstance(go_to, str) else self.index)
-            if closes:
+            delta = self.queue.apply(changes, rows)
+            self._announce(go_to if isinstance(go_to, str) else self.index, lambda: self.model.apply(delta))
+            if self._reread_after_save:
+                self._reread_after_save = False
                 self.reload()
 
         self.runner.write(work, done, self._on_failed)
 
-    def _on_queue_reread(self, items: list[Item] | None) -> None:
-        if items is None or self.saving:  # unchanged (Items compare by value: badges too), or mid-save
+    def _on_queue_reread(self, snapshot: Snapshot | None) -> None:
+        if snapshot is None:  # unchanged (Items compare by value: badges too)
+            return
+        if self.saving or not self.queue.load(snapshot):  # changes applied since it began: read again
+            self._reread_after_save = self.saving
+            if not self.saving:
+                self.reload()
             return
         current = self.current
-        self._set_queue(items, current.id if current else self.index)
+        self._announce(current.id if current else self.index,
+                       lambda: self.model.reset(snapshot.items, self.queue.version))
 
     def _on_decided(self, d: Decision) -> None:
         what = ", ".join(d.labels) or "escalated"
@@ -194,15 +213,25 @@ class Reviewer(QObject):
     def _on_failed(self, exc: Exception) -> None:
         self.saving = False
         self.message.emit(f"Not saved: {exc}")
+        if self._reread_after_save:
+            self._reread_after_save = False
+            self.reload()
 
-    def _set_queue(self, items: list[Item], index) -> None:
-        self.items = items
+    def _announce(self, index: int | str, update_model) -> None:
+        """Show the item at `index` (or with that id) of the changed queue, then update the model."""
         if isinstance(index, str):  # an item id to return to
-            index = next((n for n, it in enumerate(items) if it.id == index), 0)
-        self.index = max(0, min(index, len(items) - 1)) if items else 0
+            row = self.queue.row_of(index)
+            index = 0 if row is None else row
+        n = len(self.queue)
+        self.index = max(0, min(index, n - 1)) if n else 0
+
+        def then() -> None:
+            update_model()
+            self.queue_changed.emit(n, self.index)
+
         # The picture goes on screen before the queue list changes: a repaint also paints every
         # other widget with pending changes, and the list can wait a frame.
-        self._show(self.index, before_announcing=lambda: self.queue_changed.emit(items, self.index))
+        self._show(self.index, before_announcing=then)
 
     def _show(self, index: int, before_announcing=None) -> None:
         """Put items[index] on screen, then tell the panels (`before_announcing` runs in between)."""
