@@ -362,10 +362,6 @@ class MatchSummary:
     changed: list[str] = field(default_factory=list)  # items whose priority, label or status changed
 
     @property
-    def changes(self) -> Changes:
-        return Changes(items=tuple(self.changed), queue=bool(self.changed), note=self.text)
-
-    @property
     def text(self) -> str:
         routed = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()) if k != "none")
         return f"hashed {self.hashed}, matched {self.matched}" + (f" ({routed})" if routed else "") + (

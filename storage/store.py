@@ -69,6 +69,8 @@ class Store:
         self._readers: list[Database] = []
         self._readers_lock = threading.Lock()
         self._jobs: queue.Queue = queue.Queue()
+        self._submit_lock = threading.Lock()
+        self._closing = False
         self._immutable = False
         if readonly:
             self._open_readonly()
@@ -119,10 +121,11 @@ class Store:
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future:
         if self._thread is None:
             raise StoreError(f"{self.data_dir}: the store is open read-only")
-        if not self._thread.is_alive():
-            raise StoreError("the store is closed")
         future: Future = Future()
-        self._jobs.put((fn, args, kwargs, future))
+        with self._submit_lock:  # never queued behind the stop: such a write would wait forever
+            if self._closing or not self._thread.is_alive():
+                raise StoreError("the store is closed")
+            self._jobs.put((fn, args, kwargs, future))
         return future
 
     def _run(self) -> None:
@@ -177,8 +180,12 @@ class Store:
             for db in self._readers:
                 db.close()
             self._readers.clear()
-        if self._thread is not None and self._thread.is_alive():
-            self._jobs.put(_STOP)
+        with self._submit_lock:
+            stop = self._thread is not None and not self._closing
+            self._closing = True
+            if stop:
+                self._jobs.put(_STOP)  # after every write already queued: they all commit first
+        if self._thread is not None:
             self._thread.join()
 
     def __enter__(self) -> Store:

@@ -311,3 +311,24 @@ def test_a_closed_store_is_whole_in_its_one_file(tmp_path, good_folder):
     shutil.copy(data / Store.FILENAME, tmp_path / "copy" / Store.FILENAME)
     with Store(tmp_path / "copy", readonly=True) as store:
         assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 1
+
+
+def test_a_write_after_close_is_refused_at_once_never_left_waiting(tmp_path):
+    store = Store(tmp_path / "d")
+    queued = [store.submit(lambda db, n=n: db.execute("INSERT INTO sync_state VALUES (?, 'x')", (str(n),)))
+              for n in range(50)]
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    refused = 0
+    for n in range(50, 2000):  # races the close: each write either commits or is refused, none hangs
+        try:
+            queued.append(store.submit(lambda db, n=n: db.execute("INSERT INTO sync_state VALUES (?, 'x')", (str(n),))))
+        except StoreError:
+            refused += 1
+    closer.join(timeout=30)
+    assert not closer.is_alive()
+    for f in queued:
+        f.result(timeout=30)  # every accepted write was answered (committed)
+    with Store(tmp_path / "d", readonly=True) as again:
+        assert again.db.execute("SELECT COUNT(*) FROM sync_state").fetchone()[0] == len(queued)
+    assert refused == 1950 - (len(queued) - 50)

@@ -37,6 +37,9 @@ def run_desk(args: argparse.Namespace) -> int:
         window.show()
         return app.exec()
     finally:
+        from ui.tasks import drain_all
+
+        drain_all()  # every queued write reaches the store, and no worker outlives it
         store.close()
 
 

@@ -37,6 +37,8 @@ class MainWindow(QMainWindow):
         self.reveal = RevealController(settings.reveal_seconds, self)
         self.viewer = MediaViewer(self.reveal, settings.spotlight_radius)
         self.reviewer = Reviewer(service, self.runner, self.viewer, settings, self)
+        self.reviewer.empty_text = (f"The queue is empty. Import media with {keymap['import_media'][0]}, "
+                                    "or `moderator import PATH`.")
         self.player = VideoPlayer(self.runner, self.viewer, self)
         self.queue_panel = QueuePanel(self.reviewer.model)
         self.facts = FactsPanel(keymap)

@@ -49,12 +49,6 @@ class PreviewCache(QObject):
             if 0 <= i < len(items):
                 self._request(items[i])
 
-    def invalidate(self, item_id: str | None = None) -> None:
-        if item_id is None:
-            self._done.clear()
-        else:
-            self._done.pop(item_id, None)
-
     def _request(self, item: Item) -> None:
         spec = self._spec_for(item)
         size = self.max_size

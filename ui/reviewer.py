@@ -38,6 +38,7 @@ class Reviewer(QObject):
         self.service, self.runner, self.viewer = service, runner, viewer
         self.settings = settings or Settings()
         self.blur_offset = 0
+        self.empty_text = "The queue is empty. Import media, or `moderator import PATH`."  # the window names the key
         self.cache = PreviewCache(runner, self.spec_for, self)
         self.queue = QueueState()
         self.model = QueueModel(self)
@@ -242,7 +243,7 @@ class Reviewer(QObject):
             self.viewer.show_message("Take a breath. The next item follows in a moment.", calm=True)
             QTimer.singleShot(int(self.settings.palate_cleanser_seconds * 1000), self._end_cleanser)
         elif item is None:
-            self.viewer.show_message("The queue is empty. Import media with Ctrl+O, or `moderator import PATH`.")
+            self.viewer.show_message(self.empty_text)
         elif (prepared := self.cache.get(item.id)) is not None and prepared.spec == self.spec_for(item):
             self._display(prepared)  # even at an old size: a re-fit arrives by _on_cache_ready
         elif not self.viewer.calm:
