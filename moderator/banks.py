@@ -17,7 +17,7 @@ from blurring.errors import MediaError
 from moderator.bank_formats import FORMATS, BankRow, read_bank_file, write_bank_file
 from moderator.clock import now_iso
 from moderator.domain import Bank, BankAction, BankKind, MediaKind, Policy
-from moderator.matching import hash_media
+from moderator.media_hashes import hash_media
 from moderator.signals import PDQ, UnknownSignalError, get_signal
 from moderator.video_hash import distinct_frames
 from storage import audit

@@ -31,7 +31,7 @@ from blurring.video import probe_video
 from moderator.clock import now_iso, plus_minutes
 from moderator.domain import MediaKind, Policy
 from moderator.manifest import BadRow, Entry, ManifestError, is_manifest, read_manifest
-from moderator.matching import MediaHashes, hash_decoded
+from moderator.media_hashes import MediaHashes, hash_decoded
 from moderator.policy import load_policy
 from moderator.signals import MD5, SHA256, HashResult
 from storage import audit

@@ -6,22 +6,17 @@ matches and the routing decision goes through the store's writer, as one transac
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from sqlite_utils import Database
 
-from blurring.decode import OpenImage, open_image
 from blurring.errors import MediaError
-from blurring.sniff import sniff_file
 from moderator import decision_log
+from moderator.bank_index import IndexCache, Indexed
 from moderator.clock import now_iso
 from moderator.domain import (
     Action,
@@ -40,20 +35,14 @@ from moderator.domain import (
     MediaKind,
     Policy,
 )
-from moderator.hash_index import HashIndex
+from moderator.media_hashes import MediaHashes, hash_media
 from moderator.signals import (
-    DIHEDRAL_VARIANTS,
-    HASH_MAX_SIDE,
     MD5,
     PDQ,
-    PDQ_MIN_QUALITY,
-    PHASH,
     SHA256,
     SIGNALS,
-    HashResult,
-    pdq_dihedral,
 )
-from moderator.video_hash import FrameHash, distinct_frames, hash_video, keep_distinct, video_matches
+from moderator.video_hash import distinct_frames, video_matches
 from storage import audit
 from storage import banks as banks_repo
 from storage import decisions as decisions_repo
@@ -68,185 +57,6 @@ OPEN = (ItemStatus.PENDING, ItemStatus.SKIPPED)
 
 class MatchError(ValueError):
     """A request that cannot be carried out (no such item, nothing to reopen): nothing was changed."""
-
-
-@dataclass(frozen=True)
-class MediaHashes:
-    """Every hash of one file: images get pixel and byte hashes, videos frame PDQs and byte hashes."""
-
-    kind: MediaKind
-    hashes: tuple[HashResult, ...] = ()
-    pdq_variants: tuple[str, ...] = ()  # 8 dihedral PDQs, only for a usable PDQ and when a bank needs them
-    frames: tuple[FrameHash, ...] = ()
-
-    def rows(self) -> list[banks_repo.HashTuple]:
-        rows = [(h.signal_type, h.hex, h.quality, None, None) for h in self.hashes]
-        return rows + [(PDQ.name, f.hex, f.quality, f.index, f.time_s) for f in self.frames]
-
-    def media_rows(self) -> list[items_repo.MediaHashRow]:
-        """Everything computed from the content, dihedral variants included, for `media_hashes`."""
-        rows = [(s, v, q, f, t, None) for s, v, q, f, t in self.rows()]
-        variants = zip(self.pdq_variants, DIHEDRAL_VARIANTS, strict=True) if self.pdq_variants else ()
-        return rows + [(PDQ.name, v, None, None, None, name) for v, name in variants]
-
-    @classmethod
-    def from_media_rows(cls, kind: MediaKind, rows: list[items_repo.MediaHashRow]) -> MediaHashes | None:
-        """The hashes stored for a media file (None when it was never hashed), so an item sharing the
-        file is matched without decoding it again."""
-        if not rows:
-            return None
-        hashes = tuple(HashResult(s, v, q, s != PDQ.name or (q or 0) >= PDQ_MIN_QUALITY)
-                       for s, v, q, f, _t, var in rows if f is None and var is None)
-        variants = tuple(v for _s, v, _q, _f, _t, var in rows if var is not None)
-        frames = tuple(FrameHash(f, t, v, q or 0) for _s, v, q, f, t, var in rows if f is not None and var is None)
-        return cls(kind, hashes, variants, frames)
-
-    def covers(self, dihedral: bool) -> bool:
-        """Whether these hashes are all a match needs: the dihedral variants when asked for, unless
-        there is no usable PDQ to turn."""
-        usable_pdq = any(h.signal_type == PDQ.name and h.usable for h in self.hashes)
-        return not (dihedral and usable_pdq and not self.pdq_variants)
-
-    def queries(self, signal_type: str) -> list[tuple[str, str | None]]:
-        """(hash, variant name) to look up in a bank of this signal type; unusable hashes never are.
-        An animated image's distinct frames are looked up each on its own: one known frame matches."""
-        frames = [(f.hex, None) for f in distinct_frames(self.frames)
-                  if signal_type == PDQ.name and self.kind is MediaKind.IMAGE]
-        if signal_type == PDQ.name and self.pdq_variants:
-            return list(zip(self.pdq_variants, DIHEDRAL_VARIANTS, strict=True)) + frames
-        return [(h.hex, None) for h in self.hashes if h.signal_type == signal_type and h.usable] + frames
-
-
-def hash_media(path: str | Path, sha256: str | None = None, dihedral: bool = True, *,
-               kind: MediaKind | None = None) -> MediaHashes:
-    """Hash a file from the reduced decode (the same pipeline banks are built with); MediaError if unreadable.
-
-    One open and one decode of an image (every frame of an animation), one read for the digests;
-    `kind` (known for an item) spares the sniff, which otherwise says first why a file is not media."""
-    kind = kind or sniff_file(path)[0]
-    if kind is MediaKind.VIDEO:
-        return MediaHashes(MediaKind.VIDEO, _digests(path, sha256), frames=tuple(hash_video(path)))
-    with open_image(path) as im:
-        hashes = hash_decoded(im, (), dihedral)
-    return MediaHashes(MediaKind.IMAGE, hashes.hashes + _digests(path, sha256), hashes.pdq_variants, hashes.frames)
-
-
-def hash_decoded(im: OpenImage, digests: tuple[HashResult, ...], dihedral: bool) -> MediaHashes:
-    """PDQ (and its dihedral variants), pHash and, for an animation, every frame's PDQ, from one pass
-    over an opened image's frames at the hashing size; `digests` are the file's, read by the caller."""
-    first, frames, animated = None, [], im.info.frames > 1
-    for index, time_s, rgb in im.frames((HASH_MAX_SIDE, HASH_MAX_SIDE)):
-        result = PDQ.hash_pixels(rgb)
-        if index == 0:
-            first, pdq = rgb, result
-        if animated:
-            keep_distinct(frames, index, time_s, result)
-    variants = tuple(pdq_dihedral(first)) if dihedral and pdq.usable else ()
-    return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(first), *digests), variants, tuple(frames))
-
-
-def _digests(path: str | Path, sha256: str | None) -> tuple[HashResult, HashResult]:
-    """MD5 and SHA-256 of the file from one read (SHA-256 taken as given when known)."""
-    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            md5.update(chunk)
-            if sha256 is None:
-                sha.update(chunk)
-    return HashResult(MD5.name, md5.hexdigest()), HashResult(SHA256.name, sha256 or sha.hexdigest())
-
-
-# -- the in-memory indexes -----------------------------------------------------------------------
-@dataclass
-class _Indexed:
-    index: HashIndex
-    entry_ids: np.ndarray  # HashIndex id -> bank_entries.id
-    max_id: int
-
-
-class _ReadWriteLock:
-    """Many readers or one writer; a waiting writer holds new readers back, so adds are never starved."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-        self._writers_waiting = 0
-
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing and not self._writers_waiting)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        with self._cond:
-            self._writers_waiting += 1
-            self._cond.wait_for(lambda: not self._writing and not self._readers)
-            self._writers_waiting -= 1
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-
-class IndexCache:
-    """One HashIndex per (bank, signal type), built from bank_entries and brought up to date before each
-    use by adding only the entries with a higher id (entries are append-only), so a bank of millions is
-    read once per process, not once per item.
-
-    A HashIndex grows in place (its rows, segments and merges), so a query must never run while entries
-    are added: adds take the write side of a read-write lock and queries the read side (`reading`), so
-    matching threads query together and a thread bringing an index up to date waits for them, then
-    holds them back. Each query sees at least every entry committed before it began."""
-
-    def __init__(self) -> None:
-        self._lock = _ReadWriteLock()
-        self._indexes: dict[tuple[str, str], _Indexed] = {}
-
-    def current(self, db: Database) -> list[tuple[Bank, str, _Indexed]]:
-        """(bank, signal type, index) for every bank and signal type that has entries, brought up to date.
-        Query them only inside `reading`: another thread may add to them afterwards."""
-        with self._lock.writing():
-            out = []
-            for bank in banks_repo.list_banks(db, counts=False):
-                for signal_type in SIGNALS:
-                    indexed = self._refresh(db, bank.name, signal_type)
-                    if indexed is not None:
-                        out.append((bank, signal_type, indexed))
-            return out
-
-    @contextmanager
-    def reading(self, db: Database) -> Iterator[list[tuple[Bank, str, _Indexed]]]:
-        """The up-to-date indexes, held unchanged until the block ends (query them here)."""
-        indexes = self.current(db)
-        with self._lock.reading():
-            yield indexes
-
-    def _refresh(self, db: Database, bank: str, signal_type: str) -> _Indexed | None:
-        top = banks_repo.max_entry_id(db, bank, signal_type)
-        cached = self._indexes.get((bank, signal_type))
-        if cached is None or cached.max_id > top:  # a bank emptied and refilled: start again
-            if top == 0:
-                return None
-            cached = _Indexed(HashIndex(SIGNALS[signal_type].bits), np.empty(0, np.int64), 0)
-            self._indexes[(bank, signal_type)] = cached
-        if top > cached.max_id:
-            ids, hashes = banks_repo.entry_hashes(db, bank, signal_type, after_id=cached.max_id)
-            cached.index.add(hashes)
-            cached.entry_ids = np.concatenate([cached.entry_ids, np.asarray(ids, dtype=np.int64)])
-            cached.max_id = top
-        return cached
 
 
 def threshold_for(bank: Bank, signal_type: str) -> int:
@@ -434,7 +244,7 @@ class Matcher:
         banks_repo.mark_hashed(db, item_id)
         return route(db, self.policy, item_id, matches)
 
-    def _lookup(self, hashes: MediaHashes, indexes: list[tuple[Bank, str, _Indexed]]) -> list[Match]:
+    def _lookup(self, hashes: MediaHashes, indexes: list[tuple[Bank, str, Indexed]]) -> list[Match]:
         best: dict[int, tuple[int, str, str | None, float | None, Bank, str]] = {}
         for bank, signal_type, indexed in indexes:
             for entry_id, hit in _hits(hashes, bank, signal_type, indexed).items():
@@ -446,7 +256,7 @@ class Matcher:
         return sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id))
 
 
-def _hits(hashes: MediaHashes, bank: Bank, signal_type: str, indexed: _Indexed) -> dict[int, tuple]:
+def _hits(hashes: MediaHashes, bank: Bank, signal_type: str, indexed: Indexed) -> dict[int, tuple]:
     """entry id -> (distance, query hash, variant, time_s), the nearest per entry."""
     threshold = threshold_for(bank, signal_type)
     found: dict[int, tuple] = {}
@@ -481,7 +291,7 @@ def _known_good_animation(hashes: MediaHashes, signal_type: str, hits: list[tupl
     return hits if frames and all(f.hex in matched for f in frames) else []
 
 
-def _needs_dihedral(indexes: list[tuple[Bank, str, _Indexed]]) -> bool:
+def _needs_dihedral(indexes: list[tuple[Bank, str, Indexed]]) -> bool:
     return any(signal_type == PDQ.name for _, signal_type, _ in indexes)
 
 
