@@ -188,6 +188,7 @@ class ItemField(enum.StrEnum):
     STANDING = "standing"  # the item's standing decision: its labels and action
     PRIORITY = "priority"
     SUGGESTED_LABEL = "suggested_label"
+    MATCHES = "matches"  # the bank matches recorded for it (its badges)
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,14 @@ class MatchSummary:
     outcomes: dict[str, int] = field(default_factory=dict)  # route outcome -> items
     failed: list[tuple[str, str]] = field(default_factory=list)  # (item id, reason)
     changed: list[str] = field(default_factory=list)  # items whose priority, label or status changed
+    item_changes: list[ItemChange] = field(default_factory=list)  # routed or newly badged items
+
+    @property
+    def changes(self) -> Changes:
+        """What matching changed, for the views: routed items (priority, label, status) and the
+        matches recorded on items left open (their badges)."""
+        items = tuple(dict.fromkeys(c.item_id for c in self.item_changes))
+        return Changes(items=items, queue=bool(self.changed), item_changes=tuple(self.item_changes))
 
     @property
     def text(self) -> str:
@@ -301,6 +309,8 @@ def _count(summary: MatchSummary, outcome: ItemOutcome) -> None:
     summary.outcomes[outcome.route.outcome] = summary.outcomes.get(outcome.route.outcome, 0) + 1
     if outcome.route.outcome in ("escalated", "closed"):
         summary.changed.append(outcome.route.item_id)
+    badged = ItemChange(outcome.route.item_id, frozenset({ItemField.MATCHES}))
+    summary.item_changes.extend(outcome.route.changes.item_changes or ((badged,) if outcome.matches else ()))
 
 
 def _record_failure(db: Database, item_id: str, reason: str) -> None:

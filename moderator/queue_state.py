@@ -172,5 +172,5 @@ class QueueState:
 
 
 def _needs_row(change: ItemChange) -> bool:
-    """Priority and suggested label are named without their new values: only the stored row has them."""
-    return bool(change.fields & {ItemField.PRIORITY, ItemField.SUGGESTED_LABEL})
+    """Priority, suggested label and matches are named without their new values: only the stored row has them."""
+    return bool(change.fields & {ItemField.PRIORITY, ItemField.SUGGESTED_LABEL, ItemField.MATCHES})

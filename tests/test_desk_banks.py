@@ -44,6 +44,7 @@ def test_escalate_bank_moves_item_up_and_enter_applies_the_label(qtbot, store, p
     window = open_desk(qtbot, store, policy, SETTINGS)
     r = window.reviewer
     qtbot.waitUntil(lambda: r.items[0].id == rocket_id, timeout=20000)  # routed to the top; current stays
+    assert r.queue.reads == 1  # routing applied its Changes: no full re-read after the first load
     for _ in range(r.index):
         qtbot.waitUntil(lambda: on_screen(window))
         QTest.keyClick(window.viewer, Qt.Key.Key_K)
@@ -66,6 +67,7 @@ def test_allow_bank_closes_the_item_by_bank(qtbot, store, policy, tmp_path, rock
     window = open_desk(qtbot, store, policy, SETTINGS)
     qtbot.waitUntil(lambda: len(window.reviewer.items) == 3, timeout=20000)
     assert rocket_id not in [i.id for i in window.reviewer.items]
+    assert window.reviewer.queue.reads == 1
     row = export.export_rows(store.db)[0]
     assert (row["item_id"], row["actor"], row["source"], row["action"]) == (rocket_id, "bank:known-ok", "bank", "allow")
     window.runner.wait()
@@ -112,6 +114,7 @@ def test_ctrl_b_lists_bank_decisions_and_reopens(qtbot, store, policy, tmp_path,
     history = export.export_rows(store.db, include_history=True)
     assert [(r["actor"], r["action"]) for r in history] == [("bank:known-ok", "allow"), ("tester", "undo")]
     assert dialog.reopen_button.isEnabled() is False
+    assert window.reviewer.queue.reads == 1  # the reopen's Changes brought the item back, no re-read
     window.runner.wait()
 
 

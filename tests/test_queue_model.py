@@ -11,7 +11,7 @@ from moderator.domain import Changes, Item, ItemChange, ItemField, ItemStatus, M
 from moderator.queue_state import QueueState
 from tests.desk_helpers import on_screen, open_desk
 from tests.test_queue_state import fill_queue
-from ui.queue_model import ItemIdRole, ItemRole, QueueModel, StatusRole, SuggestedLabelRole
+from ui.queue_model import COLUMNS, ItemIdRole, ItemRole, QueueModel, StatusRole, SuggestedLabelRole
 
 
 def item(n: int, **kw) -> Item:
@@ -71,4 +71,13 @@ def test_deciding_at_10000_queued_items_reads_no_queue(qtbot, good_store, policy
     assert len(r.items) == 10_000 and r.items == r.service.queue()  # and yet the same as the store's
     assert rows_of(window.queue_panel.model) == r.items and window.queue_panel.model is r.model
     assert window.queue_panel.title.text() == "Queue · 10000 open"
+    window.close()
+
+
+def test_the_kind_column_has_room_for_a_skipped_video(qtbot, good_store, policy):
+    """Columns are measured at a reset only; a skip later widens a row's Kind, which must still fit."""
+    window = open_desk(qtbot, good_store, policy)
+    view = window.queue_panel.view
+    kind = COLUMNS.index("Kind")
+    assert view.horizontalHeader().sectionSize(kind) >= view.fontMetrics().horizontalAdvance("video ·skipped")
     window.close()

@@ -35,16 +35,16 @@ class BankActions(QObject):
     def _on_dialog_reopen(self, item_id: str) -> None:
         store, actor = self.banks.store, self.banks.actor
 
-        def reopened(_undo) -> None:
+        def reopened(result) -> None:
             self.message.emit("Reopened: the item is back in the queue")
-            self.reviewer.reload()
+            self.reviewer.apply_changes(result.changes)
             self.show_bank_decisions()
 
         self.runner.write(lambda: reopen(store, item_id, actor), reopened,
                           lambda exc: self.message.emit(f"Not reopened: {exc}"))
 
     def match_in_background(self) -> None:
-        """Hash, match and route every item not hashed yet; the queue is re-read when routing moved it.
+        """Hash, match and route every item not hashed yet; the queue applies what routing changed.
 
         Without any bank there is nothing to match: items stay unhashed until a bank exists (as with
         `moderator import`), so a store without banks never spends CPU on hashing.
@@ -85,5 +85,4 @@ class BankActions(QObject):
         self.matched.emit(summary)
         if summary.hashed:
             self.message.emit(f"Bank matching: {summary.text}")
-        if summary.changed or summary.matched:
-            self.reviewer.reload()
+        self.reviewer.apply_changes(summary.changes)

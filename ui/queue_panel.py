@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from ui.queue_model import QueueModel, _span, due_text  # noqa: F401  (side panels read these here)
+from ui.queue_model import COLUMNS, QueueModel, _span, due_text  # noqa: F401  (side panels read these here)
 
 
 class QueuePanel(QWidget):
@@ -39,11 +39,15 @@ class QueuePanel(QWidget):
         self.select(current)
 
     def _on_model_reset(self) -> None:
+        header = self.view.horizontalHeader()
         if self.model.rowCount() <= 2000:  # measuring reads every row: only for small queues
             self.view.resizeColumnsToContents()
-            header = self.view.horizontalHeader()
             for col in range(self.model.columnCount() - 1):  # the last column takes what is left
                 header.resizeSection(col, min(header.sectionSize(col), 104))
+        # A skip later adds " ·skipped" to a row's Kind, which no reset measured: room for it now.
+        kind = COLUMNS.index("Kind")
+        widest = self.view.fontMetrics().horizontalAdvance("video ·skipped") + 16
+        header.resizeSection(kind, max(header.sectionSize(kind), widest))
 
     def select(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():

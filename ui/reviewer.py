@@ -100,6 +100,24 @@ class Reviewer(QObject):
 
         self.runner.run(reread, self._on_queue_reread)
 
+    def apply_changes(self, changes: Changes) -> None:
+        """Apply another op's Changes (bank routing, a reopen): only the rows they name are read, on a
+        worker; the current item stays on screen unless it left the queue."""
+        if not changes.item_changes:
+            return
+        ids, version = QueueState.rows_to_read(changes), self.queue.version
+
+        def done(rows) -> None:
+            if self.queue.version != version:  # a decision applied meanwhile: these rows may predate it
+                self.apply_changes(changes)
+                return
+            current = self.current
+            delta = self.queue.apply(changes, rows)
+            self._announce(current.id if current and self.queue.get(current.id) else self.index,
+                           lambda: self.model.apply(delta))
+
+        self.runner.run(lambda: {i: self.service.item(i) for i in ids}, done)
+
     # -- keys ---------------------------------------------------------------------------------
     def decide(self, label_name: str) -> None:
         self._close_current(lambda item, ms: self.service.decide(item.id, label_name, handle_ms=ms))
