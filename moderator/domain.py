@@ -34,6 +34,12 @@ class ItemStatus(enum.StrEnum):
     SKIPPED = "skipped"
     DECIDED = "decided"
     ESCALATED = "escalated"
+    # A hub item whose lease went back to the hub (returned on quit, or expired) before anyone here
+    # decided it: out of this desk's queue, since another desk may be working on it now.
+    RELEASED = "released"
+    # A hub item decided here that the hub found decided elsewhere: the decision was kept there as
+    # evidence, not applied. Shown to the moderator as "decided elsewhere".
+    CONFLICT = "conflict"
 
 
 class MediaKind(enum.StrEnum):
