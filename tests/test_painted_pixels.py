@@ -75,28 +75,26 @@ def desk_on_copy(qtbot, store_templates, tmp_path, policy, name, build):
     return store, window
 
 
-@pytest.fixture
-def desk(qtbot, store_templates, tmp_path, policy):
-    store, window = desk_on_copy(qtbot, store_templates, tmp_path, policy, "stills", import_stills)
+def _desk(qtbot, store_templates, tmp_path, policy, name, importer):
+    store, window = desk_on_copy(qtbot, store_templates, tmp_path, policy, name, importer)
     yield window
     window.close()  # before the store closes (pytest-qt would close it too, but later)
     store.close()
 
 
 @pytest.fixture
+def desk(qtbot, store_templates, tmp_path, policy):
+    yield from _desk(qtbot, store_templates, tmp_path, policy, "stills", import_stills)
+
+
+@pytest.fixture
 def locked_desk(qtbot, store_templates, tmp_path, policy):
-    store, window = desk_on_copy(qtbot, store_templates, tmp_path, policy, "locked", import_locked)
-    yield window
-    window.close()
-    store.close()
+    yield from _desk(qtbot, store_templates, tmp_path, policy, "locked", import_locked)
 
 
 @pytest.fixture
 def video_desk(qtbot, store_templates, tmp_path, policy):
-    store, window = desk_on_copy(qtbot, store_templates, tmp_path, policy, "clip", import_clip)
-    yield window
-    window.close()
-    store.close()
+    yield from _desk(qtbot, store_templates, tmp_path, policy, "clip", import_clip)
 
 
 def source_of(window) -> np.ndarray:

@@ -45,19 +45,29 @@ def create_label_actions(window: MainWindow) -> dict[str, KeyCommand]:
     return {lb.name: KeyCommand(window, (lb.key,), lambda n=lb.name: r.decide(n)) for lb in r.service.policy.labels}
 
 
-@add_action(DeskAction.NEXT)
-def _next(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.reviewer.move(1))
-
-
-@add_action(DeskAction.PREVIOUS)
-def _previous(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.reviewer.move(-1))
-
-
-@add_action(DeskAction.SKIP)
-def _skip(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.reviewer.skip)
+# The commands that are one key press → one call: what each calls, given the window.
+_KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = {
+    DeskAction.NEXT: lambda w: lambda: w.reviewer.move(1),
+    DeskAction.PREVIOUS: lambda w: lambda: w.reviewer.move(-1),
+    DeskAction.SKIP: lambda w: w.reviewer.skip,
+    DeskAction.UNDO: lambda w: w.reviewer.undo,
+    DeskAction.ACCEPT_SUGGESTION: lambda w: w.reviewer.accept_suggestion,
+    DeskAction.ADD_TO_BANK: lambda w: w.bank_actions.open_add_bar,
+    DeskAction.BANK_DECISIONS: lambda w: w.bank_actions.show_bank_decisions,
+    DeskAction.SPOTLIGHT_TOGGLE: lambda w: lambda: w.reveal.toggle("spotlight", w.viewer.spec),
+    DeskAction.REVEAL: lambda w: lambda: w.reveal.toggle("reveal", w.viewer.spec),
+    DeskAction.BLUR_MORE: lambda w: lambda: w.reviewer.change_blur(1),
+    DeskAction.BLUR_LESS: lambda w: lambda: w.reviewer.change_blur(-1),
+    DeskAction.PLAY: lambda w: w.player.toggle_play,
+    DeskAction.FRAME_NEXT: lambda w: lambda: w.player.step(1),
+    DeskAction.FRAME_PREVIOUS: lambda w: lambda: w.player.step(-1),
+    DeskAction.IMPORT_MEDIA: lambda w: w.importer.ask,
+    DeskAction.SETTINGS: lambda w: lambda: w.settings_dialog.edit(w.settings),
+    DeskAction.HELP: lambda w: w.help.show,
+    DeskAction.FOCUS_QUEUE: lambda w: w.queue_panel.view.setFocus,
+}
+for _action, _target in _KEY_COMMANDS.items():
+    add_action(_action)(lambda w, keys, target=_target: KeyCommand(w, keys, target(w)))
 
 
 @add_action(DeskAction.ESCALATE)
@@ -69,26 +79,6 @@ def _escalate(w: MainWindow, keys: tuple[str, ...]) -> QObject:
     return KeyCommand(w, keys, open_note)
 
 
-@add_action(DeskAction.UNDO)
-def _undo(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.reviewer.undo)
-
-
-@add_action(DeskAction.ACCEPT_SUGGESTION)
-def _accept_suggestion(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.reviewer.accept_suggestion)
-
-
-@add_action(DeskAction.ADD_TO_BANK)
-def _add_to_bank(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.bank_actions.open_add_bar)
-
-
-@add_action(DeskAction.BANK_DECISIONS)
-def _bank_decisions(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.bank_actions.show_bank_decisions)
-
-
 @add_action(DeskAction.PEEK)
 def _peek(w: MainWindow, keys: tuple[str, ...]) -> QObject:
     return HoldKey(w, keys, w.viewer.start_peek, w.viewer.end_peek)
@@ -97,58 +87,3 @@ def _peek(w: MainWindow, keys: tuple[str, ...]) -> QObject:
 @add_action(DeskAction.SPOTLIGHT)
 def _spotlight(w: MainWindow, keys: tuple[str, ...]) -> QObject:
     return HoldKey(w, keys, w.viewer.start_spotlight, w.viewer.end_spotlight)
-
-
-@add_action(DeskAction.SPOTLIGHT_TOGGLE)
-def _spotlight_toggle(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.reveal.toggle("spotlight", w.viewer.spec))
-
-
-@add_action(DeskAction.REVEAL)
-def _reveal(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.reveal.toggle("reveal", w.viewer.spec))
-
-
-@add_action(DeskAction.BLUR_MORE)
-def _blur_more(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.reviewer.change_blur(1))
-
-
-@add_action(DeskAction.BLUR_LESS)
-def _blur_less(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.reviewer.change_blur(-1))
-
-
-@add_action(DeskAction.PLAY)
-def _play(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.player.toggle_play)
-
-
-@add_action(DeskAction.FRAME_NEXT)
-def _frame_next(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.player.step(1))
-
-
-@add_action(DeskAction.FRAME_PREVIOUS)
-def _frame_previous(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.player.step(-1))
-
-
-@add_action(DeskAction.IMPORT_MEDIA)
-def _import_media(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.importer.ask)
-
-
-@add_action(DeskAction.SETTINGS)
-def _settings(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, lambda: w.settings_dialog.edit(w.settings))
-
-
-@add_action(DeskAction.HELP)
-def _help(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.help.show)
-
-
-@add_action(DeskAction.FOCUS_QUEUE)
-def _focus_queue(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return KeyCommand(w, keys, w.queue_panel.view.setFocus)
