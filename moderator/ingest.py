@@ -100,7 +100,40 @@ def check_file(path: Path) -> Checked:
     """Validate a media file from its bytes; raise MediaError with a reason (sniffed once, decoded once)."""
     with open_regular(path) as f:
         kind, mime, size = _classify(f)
-    return _decode_check(path, kind, mime, size, None).checked
+    return decode_check(path, kind, mime, size, None).checked
+
+
+@dataclass(frozen=True)
+class Source:
+    """What one read of an open source file found: its kind (from its head) and its digests."""
+
+    kind: MediaKind
+    mime: str
+    sha256: str
+    md5: str | None
+    limit: int  # the size limit of its kind
+
+
+def read_source(f: BinaryIO, *, with_md5: bool) -> Source:
+    """Sniff an open file's head, refuse empty, unknown and oversized files, and hash it whole (MD5
+    too, for the banks); MediaError with the reason. The desk's import and the hub's share this."""
+    kind, mime, _size = _classify(f)
+    limit = max_bytes_for(kind)
+    sha, md5 = _digest(f, limit, with_md5=with_md5)
+    return Source(kind, mime, sha, md5, limit)
+
+
+def stage_copy(cache: MediaCache, f: BinaryIO, src: Source) -> Staged:
+    """Copy the open source file, from its start, into the cache's staging area."""
+    return _stage(cache, f, src.mime, src.limit)
+
+
+def check_staged(staged: Staged, src: Source, dihedral: bool | None) -> Decoded:
+    """Decode the staged copy once (what is checked is what is kept): the file's checks and, when
+    dihedral is not None, its hashes; MediaError when the copy is not what was read or not whole."""
+    if staged.sha256 != src.sha256:
+        raise MediaError("file changed while it was imported")
+    return decode_check(staged.path, src.kind, src.mime, staged.size, dihedral, src.md5, src.sha256)
 
 
 def _classify(f: BinaryIO) -> tuple[MediaKind, str, int]:
@@ -123,18 +156,18 @@ def _classify(f: BinaryIO) -> tuple[MediaKind, str, int]:
 
 
 @dataclass(frozen=True)
-class _Decoded:
+class Decoded:
     checked: Checked
     hashes: MediaHashes | None  # computed from the same decode when banks need them, else None
 
 
-def _decode_check(path: Path, kind: MediaKind, mime: str, size: int, dihedral: bool | None,
-                  md5: str | None = None, sha: str | None = None) -> _Decoded:
+def decode_check(path: Path, kind: MediaKind, mime: str, size: int, dihedral: bool | None,
+                 md5: str | None = None, sha: str | None = None) -> Decoded:
     """One decode of an already sniffed file: it proves the file whole and, when dihedral is not None
     (banks exist), gives the hashes too, so matching never decodes it again."""
     if kind is MediaKind.VIDEO:
         v = probe_video(path)
-        return _Decoded(Checked(kind, mime, v.width, v.height, v.duration_s, size), None)
+        return Decoded(Checked(kind, mime, v.width, v.height, v.duration_s, size), None)
     with open_image(path, max_pixels=MAX_PIXELS) as im:
         if dihedral is None:
             im.verify()
@@ -142,7 +175,7 @@ def _decode_check(path: Path, kind: MediaKind, mime: str, size: int, dihedral: b
         else:
             digests = (HashResult(MD5.name, md5), HashResult(SHA256.name, sha)) if md5 and sha else ()
             hashes = hash_decoded(im, digests, dihedral)
-        return _Decoded(Checked(kind, mime, im.info.width, im.info.height, None, size), hashes)
+        return Decoded(Checked(kind, mime, im.info.width, im.info.height, None, size), hashes)
 
 
 def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
@@ -180,18 +213,16 @@ def _import_one(store: Store, cache: MediaCache, entry: Entry, actor: str, allow
     if entry.external_id:  # refused before any read; checked again under the write lock
         _refuse_duplicate(store.db, None, entry, dedupe)
     with open_regular(entry.path) as f:
-        kind, mime, size = _classify(f)
-        sha, md5 = _digest(f, max_bytes_for(kind), with_md5=dihedral is not None)
+        src = read_source(f, with_md5=dihedral is not None)
+        sha = src.sha256
         _refuse_duplicate(store.db, sha, entry, dedupe)
         media = items_repo.media_for_sha(store.db, sha)
         shared = media is not None and Path(media["media_path"]).is_file()
-        staged = None if shared else _stage(cache, f, mime, max_bytes_for(kind))
+        staged = None if shared else stage_copy(cache, f, src)
     if staged is None:  # known content: a new report of it shares the media row and the cached file
         return store.write(_write_item, entry, actor, sha, None, None, dedupe)
     try:
-        if staged.sha256 != sha:
-            raise MediaError("file changed while it was imported")
-        decoded = _decode_check(staged.path, kind, mime, staged.size, dihedral, md5, sha)
+        decoded = check_staged(staged, src, dihedral)
         row = _media_row(sha, staged.final, decoded.checked)
         item_id = store.write(_write_item, entry, actor, sha, row, decoded.hashes, dedupe)
     except BaseException:
@@ -251,11 +282,19 @@ def _refuse_duplicate(db: Database, sha: str | None, entry: Entry, dedupe: bool)
     """external_id imported already: refused. Same content and no external_id: refused unless `dedupe`
     is off (--allow-duplicates), when it is a new report sharing the media."""
     if entry.external_id and (other := items_repo.item_id_for_external(db, entry.external_id)):
-        raise MediaError(f"external_id {entry.external_id} already imported as item {other}")
+        raise external_id_taken(entry.external_id, other)
     existing = dedupe and sha and items_repo.item_id_for_sha(db, sha)
     if existing:
-        raise MediaError(f"duplicate of item {existing} (same content already imported; "
-                         "give it an external_id or --allow-duplicates to import it as a new report)")
+        raise content_taken(existing)
+
+
+def external_id_taken(external_id: str, other: str) -> MediaError:
+    return MediaError(f"external_id {external_id} already imported as item {other}")
+
+
+def content_taken(existing: str) -> MediaError:
+    return MediaError(f"duplicate of item {existing} (same content already imported; "
+                      "give it an external_id or --allow-duplicates to import it as a new report)")
 
 
 def _media_row(sha: str, cached: Path, c: Checked) -> dict:
@@ -265,11 +304,16 @@ def _media_row(sha: str, cached: Path, c: Checked) -> dict:
 
 def _item_row(item_id: str, sha: str, e: Entry) -> dict:
     imported_at = now_iso()
-    due = plus_minutes(e.reported_at or imported_at, e.sla_minutes) if e.sla_minutes else None
+    due = sla_due_at(e, imported_at)
     return {"id": item_id, "sha256": sha, "external_id": e.external_id, "source_name": e.path.name,
             "category": e.category, "priority": e.priority, "reason": e.reason,
             "report_count": e.report_count, "reported_at": e.reported_at, "sla_minutes": e.sla_minutes,
             "sla_due_at": due, "imported_at": imported_at, "status": "pending"}
+
+
+def sla_due_at(e: Entry, imported_at: str) -> str | None:
+    """When the report's SLA runs out: sla_minutes after it was reported (or, unknown, imported)."""
+    return plus_minutes(e.reported_at or imported_at, e.sla_minutes) if e.sla_minutes else None
 
 
 def _walk(folder: Path) -> list[Path]:

@@ -79,24 +79,62 @@ class Route:
     changes: Changes = Changes()
 
 
-def route(db: Database, policy: Policy, item_id: str, matches: list[Match]) -> Route:
-    """Apply bank policy to an item's matches, inside the caller's transaction; audited as "route".
+@dataclass(frozen=True)
+class RoutePlan:
+    """Bank policy applied to an item's matches, decided without any storage: what the desk's store
+    and the hub both carry out (outcome none | escalated | closed | flagged | recorded)."""
 
-    Precedence: a block bank that escalates beats one that removes (a person must see what a bank
+    outcome: str
+    bank: str | None = None
+    label: str | None = None  # escalated: the suggested label; closed: the decision's label
+    action: Action | None = None  # closed: the decision's action
+    evidence: Match | None = None  # closed: the nearest match of the closing bank
+
+
+def plan_route(policy: Policy, banks: dict[str, Bank], matches: list[Match], is_open: bool) -> RoutePlan:
+    """Precedence: a block bank that escalates beats one that removes (a person must see what a bank
     says needs escalation), any block match vetoes auto-allowing, and `flag` only records. Items a
-    person has already decided are never touched: their matches are only recorded.
-    """
+    person has already decided (`is_open` False) are never touched: their matches are only recorded.
+    `matches` are nearest first; `banks` holds every bank they name."""
+    if not matches:
+        return RoutePlan("none")
+    chosen = _choose_bank(banks, matches) if is_open else None
+    if chosen is None:
+        return RoutePlan("flagged" if is_open else "recorded", matches[0].bank)
+    if chosen.action is BankAction.ESCALATE:
+        escalating = [m for m in matches if banks[m.bank].action is BankAction.ESCALATE]
+        label = next((x for m in escalating if (x := _policy_label(policy, m.label))), None)
+        return RoutePlan("escalated", chosen.name, label)
+    # Closed with the entry's label when it is a policy label with the bank's action, else the
+    # policy's first label with that action; a policy with none: a person decides instead.
+    action = Action(chosen.action.value)
+    own = [m for m in matches if m.bank == chosen.name]
+    label = next((x for m in own if (x := _policy_label(policy, m.label, action))), None)
+    label = label or next((lb.name for lb in policy.labels if lb.action is action), None)
+    if label is None:
+        return RoutePlan("flagged", chosen.name)
+    return RoutePlan("closed", chosen.name, label, action, own[0])
+
+
+def bank_note(match: Match) -> str:
+    """The note on a decision a bank made: which entry closed the item, and how near it was."""
+    return f"{match.signal_type} match: entry {match.entry_id} at distance {match.distance}"
+
+
+def route(db: Database, policy: Policy, item_id: str, matches: list[Match]) -> Route:
+    """Apply bank policy (plan_route) to an item's matches, inside the caller's transaction; audited
+    as "route"."""
     if not matches:
         return Route(item_id, "none")
     banks = {m.bank: banks_repo.get_bank(db, m.bank) for m in matches}
     item = items_repo.get_item(db, item_id)
-    chosen = _choose_bank(banks, matches) if item.status in OPEN else None
-    if chosen is None:
-        result = Route(item_id, "flagged" if item.status in OPEN else "recorded", matches[0].bank)
-    elif chosen.action is BankAction.ESCALATE:
-        result = _escalate(db, policy, item_id, chosen, [m for m in matches if banks[m.bank].action is BankAction.ESCALATE])
+    plan = plan_route(policy, banks, matches, item.status in OPEN)
+    if plan.outcome == "escalated":
+        result = _escalate(db, item_id, plan)
+    elif plan.outcome == "closed":
+        result = _close(db, policy, item, plan)
     else:
-        result = _close(db, policy, item, chosen, [m for m in matches if m.bank == chosen.name])
+        result = Route(item_id, plan.outcome, plan.bank)
     _audit_route(db, result, matches)
     return result
 
@@ -120,30 +158,22 @@ def _policy_label(policy: Policy, name: str, action: Action | None = None) -> st
     return label.name if label and (action is None or label.action is action) else None
 
 
-def _escalate(db: Database, policy: Policy, item_id: str, bank: Bank, matches: list[Match]) -> Route:
-    label = next((x for m in matches if (x := _policy_label(policy, m.label))), None)
-    priority = banks_repo.raise_priority(db, item_id, ESCALATE_PRIORITY, label)
+def _escalate(db: Database, item_id: str, plan: RoutePlan) -> Route:
+    priority = banks_repo.raise_priority(db, item_id, ESCALATE_PRIORITY, plan.label)
     change = ItemChange(item_id, frozenset({ItemField.PRIORITY, ItemField.SUGGESTED_LABEL}))
     changes = Changes(items=(item_id,), queue=True, item_changes=(change,))
-    return Route(item_id, "escalated", bank.name, priority=priority, suggested_label=label, changes=changes)
+    return Route(item_id, "escalated", plan.bank, priority=priority, suggested_label=plan.label, changes=changes)
 
 
-def _close(db: Database, policy: Policy, item: Item, bank: Bank, matches: list[Match]) -> Route:
-    """Close the item with a decision by `bank:<name>`: the entry's label when it is a policy label
-    with the bank's action, else the policy's first label with that action."""
-    action = Action(bank.action.value)
-    label = next((x for m in matches if (x := _policy_label(policy, m.label, action))), None)
-    label = label or next((lb.name for lb in policy.labels if lb.action is action), None)
-    if label is None:  # a policy with no label for this action: a person decides instead
-        return Route(item.id, "flagged", bank.name)
-    best = matches[0]
+def _close(db: Database, policy: Policy, item: Item, plan: RoutePlan) -> Route:
+    """Close the item with a decision by `bank:<name>`."""
     decision = Decision(
-        uuid=str(uuid.uuid4()), item_id=item.id, labels=(label,), action=action, actor=f"bank:{bank.name}",
-        decided_at=now_iso(), policy_version=policy.version, source=DecisionSource.BANK,
-        note=f"{best.signal_type} match: entry {best.entry_id} at distance {best.distance}",
+        uuid=str(uuid.uuid4()), item_id=item.id, labels=(plan.label,), action=plan.action,
+        actor=f"bank:{plan.bank}", decided_at=now_iso(), policy_version=policy.version,
+        source=DecisionSource.BANK, note=bank_note(plan.evidence),
     )
     result = decisions_repo.append_decisions(db, [decision])  # supersedes what stood, sets the status
-    return Route(item.id, "closed", bank.name, decision=result.decision, changes=result.changes)
+    return Route(item.id, "closed", plan.bank, decision=result.decision, changes=result.changes)
 
 
 def _audit_route(db: Database, r: Route, matches: list[Match]) -> None:
@@ -212,7 +242,7 @@ class Matcher:
 
     def needs_dihedral(self) -> bool:
         """Whether matching now queries PDQ's dihedral variants (some bank holds PDQ entries)."""
-        return _needs_dihedral(self.cache.current(self.store.db))
+        return needs_dihedral(self.cache.current(self.store.db))
 
     def _record_media(self, db: Database, item: Item, hashes: MediaHashes, matches: list[Match],
                       fresh: bool) -> Route:
@@ -253,15 +283,22 @@ class Matcher:
         return route(db, self.policy, item_id, matches)
 
     def _lookup(self, hashes: MediaHashes, indexes: list[tuple[Bank, str, Indexed]]) -> list[Match]:
-        best: dict[int, tuple[int, str, str | None, float | None, Bank, str]] = {}
-        for bank, signal_type, indexed in indexes:
-            for entry_id, hit in _hits(hashes, bank, signal_type, indexed).items():
-                if entry_id not in best or hit[0] < best[entry_id][0]:
-                    best[entry_id] = (*hit, bank, signal_type)
-        entries = banks_repo.entries_by_id(self.store.db, list(best))
-        matches = [Match(bank.name, eid, sig, entries[eid][1], dist, query, entries[eid][0], variant, time_s)
-                   for eid, (dist, query, variant, time_s, bank, sig) in best.items()]
-        return sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id))
+        return lookup(hashes, indexes, lambda ids: banks_repo.entries_by_id(self.store.db, ids))
+
+
+def lookup(hashes: MediaHashes, indexes: list[tuple[Bank, str, Indexed]],
+           entries_of: Callable[[list[int]], dict[int, tuple[str, str]]]) -> list[Match]:
+    """Every bank entry near the hashes, nearest first (one Match per entry, its nearest hit), from
+    the (bank, signal type, index) triples; `entries_of` gives id -> (hash, label) of the entries hit."""
+    best: dict[int, tuple[int, str, str | None, float | None, Bank, str]] = {}
+    for bank, signal_type, indexed in indexes:
+        for entry_id, hit in _hits(hashes, bank, signal_type, indexed).items():
+            if entry_id not in best or hit[0] < best[entry_id][0]:
+                best[entry_id] = (*hit, bank, signal_type)
+    entries = entries_of(list(best))
+    matches = [Match(bank.name, eid, sig, entries[eid][1], dist, query, entries[eid][0], variant, time_s)
+               for eid, (dist, query, variant, time_s, bank, sig) in best.items()]
+    return sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id))
 
 
 def _hits(hashes: MediaHashes, bank: Bank, signal_type: str, indexed: Indexed) -> dict[int, tuple]:
@@ -299,7 +336,7 @@ def _known_good_animation(hashes: MediaHashes, signal_type: str, hits: list[tupl
     return hits if frames and all(f.hex in matched for f in frames) else []
 
 
-def _needs_dihedral(indexes: list[tuple[Bank, str, Indexed]]) -> bool:
+def needs_dihedral(indexes: list[tuple[Bank, str, Indexed]]) -> bool:
     return any(signal_type == PDQ.name for _, signal_type, _ in indexes)
 
 

@@ -20,6 +20,7 @@ import hashlib
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -103,12 +104,20 @@ class MediaCache:
 
     # -- at start: finish or remove what dead processes left ---------------------------------------
     def sweep(self, db: Database, grace_seconds: float = GRACE_SECONDS) -> Swept:
+        return self.sweep_rows(lambda: {sha: mime for sha, mime in db.execute("SELECT sha256, mime FROM media")},
+                               lambda sha: db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha,)).fetchone()
+                               is not None, grace_seconds)
+
+    def sweep_rows(self, media_mimes: Callable[[], dict[str, str]], has_row: Callable[[str], bool],
+                   grace_seconds: float = GRACE_SECONDS) -> Swept:
+        """sweep() over any database: `media_mimes` gives sha256 -> mime of every media row, and
+        `has_row` re-checks one sha256 (a row committed since the first read)."""
         swept = Swept()
-        mimes = {sha: mime for sha, mime in db.execute("SELECT sha256, mime FROM media")}
+        mimes = media_mimes()
         cutoff = time.time() - grace_seconds
         for entry in _scan(self.root):
             if entry.is_dir(follow_symlinks=False) and _is_shard(entry.name):
-                self._sweep_unreferenced(Path(entry.path), mimes, cutoff, swept, db)
+                self._sweep_unreferenced(Path(entry.path), mimes, cutoff, swept, has_row)
             elif entry.name.startswith((PARTIAL, STAGED)):
                 self._sweep_staged(entry, mimes, swept)
             elif entry.name.startswith(LEGACY) and _mtime(entry) < cutoff:
@@ -132,12 +141,12 @@ class MediaCache:
             _remove(path, swept)
 
     def _sweep_unreferenced(self, folder: Path, mimes: dict[str, str], cutoff: float, swept: Swept,
-                            db: Database) -> None:
+                            has_row: Callable[[str], bool]) -> None:
         for entry in _scan(folder):
             sha = entry.name.split(".", 1)[0]
             if entry.name.startswith(".") or sha in mimes or _mtime(entry) >= cutoff:
                 continue
-            if db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha,)).fetchone() is None:
+            if not has_row(sha):
                 _remove(Path(entry.path), swept)
 
 
