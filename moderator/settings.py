@@ -48,6 +48,8 @@ class Settings:
     break_minutes: int = _setting(5, "Break length, minutes", 1, 60)
     palate_cleanser: bool = _setting(True, "Calm screen after a high-severity item")
     palate_cleanser_seconds: float = _setting(3.0, "Calm screen, seconds", 0, 30)
+    # Team hub: items leased ahead of the moderator (the hub lets a desk hold at most 200 leases).
+    hub_in_hand: int = _setting(20, "Hub items kept in hand (leased ahead)", 1, 200)
 
     def validate(self) -> Settings:
         """Self, if every value has its type and lies within its declared bounds (NaN and inf never do)."""

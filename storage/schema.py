@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -210,3 +211,37 @@ def _decision_qa_of(db: Database) -> None:
         CREATE INDEX decisions_qa_of ON decisions(qa_of);
         """
     )
+
+
+@migrations(name="0007_hub_sync")
+def _hub_sync(db: Database) -> None:
+    """What the desk's sync with a team hub keeps (docs/HUB.md, "The desk's sync client"): where an item
+    came from (`origin`: local import or a hub lease, whose item id is the hub's), every lease received
+    and what became of it (`hub_leases`: fetching its media, held, returned, expired, decided, refused),
+    decisions the hub refused for good (`outbox.rejected_at`; `last_error` says why) or found decided
+    elsewhere (`sync_conflicts`), bank entries the hub removed (`hub_bank_removals`: local entries are
+    append-only, so a removal is recorded, not applied), and this desk's id, made once (`sync_state`)."""
+    _script(db,
+        """
+        ALTER TABLE items ADD COLUMN origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'hub'));
+        ALTER TABLE outbox ADD COLUMN rejected_at TEXT;
+        CREATE INDEX outbox_pending ON outbox(seq) WHERE sent_at IS NULL AND rejected_at IS NULL;
+        CREATE TABLE hub_leases (
+            lease_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, sha256 TEXT NOT NULL, expires_at TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('fetching', 'held', 'returned', 'expired', 'decided', 'refused')),
+            leased_at TEXT NOT NULL, changed_at TEXT NOT NULL, item TEXT NOT NULL, reason TEXT
+        );
+        CREATE INDEX hub_leases_item ON hub_leases(item_id, leased_at);
+        CREATE INDEX hub_leases_state ON hub_leases(state, leased_at);
+        CREATE TABLE sync_conflicts (
+            id INTEGER PRIMARY KEY, decision_uuid TEXT NOT NULL UNIQUE, item_id TEXT NOT NULL,
+            reason TEXT NOT NULL, at TEXT NOT NULL
+        );
+        CREATE TABLE hub_bank_removals (
+            id INTEGER PRIMARY KEY, bank TEXT NOT NULL, signal_type TEXT NOT NULL, hash TEXT NOT NULL,
+            version INTEGER NOT NULL, at TEXT NOT NULL, UNIQUE (bank, signal_type, hash, version)
+        );
+        """
+    )
+    db.execute("INSERT OR IGNORE INTO sync_state (key, value) VALUES ('desk_id', ?)", (str(uuid.uuid4()),))
