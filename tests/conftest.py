@@ -23,6 +23,7 @@ import pytest
 from moderator.policy import load_policy
 from moderator.review import ReviewService
 from storage.store import Store
+from tests.hub_fixtures import hub, hub_factory, pg_server  # noqa: F401 (hub tests: a real hub process)
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "retina")
 
