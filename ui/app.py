@@ -6,12 +6,14 @@ import argparse
 import sys
 
 from moderator.domain import Policy
+from moderator.hub_config import HubConfig, HubConfigError, load_hub_config
 from moderator.keymap import load_keymap
 from moderator.paths import config_dir, default_actor
 from moderator.policy import load_policy
 from moderator.resources import resource_path
 from moderator.review import ReviewService
 from moderator.settings import Settings, load_settings
+from moderator.sync_service import SyncService
 from ui.platform_check import problem
 
 
@@ -27,19 +29,27 @@ def run_desk(args: argparse.Namespace) -> int:
 
     from moderator.session import open_desk_store
 
+    try:
+        hub = None if args.demo else load_hub_config()  # the demo queue never talks to a hub
+    except HubConfigError as exc:
+        print(f"moderator: error: {exc}", file=sys.stderr)
+        return 2
     store = open_desk_store(args.data_dir, demo=args.demo)
+    window = None
     try:
         app = QApplication.instance() or QApplication(sys.argv[:1])
         app.setApplicationName("Moderator Desk")
         app.setStyleSheet(resource_path("theme.qss").read_text(encoding="utf-8"))
         window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo,
-                              settings=settings)
+                              settings=settings, hub=hub)
         window.show()
         return app.exec()
     finally:
         from ui.tasks import drain_all
 
         drain_all()  # every queued write reaches the store, and no worker outlives it
+        if window is not None and window.sync is not None:
+            window.sync.service.close()
         store.close()
 
 
@@ -50,18 +60,25 @@ def load_config(policy_path: str | None) -> tuple[Policy, dict[str, tuple[str, .
     return policy, keymap, load_settings()
 
 
-def build_window(store, policy, keymap, actor: str, *, demo: bool = False, settings: Settings | None = None):
-    """The window on a store; with demo, an empty store is filled with the demo queue first (off-thread)."""
+def build_window(store, policy, keymap, actor: str, *, demo: bool = False, settings: Settings | None = None,
+                 hub: HubConfig | None = None):
+    """The window on a store; with demo, an empty store is filled with the demo queue first (off-thread);
+    with a hub, a sync service pulls work from it and pushes decisions up (on the network worker)."""
     from moderator.demo import ensure_demo
     from ui.main_window import MainWindow
 
     # Hand the GIL over every 1 ms, not 5: the GUI thread gets it back promptly from the workers.
     sys.setswitchinterval(0.001)
     service = ReviewService(store=store, policy=policy, actor=actor)
-    window = MainWindow(service, keymap, settings, title=f"{'demo · ' if demo else ''}{store.data_dir}")
+    sync = SyncService(store, policy, actor, hub) if hub is not None else None
+    title = f"{'demo · ' if demo else ''}{store.data_dir}" + (f" · hub {hub.url}" if hub else "")
+    window = MainWindow(service, keymap, settings, title=title, sync=sync)
+
     def loaded(_result=None) -> None:
         window.reviewer.load()
         window.bank_actions.match_in_background()
+        if window.sync is not None:
+            window.sync.start()
 
     if demo:
         window.viewer.show_message("Preparing the demo queue…")

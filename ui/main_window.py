@@ -21,6 +21,7 @@ from ui.reveal import RevealController
 from ui.reviewer import Reviewer
 from ui.settings_dialog import SettingsDialog
 from ui.side_panels import FactsPanel, LabelsPanel
+from ui.sync_driver import SyncDriver, confirm_quit
 from ui.tasks import TaskRunner
 from ui.video_player import VideoPlayer
 from ui.viewer import MediaViewer
@@ -29,7 +30,7 @@ from ui.wellness_panel import BreakBanner, ExposureMeter, WellnessMonitor
 
 class MainWindow(QMainWindow):
     def __init__(self, service: ReviewService, keymap: dict[str, tuple[str, ...]],
-                 settings: Settings | None = None, title: str = ""):
+                 settings: Settings | None = None, title: str = "", sync=None):
         super().__init__()
         self.setWindowTitle(f"Moderator Desk — {title}" if title else "Moderator Desk")
         self.settings = settings = settings or Settings()
@@ -54,6 +55,10 @@ class MainWindow(QMainWindow):
         self.bindings = make_bindings(keymap, service.policy)
         self.help = HelpDialog(self.bindings, self)
         self.settings_dialog = SettingsDialog(self)
+        self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
+        if self.sync is not None:
+            self.reviewer.empty_text = "Waiting for work from the hub…"
+        self._quit_confirmed = False
         self._build_layout()
         self.key_actions = dict(create_actions(self, keymap))
         self.label_actions = create_label_actions(self)
@@ -81,6 +86,8 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel("")
         self.statusBar().addPermanentWidget(self.meter)
         self.statusBar().addPermanentWidget(self.status_label)
+        if self.sync is not None:
+            self.statusBar().addPermanentWidget(self.sync.indicator)
 
     def _wire(self) -> None:
         r, v = self.reviewer, self.viewer
@@ -100,6 +107,8 @@ class MainWindow(QMainWindow):
         self.bank_actions.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.importer.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.settings_dialog.saved.connect(self.apply_settings)
+        if self.sync is not None:
+            self.sync.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.wellness.refresh()
 
     def apply_settings(self, settings: Settings) -> None:
@@ -122,14 +131,24 @@ class MainWindow(QMainWindow):
         total = len(self.reviewer.items)
         self.status_label.setText(f"{self.reviewer.index + 1 if total else 0} / {total} open")
 
+    def _quit_anyway(self) -> None:
+        self._quit_confirmed = True
+        self.close()
+
     def changeEvent(self, event) -> None:
         if event.type() == event.Type.ActivationChange and not self.isActiveWindow():
             self.viewer.end_reveal()  # never leave media revealed behind another window
         super().changeEvent(event)
 
     def closeEvent(self, event) -> None:
+        if self.sync is not None and self.sync.unsynced and not self._quit_confirmed:
+            event.ignore()  # decisions the hub has not got: ask first (they are kept either way)
+            confirm_quit(self, self.sync.unsynced, self._quit_anyway)
+            return
         self.viewer.end_reveal()
         self.player.detach()
+        if self.sync is not None:
+            self.sync.release_on_quit()  # queued before the shutdown below, which waits for it
         # Every queued write reaches the store before the window goes, and no late callback
         # starts new work: the store closes right after this window.
         self.runner.shutdown()

@@ -61,6 +61,8 @@ class TaskRunner(QObject):
         self._writes.setMaxThreadCount(1)
         self._background = QThreadPool(self)  # long jobs (hashing a queue) never delay a preview
         self._background.setMaxThreadCount(1)
+        self._network = QThreadPool(self)  # hub calls wait on the network: never behind hashing or a preview
+        self._network.setMaxThreadCount(1)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callable | None, Callable | None]] = {}
         self.closed = False
@@ -69,14 +71,15 @@ class TaskRunner(QObject):
 
     def run(self, fn: Callable[[], Any], on_success: Callable[[Any], None] | None = None,
             on_failure: Callable[[Exception], None] | None = None, *, write: bool = False,
-            background: bool = False) -> int:
+            background: bool = False, network: bool = False) -> int:
         """Queue `fn`; its id, or 0 when the runner is shut down (the op is dropped, never run)."""
         if self.closed:
             log.debug("op dropped: the runner is shut down")
             return 0
         job_id = next(self._ids)
         self._callbacks[job_id] = (on_success, on_failure)
-        pool = self._writes if write else self._background if background else self._reads
+        pool = (self._writes if write else self._background if background else
+                self._network if network else self._reads)
         pool.start(_Job(self, job_id, fn))
         return job_id
 
@@ -94,7 +97,7 @@ class TaskRunner(QObject):
 
     @property
     def _pools(self) -> tuple[QThreadPool, ...]:
-        return self._writes, self._background, self._reads
+        return self._writes, self._background, self._network, self._reads
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every queued op has run (shutdown and tests only)."""
