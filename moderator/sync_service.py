@@ -143,6 +143,13 @@ class SyncService:
 
     def _take(self, leases: list[sync_repo.Lease], changes: list[ItemChange], counts: dict[str, int]) -> None:
         for lease in leases:
+            if sync_repo.refused_before(self.store.db, lease.item_id, lease.sha256):
+                # Refused (and returned) once already: held unseen until it expires, so the hub does not
+                # hand it straight back to us every round.
+                self.store.write(sync_repo.set_lease_state, lease.lease_id, sync_repo.REFUSED,
+                                 reason="refused before; held unseen until the lease expires")
+                counts["refused_again"] = counts.get("refused_again", 0) + 1
+                continue
             change = sync_media.take_lease(self.store, self._client, self.policy, lease, self.actor)
             counts["leased" if change else "refused"] += 1
             if change:

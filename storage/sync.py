@@ -148,6 +148,12 @@ def lease_for_item(db: Database, item_id: str) -> str | None:
     return row[0] if row else None
 
 
+def refused_before(db: Database, item_id: str, sha256: str) -> bool:
+    """Whether this desk already refused this item's media under an earlier lease."""
+    return db.execute("SELECT 1 FROM hub_leases WHERE item_id = ? AND sha256 = ? AND state = ? LIMIT 1",
+                      (item_id, sha256, REFUSED)).fetchone() is not None
+
+
 def refused(db: Database, limit: int = 20) -> list[Lease]:
     sql = f"SELECT {_LEASE} FROM hub_leases l WHERE l.state = ? ORDER BY l.changed_at DESC LIMIT ?"
     return [_lease(r) for r in db.execute(sql, (REFUSED, limit))]
