@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlite_utils import Database
@@ -35,14 +35,15 @@ def export_rows(db: Database, *, include_history: bool = False) -> list[dict[str
     return out
 
 
-def render(rows: Iterable[dict[str, Any]], fmt: str) -> str:
+def render(rows: Iterable[dict[str, Any]], fmt: str, columns: Sequence[str] = COLUMNS) -> str:
+    """JSONL (each row as it is) or CSV of `columns` (labels joined with `;`)."""
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if fmt == "csv":
         buf = io.StringIO()
         writer = SafeWriter(buf)  # cells a spreadsheet would run as formulas are neutralised
-        writer.writerow(COLUMNS)
+        writer.writerow(columns)
         for r in rows:
-            writer.writerow([";".join(r["labels"]) if k == "labels" else r.get(k) for k in COLUMNS])
+            writer.writerow([";".join(r["labels"]) if k == "labels" else r.get(k) for k in columns])
         return buf.getvalue()
     raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
