@@ -61,8 +61,8 @@ class HubDb:
             engine.dispose()
 
 
-@pytest.fixture(params=DATABASES)
-def hub_db(request, tmp_path) -> HubDb:
+@pytest.fixture(name="hub_db", params=DATABASES)
+def hub_db_fixture(request, tmp_path) -> HubDb:
     """A new, empty hub database per test: a SQLite file, or a database on the throwaway PostgreSQL."""
     data_dir = tmp_path / "hub"
     if request.param == "postgresql":
