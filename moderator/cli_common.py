@@ -145,3 +145,12 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def emit(text: str, out: Path | None, rows: int, what: str) -> None:
+    """An export's text to standard output, or whole to the --out file (saying so on standard error)."""
+    if out:
+        write_atomically(out, text)
+        print(f"wrote {rows} {what} to {shown(out)}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

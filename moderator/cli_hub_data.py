@@ -11,11 +11,11 @@ from moderator.cli_common import (
     EXIT_OK,
     UsageError,
     check_out_path,
+    emit,
     load_policy_of,
     one_line,
     print_json,
     shown,
-    write_atomically,
 )
 from moderator.cli_hub import hub_command, hub_data_dir
 from moderator.cli_hub_admin import _database_errors as database_errors
@@ -90,11 +90,7 @@ def _decisions(args: argparse.Namespace) -> int:
     with hub_engine(args, create=False) as engine, read_tx(engine) as conn:
         rows = decision_rows(conn, args.since)
     text = render(rows, args.format, EXPORT_COLUMNS)
-    if out:
-        write_atomically(out, text)
-        print(f"wrote {len(rows)} decisions to {shown(out)}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    emit(text, out, len(rows), "decisions")
     return EXIT_OK
 
 

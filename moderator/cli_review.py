@@ -15,13 +15,13 @@ from moderator.cli_common import (
     bounded_int,
     check_out_path,
     command,
+    emit,
     fail,
     load_policy_of,
     one_line,
     open_store,
     print_json,
     shown,
-    write_atomically,
 )
 
 
@@ -110,11 +110,7 @@ def _decisions(args: argparse.Namespace) -> int:
     with open_store(args, readonly=True) as store:
         rows = export_mod.export_rows(store.db, include_history=args.history)
     text = export_mod.render(rows, args.format)
-    if out:
-        write_atomically(out, text)
-        print(f"wrote {len(rows)} decisions to {shown(out)}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    emit(text, out, len(rows), "decisions")
     return EXIT_OK
 
 
