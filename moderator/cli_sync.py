@@ -55,6 +55,9 @@ def _login(args: argparse.Namespace) -> int:
     try:
         with HubClient(url, None) as anonymous:
             anonymous.health()
+    except HubError as exc:
+        return fail(f"cannot log in to {url}: no moderator hub answers there ({exc})", EXIT_NOTHING)
+    try:
         with HubClient(url, token) as client:
             client.policy()
     except HubAuthError as exc:
