@@ -21,6 +21,7 @@ from moderator.media_hashes import hash_media
 from moderator.signals import DIHEDRAL_VARIANTS
 from tests.conftest import PHOTOS, photo, write_image
 from tests.hub_fixtures import DATABASES, clear_queue, poll
+from tests.test_blurring_video import write_video
 from tests.test_import_crash import dead_pid, distinct_photos
 from upstream.banks import push_entries
 from upstream.db import open_hub, read_tx, write_tx
@@ -112,6 +113,20 @@ def test_items_are_hashed_from_the_import(hub_db, good_folder, capsys):
     expected = hash_media(good_folder / "astronaut.jpg", dihedral=False)
     assert {(h.signal_type, None): h.hex for h in expected.hashes} == stored  # no PDQ bank: no variants
     assert stored[("sha256", None)] == item["sha256"]
+
+
+def test_a_video_is_probed_and_its_frames_hashed(hub_db, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    clip = write_video(folder / "clip.mp4", ["astronaut", "coffee"], seconds=1)
+    assert run(capsys, *hub_db.argv("import", str(folder)))[0] == 0
+    [row] = hub_db.rows(media)
+    assert (row["kind"], row["mime"], row["width"], row["height"]) == ("video", "video/mp4", 320, 180)
+    assert 1.5 <= row["duration_s"] <= 2.5
+    [item] = hub_db.rows(items)
+    frames = sorted((r["frame_index"], r["value"]) for r in hub_db.rows(item_hashes, item_hashes.c.item_id == item["id"])
+                    if r["frame_index"] is not None)
+    assert frames == sorted((f.index, f.hex) for f in hash_media(clip, dihedral=False).frames) and len(frames) >= 2
 
 
 def test_manifests_carry_the_reports_metadata_and_bad_rows_are_named(hub_db, tmp_path, capsys):
