@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,8 +208,10 @@ def start_hub(tmp_root: Path, db_url: str | None, *options: str, users: bool = T
     data_dir = tmp_root / "hub-data"
     hub = HubProcess(db_url or f"sqlite:///{data_dir / 'hub.sqlite3'}", data_dir, tuple(options))
     if users:
-        for r in ROLES:
-            hub.tokens[r] = hub.add_user_cli(f"{r}-1", r, team="in-house")
+        hub.tokens["moderator"] = hub.add_user_cli("moderator-1", "moderator", team="in-house")  # creates the db
+        with ThreadPoolExecutor(3) as pool:
+            found = pool.map(lambda r: (r, hub.add_user_cli(f"{r}-1", r, team="in-house")), ROLES[1:])
+            hub.tokens.update(found)
     hub.start()
     return hub
 

@@ -109,6 +109,10 @@ def item_matches(conn: Connection, item_ids: list[str]) -> dict[str, list[dict]]
 
 
 def _owned(conn: Connection, lease_id: str, holder: Holder):
+    # Locks in the order leasing takes them, item row then lease row, so the two never deadlock.
+    item_id = conn.execute(select(leases.c.item_id).where(leases.c.lease_id == lease_id)).scalar()
+    if item_id is not None:
+        conn.execute(select(items.c.id).where(items.c.id == item_id).with_for_update()).first()
     row = conn.execute(select(leases).where(leases.c.lease_id == lease_id).with_for_update()).first()
     if row is None:
         raise LeaseError(404, f"no lease {lease_id}")
