@@ -5,6 +5,7 @@ database once, then run uvicorn: in this process for one worker, or as N worker 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -37,6 +38,10 @@ def serve(*, db_url: str, data_dir: Path, host: str, port: int, workers: int, le
                             access_log=False, timeout_graceful_shutdown=5, lifespan="off")
     bound_host, bound_port = sock.getsockname()[:2]
     line = f"hub listening on http://{_url_host(bound_host)}:{bound_port}"
+    # uvicorn re-raises the signal that stopped it once it has shut down; with these handlers that
+    # ends the command with exit 0 instead of a death by signal or a KeyboardInterrupt traceback.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stopped)
     try:
         if workers == 1:
             _AnnouncingServer(config, out, line).run(sockets=[sock])
@@ -44,6 +49,10 @@ def serve(*, db_url: str, data_dir: Path, host: str, port: int, workers: int, le
             _AnnouncingSupervisor(config, [sock], out, line).run()
     finally:
         sock.close()
+
+
+def _stopped(_signum, _frame) -> None:
+    raise SystemExit(0)
 
 
 def _bind(host: str, port: int) -> socket.socket:
