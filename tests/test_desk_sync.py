@@ -45,7 +45,7 @@ def add_photos(hub, names: list[str], **spec) -> list[str]:
                 rgb = getattr(data, name)()
                 info = MediaInfo(mime="image/png", kind="image", width=rgb.shape[1], height=rgb.shape[0])
                 media = add_media(conn, hub.data_dir, photo_png(name), info)
-                ids.append(add_item(conn, media, priority=len(names) - i, **spec))
+                ids.append(add_item(conn, media, priority=len(names) - i, source_name=f"{name}.png", **spec))
             return ids
     finally:
         engine.dispose()
@@ -100,6 +100,10 @@ def test_work_arrives_from_the_hub_filtered_and_decisions_go_up(qtbot, tmp_path,
     qtbot.waitUntil(lambda: len(r.items) == 3 and on_screen(window), timeout=30000)
     assert [i.id for i in r.items] == ids  # the hub's review order (priority)
     assert saturation(painted_picture(window.viewer)).max() <= GRAY  # leased media, painted filtered
+    view = window.queue_panel.view  # rows that arrived one by one still get measured columns
+    assert view.horizontalHeader().sectionSize(0) >= view.fontMetrics().horizontalAdvance("chelsea.png") or \
+        view.horizontalHeader().sectionSize(5) >= view.fontMetrics().horizontalAdvance("chelsea.png")
+    assert window.queue_panel.model.index(0, 5).data() == "astronaut.png"
     qtbot.waitUntil(lambda: window.sync.status.online, timeout=20000)
     assert window.sync.indicator.text().startswith("● online")
     QTest.keyClick(window.viewer, Qt.Key.Key_2)  # spam → remove
@@ -160,7 +164,8 @@ def test_a_decision_on_a_lease_another_desk_took_shows_decided_elsewhere(qtbot, 
     QTest.keyClick(window.viewer, Qt.Key.Key_2)
     qtbot.waitUntil(lambda: bool(window.sync.status.conflicts), timeout=30000)
     assert "decided elsewhere" in window.sync.indicator.text()
-    assert "Decided elsewhere" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Decided elsewhere: "), timeout=10000)
+    assert item_id not in window.statusBar().currentMessage()  # named as the moderator knows it
     rows = [d for d in hub_decisions(fixed_hub) if d["item_id"] == item_id]
     assert sorted(d["status"] for d in rows) == ["accepted", "conflict"]  # kept as evidence, not applied
     close_desk(qtbot, window, store)

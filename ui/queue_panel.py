@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from ui.queue_model import COLUMNS, QueueModel, _span, due_text  # noqa: F401  (side panels read these here)
@@ -32,13 +32,23 @@ class QueuePanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view)
         self.model.modelReset.connect(self._on_model_reset)
+        # Items that arrive one by one (a hub's leases into an empty queue) never reset the model:
+        # the first rows measure the columns as a reset would.
+        self._measured = False
+        self.model.rowsInserted.connect(self._on_rows_inserted)
 
     def show_items(self, count: int, current: int) -> None:
         """The queue changed: `count` open items, `current` the row on screen."""
         self.title.setText(f"Queue · {count} open")
         self.select(current)
 
+    def _on_rows_inserted(self, *_args) -> None:
+        if not self._measured:  # once the whole apply is in (its rows are inserted one by one)
+            self._measured = True
+            QTimer.singleShot(0, self._on_model_reset)
+
     def _on_model_reset(self) -> None:
+        self._measured = self.model.rowCount() > 0
         header = self.view.horizontalHeader()
         if self.model.rowCount() <= 2000:  # measuring reads every row: only for small queues
             self.view.resizeColumnsToContents()

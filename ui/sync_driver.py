@@ -45,7 +45,7 @@ class SyncIndicator(QLabel):
     def show_status(self, status: SyncStatus) -> None:
         self.setText(status_text(status))
         self.setToolTip(status_tooltip(status))
-        state = "conflict" if status.conflicts else "online" if status.online else "offline"
+        state = "offline" if not status.online else "conflict" if status.conflicts else "online"
         if self.property("state") != state:
             self.setProperty("state", state)  # theme.qss colours it
             self.style().unpolish(self)
@@ -122,10 +122,18 @@ class SyncDriver(QObject):
         new = [c for c in status.conflicts if c.decision_uuid not in self._known_conflicts]
         self._known_conflicts.update(c.decision_uuid for c in new)
         if new:
-            c = new[-1]
-            more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
-            self.message.emit(f"Decided elsewhere: {c.item_id}{more}. Your decision is kept as evidence, not applied.")
+            self._announce_conflict(new[-1].item_id, len(new) - 1)
         self.status_changed.emit(status)
+
+    def _announce_conflict(self, item_id: str, others: int) -> None:
+        """Name the item as the moderator knows it (its report id or file name), read on a worker."""
+        def say(name: str) -> None:
+            more = f" (and {others} more)" if others else ""
+            self.message.emit(f"Decided elsewhere: {name}{more}. Your decision is kept as evidence, not applied.")
+
+        self.runner.run(lambda: self.reviewer.service.item(item_id),
+                        lambda item: say(item.external_id or item.source_name or item_id),
+                        lambda _exc: say(item_id))
 
 
 def confirm_quit(parent, unsynced: int, quit_now) -> None:
