@@ -74,7 +74,7 @@ class SyncService:
         self.store, self.policy, self.actor, self.hub = store, policy, actor, hub
         self.keep, self.batch = keep, batch
         self.backoff = backoff or Backoff()
-        self._client = client or HubClient(hub.url, hub.token, sync_repo.desk_id(store.db))
+        self._client = client or HubClient(hub.url, hub.token, store.write(sync_repo.ensure_desk_id))
         self._lock = threading.Lock()
         self._online = False
         self._error: str | None = None

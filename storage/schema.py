@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -219,8 +218,9 @@ def _hub_sync(db: Database) -> None:
     came from (`origin`: local import or a hub lease, whose item id is the hub's), every lease received
     and what became of it (`hub_leases`: fetching its media, held, returned, expired, decided, refused),
     decisions the hub refused for good (`outbox.rejected_at`; `last_error` says why) or found decided
-    elsewhere (`sync_conflicts`), bank entries the hub removed (`hub_bank_removals`: local entries are
-    append-only, so a removal is recorded, not applied), and this desk's id, made once (`sync_state`)."""
+    elsewhere (`sync_conflicts`), and bank entries the hub removed (`hub_bank_removals`: local entries
+    are append-only, so a removal is recorded, not applied). The desk's id is made in `sync_state`
+    the first time the desk syncs (storage.sync.ensure_desk_id), not here."""
     _script(db,
         """
         ALTER TABLE items ADD COLUMN origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'hub'));
@@ -244,4 +244,3 @@ def _hub_sync(db: Database) -> None:
         );
         """
     )
-    db.execute("INSERT OR IGNORE INTO sync_state (key, value) VALUES ('desk_id', ?)", (str(uuid.uuid4()),))

@@ -9,6 +9,7 @@ locally imported item has no lease and no id the hub knows, so its decisions sta
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,11 +66,15 @@ def set_state(db: Database, key: str, value: str) -> None:
                (key, value))
 
 
-def desk_id(db: Database) -> str:
-    value = get_state(db, "desk_id")
-    if value is None:  # made by migration 0007; a store opened read-only before it has none
-        raise LookupError("this store has no desk id yet: open it once with the desk or `moderator sync`")
-    return value
+def desk_id(db: Database) -> str | None:
+    """The id this desk sends the hub (X-Moderator-Desk), None before it first synced."""
+    return get_state(db, "desk_id")
+
+
+def ensure_desk_id(db: Database) -> str:
+    """The desk's id, made once (a uuid4) the first time it is asked for; call on the writer."""
+    db.execute("INSERT OR IGNORE INTO sync_state (key, value) VALUES ('desk_id', ?)", (str(uuid.uuid4()),))
+    return get_state(db, "desk_id")
 
 
 # -- leases -------------------------------------------------------------------------------------
