@@ -83,6 +83,17 @@ def test_malformed_json_is_422_with_one_line(hub):
     assert r.json()["detail"].startswith("malformed JSON")
 
 
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+def test_a_malformed_body_without_a_valid_token_is_401(hub, token):
+    headers = {"Content-Type": "application/json", "X-Moderator-Desk": "desk-1"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    with httpx.Client(base_url=hub.url, headers=headers) as c:
+        malformed = c.post("/v1/leases", content=b'{"count": 1')
+        unknown_field = c.post("/v1/leases", json={"count": 1, "extra": True})
+    assert malformed.status_code == unknown_field.status_code == 401
+
+
 def test_a_desk_id_is_required(hub):
     with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.tokens['moderator']}"}) as c:
         r = c.post("/v1/leases", json={"count": 1})

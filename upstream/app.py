@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -92,7 +93,14 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
                         headers=getattr(exc, "headers", None))
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI reads the body before the token's dependency runs: a malformed body from a caller with
+    # no valid token is still "who are you?" (401), never a hint about the body.
+    if request.url.path != "/v1/health":
+        try:
+            await run_in_threadpool(current_user, request, request.headers.get("authorization"))
+        except HTTPException as refused:
+            return await _http_error(request, refused)
     return JSONResponse({"detail": validation_line(exc.errors())}, status_code=422)
 
 
