@@ -169,3 +169,22 @@ def test_a_decision_on_a_lease_another_desk_took_shows_decided_elsewhere(qtbot, 
     rows = [d for d in hub_decisions(fixed_hub) if d["item_id"] == item_id]
     assert sorted(d["status"] for d in rows) == ["accepted", "conflict"]  # kept as evidence, not applied
     close_desk(qtbot, window, store)
+
+
+def test_with_a_hub_the_desk_starts_on_the_policy_the_hub_sent(tmp_path, fixed_hub, policy):
+    from moderator.sync_banks import pull_policy
+    from storage.hub_client import HubClient
+    from ui.app import load_config, team_policy_file
+
+    assert team_policy_file(str(tmp_path / "desk")) is None  # nothing kept yet: the shipped policy
+    store = Store(tmp_path / "desk")
+    client = HubClient(fixed_hub.url, fixed_hub.tokens["moderator"], "desk-policy-test")
+    try:
+        version = pull_policy(store, client)
+    finally:
+        client.close()
+        store.close()
+    kept = team_policy_file(str(tmp_path / "desk"))
+    assert kept is not None and version
+    team_policy, _keymap, _settings = load_config(kept)
+    assert team_policy.version == version

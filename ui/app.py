@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from moderator import paths
 from moderator.domain import Policy
 from moderator.hub_config import HubConfig, HubConfigError, load_hub_config
 from moderator.keymap import load_keymap
@@ -13,6 +14,7 @@ from moderator.policy import load_policy
 from moderator.resources import resource_path
 from moderator.review import ReviewService
 from moderator.settings import Settings, load_settings
+from moderator.sync_banks import POLICY_FILE
 from moderator.sync_service import SyncService
 from ui.platform_check import problem
 
@@ -24,16 +26,15 @@ def run_desk(args: argparse.Namespace) -> int:
         return 1
     # Every file a person edits is read before any window or store exists: a mistake in one is a
     # PolicyError/KeymapError/SettingsError that `moderator` prints as one line, not a dead desk.
-    policy, keymap, settings = load_config(args.policy)
-    from PySide6.QtWidgets import QApplication
-
-    from moderator.session import open_desk_store
-
     try:
         hub = None if args.demo else load_hub_config()  # the demo queue never talks to a hub
     except HubConfigError as exc:
         print(f"moderator: error: {exc}", file=sys.stderr)
         return 2
+    policy, keymap, settings = load_config(args.policy or (team_policy_file(args.data_dir) if hub else None))
+    from PySide6.QtWidgets import QApplication
+
+    from moderator.session import open_desk_store
     store = open_desk_store(args.data_dir, demo=args.demo)
     window = None
     try:
@@ -53,6 +54,13 @@ def run_desk(args: argparse.Namespace) -> int:
         store.close()
 
 
+def team_policy_file(data_dir: str | None) -> str | None:
+    """The policy the hub last sent (kept by the sync, checked before it was kept), if there is one:
+    with a hub, the team's policy is the desk's unless --policy says otherwise."""
+    kept = paths.data_dir(data_dir) / POLICY_FILE
+    return str(kept) if kept.is_file() else None
+
+
 def load_config(policy_path: str | None) -> tuple[Policy, dict[str, tuple[str, ...]], Settings]:
     """The policy, the keymap (checked against the policy's digit keys) and the user's settings."""
     policy = load_policy(policy_path)
@@ -70,7 +78,8 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
     # Hand the GIL over every 1 ms, not 5: the GUI thread gets it back promptly from the workers.
     sys.setswitchinterval(0.001)
     service = ReviewService(store=store, policy=policy, actor=actor)
-    sync = SyncService(store, policy, actor, hub) if hub is not None else None
+    settings = settings or Settings()
+    sync = SyncService(store, policy, actor, hub, keep=settings.hub_in_hand) if hub is not None else None
     title = f"{'demo · ' if demo else ''}{store.data_dir}" + (f" · hub {hub.url}" if hub else "")
     window = MainWindow(service, keymap, settings, title=title, sync=sync)
 

@@ -64,6 +64,7 @@ class SyncDriver(QObject):
         self._busy = False
         self._again: str | None = None  # a step asked for while one ran: "round" or "push"
         self._known_conflicts: set[str] = set()
+        self._seen_policy = False  # the first pull only confirms the policy this desk started with
         self._timer = QTimer(self)
         self._timer.setInterval(ROUND_MS)
         self._timer.timeout.connect(self.sync_round)
@@ -103,6 +104,9 @@ class SyncDriver(QObject):
     def _on_result(self, result: SyncResult) -> None:
         self._busy = False
         self.reviewer.apply_changes(result.changes)
+        if result.counts.get("policy_updated") and self._seen_policy:
+            self.message.emit("The team's policy changed on the hub: it applies when the desk next starts")
+        self._seen_policy = self._seen_policy or "policy_updated" in result.counts
         self._show(result.status)
         self._next()
 
