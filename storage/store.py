@@ -200,7 +200,10 @@ def private_dir(path: Path) -> Path:
     that others can read or write, or refuse one that is not ours to tighten."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     for p in reversed(missing):
-        p.mkdir(mode=0o700)
+        try:
+            p.mkdir(mode=0o700)
+        except FileExistsError:  # another process opening the same new store made it first
+            continue
         os.chmod(p, 0o700)  # mkdir's mode is masked by the umask
     st = path.stat()
     if not stat.S_ISDIR(st.st_mode):

@@ -335,3 +335,26 @@ def test_a_write_after_close_is_refused_at_once_never_left_waiting(tmp_path):
     with Store(tmp_path / "d", readonly=True) as again:
         assert again.db.execute("SELECT COUNT(*) FROM sync_state").fetchone()[0] == len(queued)
     assert refused == 1950 - (len(queued) - 50)
+
+
+def test_many_openers_creating_one_new_data_dir_at_once_all_succeed(tmp_path):
+    """Folders are made by whoever comes first; the others must take them as found, not fail."""
+    from storage.store import private_dir
+
+    for round_ in range(40):
+        target = tmp_path / f"r{round_}" / "a" / "b"
+        start, errors = threading.Barrier(8), []
+
+        def make(target=target, start=start, errors=errors):
+            start.wait()
+            try:
+                private_dir(target)
+            except Exception as exc:  # noqa: BLE001 - the test reports whatever went wrong
+                errors.append(exc)
+
+        threads = [threading.Thread(target=make) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and stat.S_IMODE(target.stat().st_mode) == 0o700
