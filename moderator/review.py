@@ -89,21 +89,23 @@ class ReviewService:
                   handle_ms: int = 0) -> DecisionResult:
         """A QA judgement of decision `decision_uuid` (source "qa", qa_of): it never changes the item's
         standing decision, unless `resolve`, which makes it supersede the standing one."""
+        return self.store.write(self.write_qa, decision_uuid, label_name, resolve=resolve, note=note,
+                                handle_ms=handle_ms)
+
+    def write_qa(self, db: Database, decision_uuid: str, label_name: str, *, resolve: bool = False,
+                 note: str | None = None, handle_ms: int = 0) -> DecisionResult:
+        """qa_review inside the caller's transaction (moderator.qa_service marks its task in the same one)."""
         label = self._label(label_name)
-
-        def write(db: Database) -> DecisionResult:
-            reviewed = decisions_repo.decision_by_uuid(db, decision_uuid)
-            if reviewed is None:
-                raise ReviewError(f"no decision {decision_uuid!r}")
-            current = decisions_repo.current_for_item(db, reviewed.item_id) if resolve else None
-            if resolve and current is None:
-                raise ReviewError(f"nothing stands on item {reviewed.item_id} for a QA resolution to replace")
-            d = self._new_decision(_Draft(reviewed.item_id, (label.name,), label.action, handle_ms, note),
-                                   None, DecisionSource.QA, qa_of=reviewed.uuid,
-                                   supersedes=current.uuid if current else None)
-            return self._append(db, [d])
-
-        return self.store.write(write)
+        reviewed = decisions_repo.decision_by_uuid(db, decision_uuid)
+        if reviewed is None:
+            raise ReviewError(f"no decision {decision_uuid!r}")
+        current = decisions_repo.current_for_item(db, reviewed.item_id) if resolve else None
+        if resolve and current is None:
+            raise ReviewError(f"nothing stands on item {reviewed.item_id} for a QA resolution to replace")
+        d = self._new_decision(_Draft(reviewed.item_id, (label.name,), label.action, handle_ms, note),
+                               None, DecisionSource.QA, qa_of=reviewed.uuid,
+                               supersedes=current.uuid if current else None)
+        return self._append(db, [d])
 
     def skip(self, item_id: str) -> Changes:
         def write(db: Database) -> Changes:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from moderator.clock import now_iso
+from storage.files import write_file
 
 GENESIS = "0" * 64
 LEGACY, PLAIN, KEYED = "v1", "sha256", "hmac-sha256"  # audit_log.mac: how an entry's hash was made
@@ -71,6 +72,14 @@ VIEWS: dict[str, View] = {
         "time_s", "matched_at"), order="id"),
     "bank": View("banks", "name", (
         "name", "kind", "signal_type", "threshold", "action", "created_at", "description")),
+    # QA (migration 0008): batches, their tasks as they stand now, golden items, imported decisions' teams.
+    "qa_batch": View("qa_batches", "id", ("id", "created_at", "created_by", "strategy", "seed", "params")),
+    "qa_task": View("qa_tasks", "id", (
+        "id", "batch_id", "position", "decision_uuid", "analyst", "reason", "state", "qa_uuid",
+        "resolution_uuid", "note", "changed_at")),
+    "golden_item": View("golden_items", "item_id", ("item_id", "labels", "position", "imported_at", "imported_by",
+                                                    "origin")),
+    "decision_team": View("decision_teams", "uuid", ("uuid", "team")),
 }
 BANK_ENTRY_COLUMNS = ("id", "bank", "signal_type", "hash", "label", "source", "category", "added_at", "added_by")
 
@@ -274,15 +283,7 @@ def write_anchor(path: Path, anchor: Anchor) -> None:
     """Replace the sidecar atomically (temp file 0600, fsync, rename, fsync the folder)."""
     body = json.dumps({"format": ANCHOR_FORMAT, "count": anchor.count, "head": anchor.head,
                        "key_id": anchor.key_id, "mac": anchor.mac}, indent=1) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, body.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    write_file(path, body)
 
 
 # Where the head is published after each commit: the sidecar first; the hub registers itself here
@@ -328,17 +329,6 @@ class _anchor_lock:
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
             os.close(self.fd)  # closing releases the lock
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not POSIX
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def verify(db: Database) -> int | None:

@@ -111,6 +111,11 @@ def history_for_items(db: Database, item_ids: Sequence[str]) -> list[Decision]:
     return _decisions(db, sql, (json.dumps(list(item_ids)),))
 
 
+def all_decisions(db: Database) -> list[Decision]:
+    """Every row, in log order (QA sampling replays the whole log)."""
+    return _decisions(db, f"SELECT {_SELECT} FROM decisions ORDER BY seq", ())
+
+
 def current_for_item(db: Database, item_id: str) -> Decision | None:
     """The item's standing decision (moderator.decision_log.standing), None when nothing stands."""
     return decision_log.standing(history_for_items(db, [item_id]))

@@ -244,3 +244,40 @@ def _hub_sync(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0008_qa")
+def _qa(db: Database) -> None:
+    """QA (docs/QA.md): a batch of sampled decisions to re-review (`qa_batches`: who drew it, how, with
+    which seed and filters) and one task per sampled decision (`qa_tasks`: whose it is and what became
+    of it: pending, agreed, disagreed, resolved, left for the lead; `qa_uuid` is the QA row the judgement
+    wrote, `resolution_uuid` the one a resolution wrote). `golden_items`: items with a known answer,
+    held out of the queue until mixed in (`position`: the seeded order they are mixed in). `decision_teams`:
+    the team an imported decision names (in-house site or vendor), kept beside the append-only row."""
+    _script(db,
+        """
+        CREATE TABLE qa_batches (
+            id TEXT PRIMARY KEY, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+            strategy TEXT NOT NULL CHECK (strategy IN ('random', 'stratified', 'targeted')),
+            seed INTEGER NOT NULL, params TEXT NOT NULL
+        );
+        CREATE TABLE qa_tasks (
+            id TEXT PRIMARY KEY, batch_id TEXT NOT NULL REFERENCES qa_batches(id), position INTEGER NOT NULL,
+            decision_uuid TEXT NOT NULL REFERENCES decisions(uuid), analyst TEXT NOT NULL, reason TEXT,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'agreed', 'disagreed', 'resolved', 'left_for_lead')),
+            qa_uuid TEXT, resolution_uuid TEXT, note TEXT, changed_at TEXT NOT NULL,
+            UNIQUE (batch_id, position)
+        );
+        CREATE INDEX qa_tasks_open ON qa_tasks(analyst, state);
+        CREATE INDEX qa_tasks_decision ON qa_tasks(decision_uuid);
+        CREATE TABLE golden_items (
+            item_id TEXT PRIMARY KEY REFERENCES items(id), labels TEXT NOT NULL, position INTEGER NOT NULL,
+            imported_at TEXT NOT NULL, imported_by TEXT NOT NULL, origin TEXT
+        );
+        CREATE INDEX golden_items_position ON golden_items(position);
+        CREATE TABLE decision_teams (
+            uuid TEXT PRIMARY KEY REFERENCES decisions(uuid), team TEXT NOT NULL
+        );
+        """
+    )
