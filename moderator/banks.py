@@ -5,9 +5,7 @@ Every write is one store transaction, so a refused import or add leaves the stor
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from storage import audit
 from storage import banks as banks_repo
 from storage import decisions as decisions_repo
 from storage import items as items_repo
+from storage.files import replacing
 from storage.store import Store
 
 # A bank's name becomes the actor `bank:<name>` on its decisions and a CLI argument: keep it plain.
@@ -228,15 +227,8 @@ def _write_whole(rows: list[BankRow], path: Path, fmt: str) -> int:
     path = path.expanduser()
     if not path.parent.is_dir():
         raise BankError(f"cannot write {path}: no such folder {path.parent}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        count = write_bank_file(rows, tmp, fmt, lossy=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+    with replacing(path) as tmp:
+        return write_bank_file(rows, tmp, fmt, lossy=True)
 
 
 def _bank_payload(bank: Bank) -> dict:

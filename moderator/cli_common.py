@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,15 +134,9 @@ def check_out_path(path: str | Path) -> Path:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write the whole file or nothing: a failed export never leaves half a file."""
-    path = check_out_path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from storage.files import write_file
+
+    write_file(check_out_path(path), text)
 
 
 def emit(text: str, out: Path | None, rows: int, what: str) -> None:

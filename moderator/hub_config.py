@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from moderator.paths import config_dir
+from storage.files import write_file
 
 URL_FILE, TOKEN_FILE = "hub.toml", "hub-token"
 URL_ENV, TOKEN_ENV = "MODERATOR_HUB_URL", "MODERATOR_HUB_TOKEN"
@@ -108,17 +108,7 @@ def _read_token_file(path: Path) -> dict:
 
 def _write_private(path: Path, text: str) -> None:
     """Replace `path` atomically with a file only the user can read (0600 from its creation)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(path, text)
 
 
 # -- the OS keyring -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from moderator.config_file import Bad, expect_bool, expect_int, expect_number, expect_str, join, read_toml
 from moderator.paths import config_dir
 from moderator.policy import FILTER_LEVELS, SEVERITY_MAX
+from storage.files import write_file
 
 FILENAME = "settings.toml"
 
@@ -50,6 +51,8 @@ class Settings:
     palate_cleanser_seconds: float = _setting(3.0, "Calm screen, seconds", 0, 30)
     # Team hub: items leased ahead of the moderator (the hub lets a desk hold at most 200 leases).
     hub_in_hand: int = _setting(20, "Hub items kept in hand (leased ahead)", 1, 200)
+    # QA: the share of the items served that are golden (known answer, scored apart; docs/QA.md).
+    golden_rate: float = _setting(0.05, "Golden items mixed into the queue (share of items served)", 0, 0.5)
 
     def validate(self) -> Settings:
         """Self, if every value has its type and lies within its declared bounds (NaN and inf never do)."""
@@ -134,7 +137,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     path = path or settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{k} = {_toml(v)}" for k, v in dataclasses.asdict(settings).items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_file(path, "\n".join(lines) + "\n")  # whole or not at all: a crash never leaves half a settings file
 
 
 def _toml(value: Any) -> str:

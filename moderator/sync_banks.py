@@ -8,7 +8,6 @@ differ from the hub's is left as it is here and named in the outcome.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from moderator.policy import PolicyError, load_policy
 from storage import audit
 from storage import banks as banks_repo
 from storage import sync as sync_repo
+from storage.files import replacing
 from storage.hub_client import HubClient
 from storage.store import Store
 
@@ -107,16 +107,8 @@ def pull_policy(store: Store, client: HubClient) -> str | None:
     path = policy_path(store)
     if str(version) == sync_repo.get_state(store.db, "policy_version") and path.is_file():
         return None
-    tmp = path.with_name(f".{POLICY_FILE}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
         load_policy(tmp)  # a policy that would not load (or lowers a floor) is never kept
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     store.write(sync_repo.set_state, "policy_version", str(version))
     return str(version)

@@ -27,6 +27,8 @@ from typing import BinaryIO
 
 from sqlite_utils import Database
 
+from storage.files import fsync_dir
+
 EXTENSIONS = {
     "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
     "image/bmp": ".bmp", "image/tiff": ".tif", "video/mp4": ".mp4", "video/quicktime": ".mov",
@@ -85,7 +87,7 @@ class MediaCache:
             digest = h.hexdigest()
             staged = self.root / f"{STAGED}{token}-{digest}{EXTENSIONS.get(mime, '')}"
             os.replace(partial, staged)
-            _fsync_dir(self.root)  # the staged name is durable before any row names its content
+            fsync_dir(self.root)  # the staged name is durable before any row names its content
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -95,8 +97,8 @@ class MediaCache:
         """Move a staged file into place: call only after its row is committed."""
         ensure_private_dir(staged.final.parent)
         os.replace(staged.path, staged.final)
-        _fsync_dir(staged.final.parent)
-        _fsync_dir(self.root)
+        fsync_dir(staged.final.parent)
+        fsync_dir(self.root)
         return staged.final
 
     def discard(self, staged: Staged) -> None:
@@ -135,7 +137,7 @@ class MediaCache:
                 os.replace(path, final)
             except OSError:  # another process's sweep was first, or it cannot be moved now
                 return
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
             swept.rolled_forward.append(sha)
         else:
             _remove(path, swept)
@@ -195,11 +197,3 @@ def _remove(path: Path, swept: Swept) -> None:
     except OSError:  # gone already, or not ours to remove: the next sweep tries again
         return
     swept.removed.append(path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -8,8 +8,6 @@ its row, so a row never names a missing file; a file whose row was rolled back i
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 
 from moderator.clock import iso, now_iso, parse_iso
+from storage.files import write_file
 from upstream.schema import items, media
 
 MEDIA_DIR = "media"
@@ -63,16 +62,7 @@ def _write_once(path: Path, content: bytes) -> None:
     if path.is_file() and path.stat().st_size == len(content):
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(path, content)
 
 
 def add_item(conn: Connection, sha256: str, *, external_id: str | None = None, source_name: str | None = None,
