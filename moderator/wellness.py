@@ -66,7 +66,8 @@ def today(db: Database, actor: str, day: str, budget_s: int) -> Today:
         (actor, day),
     ).fetchone()[0]
     reviewed = db.execute(
-        "SELECT COUNT(DISTINCT item_id) FROM decisions WHERE actor = ? AND action != 'undo' "
+        # QA judgements are not moderation: an analyst's re-reviews are not items they reviewed today
+        "SELECT COUNT(DISTINCT item_id) FROM decisions WHERE actor = ? AND action != 'undo' AND source != 'qa' "
         "AND substr(decided_at, 1, 10) = ?",
         (actor, day),
     ).fetchone()[0]

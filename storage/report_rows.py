@@ -8,13 +8,14 @@ timestamp written with another UTC offset is still read); moderator.report filte
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
 from moderator.clock import parse_iso
 from moderator.kpis import DecisionRow, ExposureRow, OpenItem
 from moderator.qa_metrics import QaPair, decision_class
+from storage import qa as qa_repo
 
 LOCAL_TEAM = "local"  # the team of a decision that names none (a desk without a hub)
 _UNDONE = "EXISTS (SELECT 1 FROM decisions u WHERE u.action = 'undo' AND u.supersedes = {}.uuid)"
@@ -26,17 +27,18 @@ class ReportRowError(ValueError):
 
 def _utc(text: str, what: str) -> datetime:
     try:
-        return parse_iso(text)
+        return parse_iso(text).astimezone(UTC)
     except (ValueError, AttributeError):
         raise ReportRowError(f"{what}: {text!r} is not an ISO 8601 timestamp") from None
 
 
-def _team_sql(db: Database, alias: str) -> str:
-    """The SQL of a decision's team: its `team` column where the store has one, else LOCAL_TEAM."""
-    columns = {r[1] for r in db.execute("PRAGMA table_info(decisions)")}
-    if "team" in columns:
-        return f"COALESCE(NULLIF({alias}.team, ''), '{LOCAL_TEAM}')"
-    return f"'{LOCAL_TEAM}'"
+def _team(db: Database, alias: str) -> tuple[str, str]:
+    """(SQL of a decision's team, the join it needs): the team its import named (decision_teams, migration
+    0008_qa), else LOCAL_TEAM."""
+    if not db["decision_teams"].exists():
+        return f"'{LOCAL_TEAM}'", ""
+    return (f"COALESCE(NULLIF({alias}_team.team, ''), '{LOCAL_TEAM}')",
+            f" LEFT JOIN decision_teams {alias}_team ON {alias}_team.uuid = {alias}.uuid")
 
 
 def _bounds(column: str, lo: str | None, hi: str | None) -> tuple[str, list[str]]:
@@ -54,8 +56,9 @@ def decision_rows(db: Database, lo: str | None = None, hi: str | None = None) ->
     """Moderation (manual, batch) and bank rows, undo and QA rows left out, in log order, each with its
     item's SLA due time and whether an undo supersedes it."""
     bounds, args = _bounds("d.decided_at", lo, hi)
-    sql = (f"SELECT d.uuid, d.item_id, d.actor, {_team_sql(db, 'd')}, d.source, d.action, d.labels, "
-           f"d.decided_at, d.handle_ms, i.sla_due_at, {_UNDONE.format('d')} FROM decisions d "
+    team, join = _team(db, "d")
+    sql = (f"SELECT d.uuid, d.item_id, d.actor, {team}, d.source, d.action, d.labels, "
+           f"d.decided_at, d.handle_ms, i.sla_due_at, {_UNDONE.format('d')} FROM decisions d{join} "
            "LEFT JOIN items i ON i.id = d.item_id "
            f"WHERE d.source IN ('manual', 'batch', 'bank') AND d.action != 'undo'{bounds} ORDER BY d.seq")
     due: dict[str | None, datetime | None] = {None: None}
@@ -74,8 +77,9 @@ def qa_pairs(db: Database, lo: str | None = None, hi: str | None = None) -> list
     after a disagreement, is not a second blind judgement), with the reviewed decision's time; bounded
     by that time. QA rows an undo superseded are left out."""
     bounds, args = _bounds("o.decided_at", lo, hi)
-    sql = (f"SELECT q.actor, q.labels, q.action, o.uuid, o.actor, {_team_sql(db, 'o')}, o.labels, o.action, "
-           "o.decided_at FROM decisions q JOIN decisions o ON o.uuid = q.qa_of "
+    team, join = _team(db, "o")
+    sql = (f"SELECT q.actor, q.labels, q.action, o.uuid, o.actor, {team}, o.labels, o.action, "
+           f"o.decided_at FROM decisions q JOIN decisions o ON o.uuid = q.qa_of{join} "
            f"WHERE q.source = 'qa' AND q.action != 'undo' AND NOT {_UNDONE.format('q')}{bounds} ORDER BY q.seq")
     seen: set[tuple[str, str]] = set()
     out = []
@@ -105,10 +109,6 @@ def open_items(db: Database) -> list[OpenItem]:
 
 
 def golden_scores(db: Database) -> dict[str, tuple[int, int]]:
-    """Golden-item results per moderator, actor -> (n, correct), from moderator.golden where the golden
-    items are kept; {} on a store without them."""
-    try:
-        from moderator import golden
-    except ImportError:  # the golden items are another change's; until it lands there are none
-        return {}
-    return golden.golden_scores(db)
+    """Golden-item results per moderator, actor -> (n, correct) (storage.qa.golden_scores: each actor's
+    latest standing moderation decision on each golden item, whenever it was made)."""
+    return qa_repo.golden_scores(db)
