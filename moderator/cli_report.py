@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from moderator.cli_common import EXIT_OK, UsageError, check_out_path, command, open_store, print_json, shown
+from moderator.cli_common import (
+    EXIT_NOTHING,
+    EXIT_OK,
+    UsageError,
+    check_out_path,
+    command,
+    fail,
+    open_store,
+    print_json,
+    shown,
+    write_atomically,
+)
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -19,7 +30,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 
 @command("report")
 def _report(args: argparse.Namespace) -> int:
-    from moderator.report import ReportError, build_report, parse_day
+    from moderator.report import ReportDataError, ReportError, build_report, parse_day
 
     try:  # every usage error before the store is opened or anything is drawn
         since = parse_day(args.since, "--since") if args.since else None
@@ -27,11 +38,12 @@ def _report(args: argparse.Namespace) -> int:
         out = check_out_path(args.out) if args.out else None
         with open_store(args, readonly=True) as store:
             report = build_report(store.db, since, until)
+    except ReportDataError as exc:
+        return fail(str(exc), EXIT_NOTHING)
     except ReportError as exc:
         raise UsageError(str(exc)) from None
     if out:
-        from moderator.cli_common import write_atomically
-        from moderator.report_html import render_html
+        from moderator.report_html import render_html  # matplotlib only when a chart is asked for
 
         write_atomically(out, render_html(report))
         print(f"wrote the report to {shown(out)}", file=sys.stderr)

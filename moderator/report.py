@@ -20,7 +20,11 @@ MAX_DAYS = 3660  # the day series of a report spans at most ten years
 
 
 class ReportError(ValueError):
-    """A report that cannot be made as asked (bad range, unreadable rows): one line, nothing written."""
+    """A report that cannot be made as asked (a bad range): one line, nothing written."""
+
+
+class ReportDataError(ReportError):
+    """A stored row the report cannot read (a timestamp that is not ISO 8601)."""
 
 
 def parse_day(text: str, option: str) -> date:
@@ -72,7 +76,7 @@ def build_report(db: Database, since: date | None = None, until: date | None = N
         pairs = [p for p, at in report_rows.qa_pairs(db, lo, hi) if span.contains(at)]
         open_items = report_rows.open_items(db)
     except report_rows.ReportRowError as exc:
-        raise ReportError(str(exc)) from None
+        raise ReportDataError(str(exc)) from None
     days = _days(span, rows, exposure)
     return {
         "version": VERSION, "generated_at": iso(now),

@@ -46,6 +46,16 @@ def _ms(value: float | None) -> str:
     return NULL if value is None else f"{value / 1000:,.1f} s"
 
 
+def _age(value: float | None) -> str:
+    """A wait as a person reads it: seconds, minutes, hours or days."""
+    if value is None:
+        return NULL
+    for unit, ms in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000)):
+        if value >= ms:
+            return f"{value / ms:,.1f} {unit}"
+    return _ms(value)
+
+
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, scroll: bool = False) -> str:
     """A table of already formatted (escaped) cells; header texts are escaped here."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
@@ -156,7 +166,7 @@ def _backlog_bank(report: dict[str, Any]) -> str:
     b, bank = report["kpis"]["backlog"], report["kpis"]["bank"]
     backlog_rows = [["open (pending + skipped)", _num(b["size"])], ["pending", _num(b["pending"])],
                     ["skipped", _num(b["skipped"])], ["escalated, waiting for a lead", _num(b["escalated"])],
-                    ["median age", _ms(b["median_age_ms"])], ["oldest", _ms(b["oldest_age_ms"])],
+                    ["median age", _age(b["median_age_ms"])], ["oldest", _age(b["oldest_age_ms"])],
                     ["past their SLA", _num(b["overdue"])]]
     bank_rows = ([f"action {escape(a)}", _num(n)] for a, n in bank["by_action"].items())
     per_bank = ([f"bank {escape(a)}", _num(n)] for a, n in bank["by_bank"].items())
@@ -167,8 +177,10 @@ def _backlog_bank(report: dict[str, Any]) -> str:
 
 
 def _embedded(report: dict[str, Any]) -> str:
-    # "</" would end the script element early; JSON allows "<\/" for it.
-    text = json.dumps(report, ensure_ascii=False).replace("</", "<\\/")
+    # <, > and & as JSON escapes: nothing a name holds can end the element or read as markup.
+    text = json.dumps(report, ensure_ascii=False)
+    for ch in "<>&":
+        text = text.replace(ch, f"\\u{ord(ch):04x}")
     return f'<script type="application/json" id="report-data">{text}</script>'
 
 

@@ -57,6 +57,11 @@ class History:
                      source=target.source, supersedes=target.uuid, qa_of=target.qa_of)
         return self.store.write(lambda db: decisions_repo.append_decisions(db, [d])).decision
 
+    def team(self, d: Decision, team: str) -> None:
+        """The team a decision names, in the table `moderator decisions import` fills (0008_qa)."""
+        self.store.write(lambda db: db.execute("INSERT INTO decision_teams (uuid, team) VALUES (?, ?)",
+                                               (d.uuid, team)))
+
     def expose(self, item_id: str, actor: str, at: str, ms: int, *, kind: str = "peek",
                category: str | None = None) -> None:
         row = {"item_id": item_id, "actor": actor, "category": category, "started_at": at, "ms": ms,
