@@ -10,7 +10,7 @@ import argparse
 import os
 import sqlite3
 
-from moderator import cli_banks, cli_hub, cli_report, cli_review, cli_sync, cli_wellness
+from moderator import cli_banks, cli_hub, cli_qa, cli_report, cli_review, cli_sync, cli_wellness
 from moderator.cli_common import COMMANDS, EXIT_NOTHING, EXIT_USAGE, Parser, UsageError, fail
 from moderator.keymap import KeymapError
 from moderator.policy import PolicyError
@@ -18,7 +18,7 @@ from moderator.settings import SettingsError
 from storage.audit import AuditKeyError
 from storage.store import StoreError
 
-GROUPS = [cli_review, cli_wellness, cli_banks, cli_hub, cli_sync, cli_report]
+GROUPS = [cli_review, cli_wellness, cli_banks, cli_hub, cli_sync, cli_report, cli_qa]
 KNOWN_USAGE_ERRORS = (UsageError, PolicyError, KeymapError, SettingsError, AuditKeyError)
 # Everything we write (store, media, anchors, exports of decisions) is private to the user.
 PRIVATE_UMASK = 0o077

@@ -1,4 +1,4 @@
-"""Review commands: the desk, import, queue, decisions export, demo, audit."""
+"""Review commands: the desk, import, queue, decisions export and import, demo, audit."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from moderator.cli_common import (
     print_json,
     shown,
 )
+from moderator.cli_history import add_import_parser, run_import
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -45,6 +46,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     exp.add_argument("--format", choices=export_mod.FORMATS, default="jsonl")
     exp.add_argument("--out", help="file to write (default: standard output)")
     exp.add_argument("--history", action="store_true", help="every row, undone ones and undo rows included")
+    add_import_parser(dsub, common)
     demo = sub.add_parser("demo", parents=[common], help="create the demo queue and print where it is")
     demo.add_argument("--json", action="store_true")
     aud = sub.add_parser("audit", parents=[common], help="the append-only audit log")
@@ -90,10 +92,11 @@ def _progress_printer():
 
 @command("queue")
 def _queue(args: argparse.Namespace) -> int:
+    from moderator.settings import load_settings
     from storage import items as items_repo
 
     with open_store(args, readonly=True) as store:
-        items = items_repo.queue(store.db, limit=args.limit)
+        items = items_repo.queue(store.db, limit=args.limit, golden_rate=load_settings().golden_rate)
     if args.json:
         print_json([{**asdict(i), "kind": i.kind.value, "status": i.status.value} for i in items])
         return EXIT_OK
@@ -106,6 +109,8 @@ def _queue(args: argparse.Namespace) -> int:
 
 @command("decisions")
 def _decisions(args: argparse.Namespace) -> int:
+    if args.decisions_command == "import":
+        return run_import(args)
     out = check_out_path(args.out) if args.out else None
     with open_store(args, readonly=True) as store:
         rows = export_mod.export_rows(store.db, include_history=args.history)

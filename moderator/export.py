@@ -15,6 +15,7 @@ from storage import decisions as decisions_repo
 COLUMNS = (
     "uuid", "item_id", "external_id", "sha256", "media_path", "labels", "action", "actor",
     "decided_at", "handle_ms", "exposure_ms", "batch_id", "supersedes", "policy_version", "source", "note",
+    "qa_of", "team",  # team: what an imported decision named (storage.decisions.teams), else empty
 )
 FORMATS = ("jsonl", "csv")
 
@@ -26,11 +27,12 @@ def export_rows(db: Database, *, include_history: bool = False) -> list[dict[str
             "SELECT i.id, i.external_id, i.sha256, media_file(m.path) AS media_path FROM items i JOIN media m USING (sha256)"
         )
     }
+    teams = decisions_repo.teams(db)
     out = []
     for r in rows:
         m = media[r["item_id"]]
         row = {**r, "external_id": m["external_id"], "sha256": m["sha256"], "media_path": m["media_path"],
-               "labels": json.loads(r["labels"])}
+               "labels": json.loads(r["labels"]), "team": teams.get(r["uuid"])}
         out.append({k: row.get(k) for k in COLUMNS})
     return out
 

@@ -32,13 +32,13 @@ class ImportOutcome:
 
 def import_and_match(store: Store, paths: Iterable[str | Path], actor: str, policy: Policy,
                      progress: Callable[[int, int], None] | None = None, *, allow_outside: bool = False,
-                     allow_duplicates: bool = False) -> ImportOutcome:
+                     allow_duplicates: bool = False, extra: tuple[str, ...] = ()) -> ImportOutcome:
     """Import every good file and manifest row (moderator.ingest), then hash, match and route every
     unhashed item when the store has banks. New files are hashed from their one import decode, and
     matching reuses those hashes: no file is decoded twice. ImportUsageError before anything is written."""
     matcher = matcher_for(store, policy) if banks_repo.list_banks(store.db, counts=False) else None
     report = import_paths(store, paths, actor, progress, policy=policy, allow_outside=allow_outside,
                           allow_duplicates=allow_duplicates,
-                          hash_dihedral=matcher.needs_dihedral() if matcher else None)
+                          hash_dihedral=matcher.needs_dihedral() if matcher else None, extra=extra)
     matched = matcher.match_pending() if matcher and report.imported else None
     return ImportOutcome(report, matched)

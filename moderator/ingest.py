@@ -54,6 +54,7 @@ class Skipped:
 class ImportReport:
     imported: list[str] = field(default_factory=list)  # item ids
     skipped: list[Skipped] = field(default_factory=list)
+    sources: dict[str, Entry] = field(default_factory=dict)  # item id -> the file or manifest row it came from
 
     @property
     def summary(self) -> str:
@@ -71,11 +72,12 @@ class Checked:
 
 
 def collect(paths: Iterable[str | Path], policy: Policy | None = None, *,
-            allow_outside: bool = False) -> tuple[list[Entry], list[Skipped]]:
+            allow_outside: bool = False, extra: tuple[str, ...] = ()) -> tuple[list[Entry], list[Skipped]]:
     """Expand folders (recursively) and manifests into entries; raise ImportUsageError on bad paths.
 
     policy: checks manifest categories (None: the built-in policy). allow_outside: manifest paths may
-    be absolute or leave the manifest's folder.
+    be absolute or leave the manifest's folder. extra: manifest fields allowed besides the known ones
+    (moderator.manifest.read_manifest).
     """
     policy = policy or load_policy()
     entries: list[Entry] = []
@@ -90,7 +92,7 @@ def collect(paths: Iterable[str | Path], policy: Policy | None = None, *,
         if p.is_dir():
             entries += [Entry(path=f, origin=str(f)) for f in _walk(p)]
         elif is_manifest(p):
-            _read_manifest_into(p, entries, bad, policy, allow_outside)
+            _read_manifest_into(p, entries, bad, policy, allow_outside, extra)
         else:
             entries.append(Entry(path=p, origin=str(p)))
     return entries, bad
@@ -181,7 +183,7 @@ def decode_check(path: Path, kind: MediaKind, mime: str, size: int, dihedral: bo
 def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
                  progress: Callable[[int, int], None] | None = None, *,
                  policy: Policy | None = None, allow_outside: bool = False, allow_duplicates: bool = False,
-                 hash_dihedral: bool | None = None) -> ImportReport:
+                 hash_dihedral: bool | None = None, extra: tuple[str, ...] = ()) -> ImportReport:
     """Import every good file and manifest row, skip (and name) every bad one: never a crash half-way.
 
     Dedupe rule: a report is identified by its manifest `external_id` when it has one (a second row
@@ -190,12 +192,14 @@ def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
     file is a new report). A new report of known content shares its media row and cached file.
     hash_dihedral: None imports only; True/False also hashes each new file from its one decode (with
     or without PDQ's dihedral variants), for matching to reuse (moderator.importing passes it)."""
-    entries, bad = collect(paths, policy, allow_outside=allow_outside)
+    entries, bad = collect(paths, policy, allow_outside=allow_outside, extra=extra)
     report = ImportReport(skipped=list(bad))
     cache = MediaCache(store.media_dir)
     for n, entry in enumerate(entries, 1):
         try:
-            report.imported.append(_import_one(store, cache, entry, actor, allow_duplicates, hash_dihedral))
+            item_id = _import_one(store, cache, entry, actor, allow_duplicates, hash_dihedral)
+            report.imported.append(item_id)
+            report.sources[item_id] = entry
         except MediaError as exc:
             report.skipped.append(Skipped(entry.origin, exc.reason))
         if progress:
@@ -325,9 +329,9 @@ def _walk(folder: Path) -> list[Path]:
 
 
 def _read_manifest_into(path: Path, entries: list[Entry], bad: list[Skipped], policy: Policy,
-                        allow_outside: bool) -> None:
+                        allow_outside: bool, extra: tuple[str, ...] = ()) -> None:
     try:
-        for row in read_manifest(path, policy, allow_outside=allow_outside):
+        for row in read_manifest(path, policy, allow_outside=allow_outside, extra=extra):
             if isinstance(row, BadRow):
                 bad.append(Skipped(row.origin, row.reason))
             else:

@@ -53,6 +53,7 @@ class Entry:
     reported_at: str | None = None
     sla_minutes: float | None = None
     report_count: int = 1
+    extra: tuple[tuple[str, Any], ...] = ()  # the fields a reader asked for besides FIELDS (read_manifest's extra)
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,32 @@ def is_manifest(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES
 
 
-def read_manifest(path: Path, policy: Policy, *, allow_outside: bool = False) -> Iterator[Entry | BadRow]:
+def read_manifest(path: Path, policy: Policy, *, allow_outside: bool = False,
+                  extra: tuple[str, ...] = ()) -> Iterator[Entry | BadRow]:
     """Yield an Entry per good row and a BadRow (with line number) per bad one; ManifestError if the
-    file as a whole is unreadable. Paths must stay inside the manifest's folder unless allow_outside."""
-    rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else _csv_rows(path)
+    file as a whole is unreadable. Paths must stay inside the manifest's folder unless allow_outside.
+    `extra`: more fields a reader of its own allows (golden items' `golden_label`), handed back as given
+    on Entry.extra for it to check."""
+    rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else _csv_rows(path, FIELDS + tuple(extra))
     for line, raw in rows:
         origin = f"{path.name}:{line}"
         if isinstance(raw, str):
             yield BadRow(origin, raw)
             continue
         try:
-            yield _entry(raw, path.parent, origin, policy, allow_outside)
+            yield _entry(raw, path.parent, origin, policy, allow_outside, extra)
         except ValueError as exc:
             yield BadRow(origin, str(exc))
 
 
 # -- JSONL: each line on its own, so a bad line is a bad row -------------------------------------
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, its JSON object or why it is none) for each non-blank line, read as strictly as a
+    manifest (UTF-8, no NaN, no field twice, lines up to MAX_LINE_BYTES): for other JSONL readers
+    (moderator decisions import)."""
+    return _jsonl_rows(path)
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     with open(path, "rb") as f:
         for n, line in enumerate(_lines(f), 1):
@@ -135,11 +146,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 # -- CSV: quoting spans lines, so a structural error makes the whole file unreadable ---------------
-def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def _csv_rows(path: Path, known: tuple[str, ...] = FIELDS) -> Iterator[tuple[int, dict[str, Any] | str]]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         try:
-            header = _header(path, next(reader, None))
+            header = _header(path, next(reader, None), known)
             line = reader.line_num
             for cells in reader:
                 start, line = line + 1, reader.line_num
@@ -155,24 +166,27 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
             raise ManifestError(f"{path}: not UTF-8 text (after line {reader.line_num})") from None
 
 
-def _header(path: Path, cells: list[str] | None) -> list[str]:
+def _header(path: Path, cells: list[str] | None, known: tuple[str, ...] = FIELDS) -> list[str]:
     names = [c.strip() for c in cells or []]
     if "path" not in names:
         raise ManifestError(f"{path}: a CSV manifest needs a header row with a 'path' column")
-    unknown = [n for n in names if n not in FIELDS]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ManifestError(f"{path}:1: unknown columns {', '.join(map(_show, unknown))} (known: {', '.join(FIELDS)})")
+        raise ManifestError(f"{path}:1: unknown columns {', '.join(map(_show, unknown))} (known: {', '.join(known)})")
     if len(set(names)) != len(names):
         raise ManifestError(f"{path}:1: a column is named twice")
     return names
 
 
 # -- one row's fields ------------------------------------------------------------------------------
-def _entry(raw: dict[str, Any], base: Path, origin: str, policy: Policy, allow_outside: bool) -> Entry:
-    unknown = [k for k in raw if k not in FIELDS]
+def _entry(raw: dict[str, Any], base: Path, origin: str, policy: Policy, allow_outside: bool,
+           extra: tuple[str, ...] = ()) -> Entry:
+    known = FIELDS + tuple(extra)
+    unknown = [k for k in raw if k not in known]
     if unknown:
-        raise ValueError(f"unknown fields: {', '.join(map(_show, unknown))} (known: {', '.join(FIELDS)})")
+        raise ValueError(f"unknown fields: {', '.join(map(_show, unknown))} (known: {', '.join(known)})")
     return Entry(
+        extra=tuple((k, raw[k]) for k in extra if k in raw),
         path=_path(raw.get("path"), base, allow_outside),
         origin=origin,
         external_id=_text(raw, "external_id", integers=True),

@@ -28,6 +28,7 @@ from moderator.domain import (
     Label,
     Policy,
 )
+from moderator.settings import load_settings
 from storage import audit
 from storage import decisions as decisions_repo
 from storage import items as items_repo
@@ -54,10 +55,12 @@ class ReviewService:
     store: Store
     policy: Policy
     actor: str
+    golden_rate: float | None = None  # golden items mixed into the queue; None: the golden_rate setting
 
     # -- reads --------------------------------------------------------------------------------
     def queue(self, limit: int | None = None) -> list[Item]:
-        return items_repo.queue(self.store.db, limit=limit)
+        rate = self.golden_rate if self.golden_rate is not None else load_settings().golden_rate
+        return items_repo.queue(self.store.db, limit=limit, golden_rate=rate)
 
     def item(self, item_id: str) -> Item:
         return items_repo.get_item(self.store.db, item_id)

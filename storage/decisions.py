@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import fields
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from moderator import decision_log
 from moderator import outbox as messages
-from moderator.domain import Action, Decision, DecisionResult, DecisionSource, ItemStatus
+from moderator.domain import (
+    Action,
+    Changes,
+    Decision,
+    DecisionResult,
+    DecisionSource,
+    ItemChange,
+    ItemField,
+    ItemStatus,
+)
 from storage import audit
 from storage import items as items_repo
+
+if TYPE_CHECKING:
+    from moderator.decisions_import import HistoryRow
 
 COLUMNS = tuple(f.name for f in fields(Decision))
 _INSERT = f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -76,6 +88,133 @@ def append_decisions(db: Database, decisions: Sequence[Decision]) -> DecisionRes
         records.append(("item_state", item_id))
     _audit(db, plan.rows, records)
     return DecisionResult(plan.rows, plan.changes)
+
+
+# -- history brought in: `moderator decisions import` ----------------------------------------------
+class HistoryImportError(ValueError):
+    """Lines the log refuses, as (line number, why): nothing of the file is written."""
+
+    def __init__(self, problems: list[tuple[int, str]]):
+        super().__init__(f"{len(problems)} invalid lines")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class HistoryImport:
+    written: tuple[Decision, ...]
+    already: int  # rows whose uuid the log holds already, with the same fields
+    changes: Changes
+
+
+def import_history(db: Database, rows: Sequence[HistoryRow], actor: str, origin: str) -> HistoryImport:
+    """Append decisions from elsewhere (moderator.decisions_import rows, in file order), every field as
+    given (actor, decided_at, supersedes…; no outbox message: another desk's history is not this desk's
+    to send), each checked against the log as it stands with the rows before it (decision_log.plan), a
+    row already held unchanged skipped; their teams, the items' statuses and one audit entry. In the
+    caller's transaction; HistoryImportError naming every refused line before anything is written."""
+    problems: list[tuple[int, str]] = []
+    resolved = _resolve_items(db, rows, problems)
+    held = _held(db, [r.decision.uuid for r, _ in resolved])
+    per_item = {i: [] for i in dict.fromkeys(item for _, item in resolved)}
+    for d in history_for_items(db, list(per_item)):
+        per_item[d.item_id].append(d)
+    statuses = {r[0]: ItemStatus(r[1]) for r in db.execute(
+        f"SELECT id, status FROM items WHERE id {_IN}", (json.dumps(list(per_item)),))}
+    before = {item_id: decision_log.standing(h) for item_id, h in per_item.items()}
+    new: list[tuple[HistoryRow, Decision]] = []
+    already, in_file = 0, {}
+    for row, item_id in resolved:
+        d = replace(row.decision, item_id=item_id)
+        known = held.get(d.uuid) or in_file.get(d.uuid)
+        if known is not None:
+            if known != (d, row.team):
+                problems.append((row.line, f"decision {d.uuid} is already in the log with other fields"))
+            already += 1
+            continue
+        try:
+            decision_log.plan(per_item[item_id], [d], statuses)
+        except decision_log.DecisionLogError as exc:
+            problems.append((row.line, str(exc)))
+            continue
+        per_item[item_id].append(d)
+        in_file[d.uuid] = (d, row.team)
+        new.append((row, d))
+    if problems:
+        raise HistoryImportError(sorted(problems))
+    return _write_history(db, new, per_item, before, statuses, already, actor, origin)
+
+
+def _resolve_items(db: Database, rows: Sequence[HistoryRow], problems: list[tuple[int, str]]) -> list[tuple[HistoryRow, str]]:
+    """Each row with this store's item: its item_id when the store has it, else the one item with its
+    external_id, else with its sha256; the row's external_id and sha256 must agree with that item."""
+    by_id = {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, external_id, sha256 FROM items")}
+    by_external = {ext: i for i, (ext, _) in by_id.items() if ext}
+    by_sha: dict[str, list[str]] = {}
+    for i, (_, sha) in by_id.items():
+        by_sha.setdefault(sha, []).append(i)
+    out = []
+    for row in rows:
+        given = row.decision.item_id
+        item_id = given if given in by_id else by_external.get(row.external_id or "")
+        if item_id is None and row.sha256 and len(by_sha.get(row.sha256, ())) == 1:
+            item_id = by_sha[row.sha256][0]
+        if item_id is None:
+            problems.append((row.line, f"no such item here ({_named(row)})"))
+            continue
+        external_id, sha256 = by_id[item_id]
+        if (row.external_id and row.external_id != external_id) or (row.sha256 and row.sha256 != sha256):
+            problems.append((row.line, f"item {item_id} is other media than the line names ({_named(row)})"))
+            continue
+        out.append((row, item_id))
+    return out
+
+
+def _named(row: HistoryRow) -> str:
+    parts = [f"{k} {v}" for k, v in (("item_id", row.decision.item_id), ("external_id", row.external_id),
+                                     ("sha256", row.sha256)) if v]
+    return ", ".join(parts)
+
+
+def _held(db: Database, uuids: list[str]) -> dict[str, tuple[Decision, str | None]]:
+    """The log's rows with these uuids, and their teams."""
+    found = _decisions(db, f"SELECT {_SELECT} FROM decisions WHERE uuid {_IN}", (json.dumps(uuids),))
+    team = teams(db)
+    return {d.uuid: (d, team.get(d.uuid)) for d in found}
+
+
+def _write_history(db: Database, new: list[tuple[HistoryRow, Decision]], per_item: dict[str, list[Decision]],
+                   before: dict[str, Decision | None], statuses: dict[str, ItemStatus], already: int, actor: str,
+                   origin: str) -> HistoryImport:
+    records: list[audit.Record] = []
+    for row, d in new:
+        values = decision_to_row(d)
+        db.execute(_INSERT, [values[c] for c in COLUMNS])
+        records += [("decision", d.uuid)] + ([("decision_qa", d.uuid)] if d.qa_of else [])
+        if row.team is not None:
+            db.execute("INSERT INTO decision_teams (uuid, team) VALUES (?, ?)", (d.uuid, row.team))
+            records.append(("decision_team", d.uuid))
+    changed = []
+    for item_id, old in before.items():
+        now = decision_log.standing(per_item[item_id])
+        if (old.uuid if old else None) != (now.uuid if now else None):
+            status = decision_log.status_for(now)
+            fields = {ItemField.STANDING} | ({ItemField.STATUS} if statuses[item_id] != status else set())
+            changed.append(ItemChange(item_id, frozenset(fields), status, now))
+            items_repo.set_status(db, item_id, status)
+            records.append(("item_state", item_id))
+    if new:
+        audit.append(db, actor, "decisions_import", origin, {"imported": len(new), "already": already}, records)
+    queue = any(ItemField.STATUS in c.fields for c in changed)
+    changes = Changes(items=tuple(c.item_id for c in changed), decisions=tuple(d.uuid for _, d in new),
+                      queue=queue, item_changes=tuple(changed))
+    return HistoryImport(tuple(d for _, d in new), already, changes)
+
+
+def teams(db: Database) -> dict[str, str]:
+    """decision uuid -> the team an imported decision named (none for a store before migration 0008)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decision_teams'").fetchone() is None:
+        return {}
+    return {r[0]: r[1] for r in db.execute("SELECT uuid, team FROM decision_teams")}
 
 
 def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple[str, str | None, str]]:

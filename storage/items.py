@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from moderator.clock import now_iso
 from moderator.domain import Item, ItemStatus, MediaKind
+from storage import qa as qa_repo
 
 # moderator.queue_state.queue_key sorts the same in Python (tests/test_queue_state.py checks it).
 QUEUE_ORDER = (
@@ -106,8 +107,13 @@ def get_item(db: Database, item_id: str) -> Item:
     return row_to_item(row)
 
 
-def queue(db: Database, *, limit: int | None = None, include_closed: bool = False) -> list[Item]:
-    where = "" if include_closed else f"WHERE i.status IN {OPEN_STATUSES}"
+def queue(db: Database, *, limit: int | None = None, include_closed: bool = False,
+          golden_rate: float = 0.0) -> list[Item]:
+    """The open items in review order; golden items only as many as `golden_rate` mixes in (storage.qa)."""
+    conditions = [] if include_closed else [f"i.status IN {OPEN_STATUSES}"]
+    if qa_repo.has_qa_tables(db):
+        conditions.append(qa_repo.golden_hidden_sql(golden_rate))
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     sql = f"{_SELECT} {where} ORDER BY {QUEUE_ORDER}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
