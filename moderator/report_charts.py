@@ -150,7 +150,7 @@ def _agreement_by_moderator(fig: Figure, report: dict[str, Any]) -> None:
             ax.text(0.01, y + 0.2, "kappa undefined (one class)", va="center", fontsize=7, color=GREY)
     ax.set_yticks(list(ys), [f"{n} (n={people[n]['n']})" for n in names], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(min(0.0, *[k for k in kappa if k is not None]), 1.05)
+    ax.set_xlim(min([0.0, *(k for k in kappa if k is not None)]), 1.05)  # every kappa undefined: from 0
     ax.legend(fontsize=8, frameon=False, loc="lower right")
 
 
