@@ -57,7 +57,7 @@ def answer_of(entry: Entry, policy: Policy, default: Sequence[str] = ()) -> tupl
 def check_golden(paths: Iterable[str | Path], policy: Policy, *, label: Sequence[str] = (),
                  allow_outside: bool = False) -> int:
     """Every entry's answer, before anything is imported: ImportUsageError (nothing imported) for the
-    first entry without a usable one, as for any other problem with the command. Returns the entries."""
+    first entry without a usable one, as for any other problem with the command. Returns how many entries."""
     entries, _bad = collect(paths, policy, allow_outside=allow_outside, extra=EXTRA)
     for entry in entries:
         try:
