@@ -1,6 +1,7 @@
 """Every command of the desk, declared once: its keymap.toml name, what `?` says it does, its side-panel hint.
 
 Qt-free, like Picard's `MainAction(str, Enum)`: the keys come from the keymap data, the widgets from ui/actions.py.
+A command is live in some desk modes only (`modes`): two commands may share a key when no mode has both.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class DeskAction(StrEnum):
     SETTINGS = "settings", "Your settings: default filter, reveal, exposure budget, breaks", ""
     HELP = "help", "Show every shortcut", "{key} all keys"
     FOCUS_QUEUE = "focus_queue", "Focus the queue list", ""
+    QA_RESOLVE = "qa_resolve", "QA disagreement: resolve it (the final label's key, a note, Enter)", "{key} resolve"
+    QA_LEAVE_FOR_LEAD = "qa_leave_for_lead", "QA disagreement: leave it open for the lead", "{key} leave for the lead"
+    DASHBOARD = "dashboard", "Dashboard: the report's charts (throughput, handle time, SLA, exposure, QA)", ""
+    DASHBOARD_REFRESH = "dashboard_refresh", "Dashboard: compute the charts again", ""
 
     def __new__(cls, command: str, description: str, hint: str) -> DeskAction:
         member = str.__new__(cls, command)
@@ -42,9 +47,44 @@ class DeskAction(StrEnum):
         return member
 
     @property
+    def modes(self) -> frozenset[DeskMode]:
+        """The desk modes in which this command's keys do something."""
+        if self in _VERDICT_ONLY:
+            return frozenset({DeskMode.VERDICT})
+        if self in _DESK_ONLY:
+            return frozenset({DeskMode.DESK})
+        if self in _NOT_IN_VERDICT:
+            return frozenset({DeskMode.DESK, DeskMode.QA})
+        return frozenset(DeskMode)
+
+    @property
     def held(self) -> bool:
         """Watched while held down (press and release), so bound to one key or one modifier."""
         return self in (DeskAction.PEEK, DeskAction.SPOTLIGHT)
+
+
+class DeskMode(StrEnum):
+    """What the desk is doing, which decides the commands whose keys are live."""
+
+    DESK = "desk"  # moderating the queue
+    QA = "qa"  # blind QA re-review: nothing of the original decision is shown yet
+    VERDICT = "verdict"  # a QA disagreement on screen: resolve it or leave it for the lead
+
+
+# Moderation ops that act on the moderator's queue, or show what banks and moderators decided.
+_DESK_ONLY = frozenset({DeskAction.ESCALATE, DeskAction.UNDO, DeskAction.ACCEPT_SUGGESTION, DeskAction.ADD_TO_BANK,
+                        DeskAction.BANK_DECISIONS, DeskAction.IMPORT_MEDIA})
+# While a disagreement waits for resolve or leave, the analyst does not wander off it.
+_NOT_IN_VERDICT = frozenset({DeskAction.NEXT, DeskAction.PREVIOUS, DeskAction.SKIP, DeskAction.SPOTLIGHT_TOGGLE,
+                             DeskAction.FOCUS_QUEUE})
+_VERDICT_ONLY = frozenset({DeskAction.QA_RESOLVE, DeskAction.QA_LEAVE_FOR_LEAD})
+_BY_COMMAND = {a.value: a for a in DeskAction}
+
+
+def modes_of(command: str) -> frozenset[DeskMode]:
+    """The modes a keymap command (or a policy label, "label:<name>") is live in: labels always are."""
+    action = _BY_COMMAND.get(command)
+    return action.modes if action is not None else frozenset(DeskMode)
 
 
 def first_key(keymap: dict[str, tuple[str, ...]], action: DeskAction) -> str:
@@ -52,7 +92,7 @@ def first_key(keymap: dict[str, tuple[str, ...]], action: DeskAction) -> str:
     return keymap[action.value][0]
 
 
-def hints(keymap: dict[str, tuple[str, ...]]) -> list[str]:
-    """The reminders of the everyday keys ("S skip", "hold Space to peek"), in the keys bound now."""
-    return [a.hint.format(key=first_key(keymap, a)) for a in DeskAction if a.hint]
+def hints(keymap: dict[str, tuple[str, ...]], mode: DeskMode = DeskMode.DESK) -> list[str]:
+    """The reminders of the everyday keys ("S skip", "hold Space to peek") live in `mode`, in the keys bound now."""
+    return [a.hint.format(key=first_key(keymap, a)) for a in DeskAction if a.hint and mode in a.modes]
 

@@ -29,6 +29,8 @@ from moderator.cli_history import add_import_parser, run_import
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     desk = sub.add_parser("desk", parents=[common], help="open the review desk (the default)")
     desk.add_argument("--demo", action="store_true", help="open the demo queue (its own store under <data dir>/demo)")
+    desk.add_argument("--qa", action="store_true",
+                      help="blind QA re-review of your QA tasks (`moderator qa sample`); with --demo, a sample is made")
     imp = sub.add_parser("import", parents=[common], help="import folders, files and manifests (.jsonl/.csv)")
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--json", action="store_true", help="print the report as JSON")

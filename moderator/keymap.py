@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from moderator.actions import DeskAction
+from moderator.actions import DeskAction, modes_of
 from moderator.config_file import Bad, expect_table, join, read_toml
 from moderator.domain import Policy
 from moderator.key_names import KeyNameError, canonical
@@ -84,9 +84,12 @@ def _keys_of(command: str, value: object) -> tuple[str, ...]:
 
 
 def _check_conflicts(out: list[Binding]) -> None:
-    seen: dict[str, str] = {}
+    """Refuse a key bound to two commands that are live in the same desk mode (moderator.actions)."""
+    seen: dict[str, list[str]] = {}
     for b in out:
         for key in b.keys:
-            if key.lower() in seen and seen[key.lower()] != b.command:
-                raise KeymapError(f"key {key!r} is bound to both {seen[key.lower()]} and {b.command}")
-            seen[key.lower()] = b.command
+            bound = seen.setdefault(key.lower(), [])
+            other = next((c for c in bound if c != b.command and modes_of(c) & modes_of(b.command)), None)
+            if other is not None:
+                raise KeymapError(f"key {key!r} is bound to both {other} and {b.command}")
+            bound.append(b.command)

@@ -130,7 +130,7 @@ def test_navigation_and_help(qtbot, desk):
     assert desk.help.isVisible()
     table = desk.help.table
     described = [table.item(r, 1).text() for r in range(table.rowCount())]
-    assert any("Undo" in d for d in described) and len(described) == 9 + 21
+    assert any("Undo" in d for d in described) and len(described) == 9 + 25
 
 
 def test_queue_model(qtmodeltester, desk):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from moderator.actions import DeskAction
+from moderator.actions import DeskAction, DeskMode
 from ui.shortcuts import HoldKey, KeyCommand
 
 if TYPE_CHECKING:
@@ -37,6 +37,14 @@ def create_actions(window: MainWindow, keymap: dict[str, tuple[str, ...]]) -> It
         raise LookupError(f"desk commands without a factory: {', '.join(missing)}")
     for action in DeskAction:
         yield action, FACTORIES[action](window, keymap[action.value])
+
+
+def set_mode(actions: dict[DeskAction, QObject], mode: DeskMode) -> None:
+    """Only the commands live in `mode` answer their keys: a key two commands share (Enter accepts a
+    bank suggestion in the desk, resolves a QA disagreement in QA) is never ambiguous to Qt."""
+    for action, command in actions.items():
+        for shortcut in getattr(command, "shortcuts", ()):  # held keys are live in every mode
+            shortcut.setEnabled(mode in action.modes)
 
 
 def create_label_actions(window: MainWindow) -> dict[str, KeyCommand]:
@@ -65,9 +73,19 @@ _KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = 
     DeskAction.SETTINGS: lambda w: lambda: w.settings_dialog.edit(w.settings),
     DeskAction.HELP: lambda w: w.help.show,
     DeskAction.FOCUS_QUEUE: lambda w: w.queue_panel.view.setFocus,
+    # Live only in QA's verdict mode (set_mode), where the reviewer is a ui.qa_reviewer.QaReviewer.
+    DeskAction.QA_RESOLVE: lambda w: lambda: w.reviewer.open_resolve(),
+    DeskAction.QA_LEAVE_FOR_LEAD: lambda w: lambda: w.reviewer.leave_for_lead(),
+    DeskAction.DASHBOARD: lambda w: w.dashboard.open_panel,
 }
 for _action, _target in _KEY_COMMANDS.items():
     add_action(_action)(lambda w, keys, target=_target: KeyCommand(w, keys, target(w)))
+
+
+@add_action(DeskAction.DASHBOARD_REFRESH)
+def _dashboard_refresh(w: MainWindow, keys: tuple[str, ...]) -> QObject:
+    w.dashboard.set_refresh_keys(keys)
+    return KeyCommand(w.dashboard, keys, w.dashboard.refresh)  # the dashboard's own key, in its window
 
 
 @add_action(DeskAction.ESCALATE)

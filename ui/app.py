@@ -27,7 +27,9 @@ def run_desk(args: argparse.Namespace) -> int:
     # Every file a person edits is read before any window or store exists: a mistake in one is a
     # PolicyError/KeymapError/SettingsError that `moderator` prints as one line, not a dead desk.
     try:
-        hub = None if args.demo else load_hub_config()  # the demo queue never talks to a hub
+        qa = getattr(args, "qa", False)
+        # The demo queue never talks to a hub; QA works on the local store (QA on the hub: not yet).
+        hub = None if args.demo or qa else load_hub_config()
     except HubConfigError as exc:
         print(f"moderator: error: {exc}", file=sys.stderr)
         return 2
@@ -42,7 +44,7 @@ def run_desk(args: argparse.Namespace) -> int:
         app.setApplicationName("Moderator Desk")
         app.setStyleSheet(resource_path("theme.qss").read_text(encoding="utf-8"))
         window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo,
-                              settings=settings, hub=hub)
+                              settings=settings, hub=hub, qa=qa)
         window.show()
         return app.exec()
     finally:
@@ -69,10 +71,10 @@ def load_config(policy_path: str | None) -> tuple[Policy, dict[str, tuple[str, .
 
 
 def build_window(store, policy, keymap, actor: str, *, demo: bool = False, settings: Settings | None = None,
-                 hub: HubConfig | None = None):
+                 hub: HubConfig | None = None, qa: bool = False):
     """The window on a store; with demo, an empty store is filled with the demo queue first (off-thread);
-    with a hub, a sync service pulls work from it and pushes decisions up (on the network worker)."""
-    from moderator.demo import ensure_demo
+    with a hub, a sync service pulls work from it and pushes decisions up (on the network worker); with
+    qa, the blind QA desk over `actor`'s QA tasks (the demo makes a sample for them when they have none)."""
     from ui.main_window import MainWindow
 
     # Hand the GIL over every 1 ms, not 5: the GUI thread gets it back promptly from the workers.
@@ -81,17 +83,35 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
     settings = settings or Settings()
     sync = SyncService(store, policy, actor, hub, keep=settings.hub_in_hand) if hub is not None else None
     title = f"{'demo · ' if demo else ''}{store.data_dir}" + (f" · hub {hub.url}" if hub else "")
-    window = MainWindow(service, keymap, settings, title=title, sync=sync)
+    if qa:
+        from moderator.qa_service import QaService
+        from ui.qa_window import QaWindow
+
+        window = QaWindow(service, QaService(store, policy, actor), keymap, settings, title=title)
+    else:
+        window = MainWindow(service, keymap, settings, title=title, sync=sync)
 
     def loaded(_result=None) -> None:
         window.reviewer.load()
+        if qa:
+            return  # no bank matching or hub: the QA desk only reads the moderation queue's history
         window.bank_actions.match_in_background()
         if window.sync is not None:
             window.sync.start()
 
     if demo:
         window.viewer.show_message("Preparing the demo queue…")
-        window.runner.write(lambda: ensure_demo(store, actor="demo"), loaded)
+        window.runner.write(lambda: _fill_demo(store, policy, actor, qa), loaded)
     else:
         loaded()
     return window
+
+
+def _fill_demo(store, policy, actor: str, qa: bool) -> None:
+    from moderator.demo import ensure_demo
+
+    ensure_demo(store, actor="demo")
+    if qa:
+        from moderator.qa_demo import ensure_qa_demo
+
+        ensure_qa_demo(store, policy, actor)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from moderator.actions import DeskMode, hints
 from moderator.banks import BankService
 from moderator.keymap import bindings as make_bindings
 from moderator.review import ReviewService
 from moderator.settings import Settings, save_settings
-from ui.actions import create_actions, create_label_actions
+from ui.actions import create_actions, create_label_actions, set_mode
 from ui.bank_actions import BankActions
 from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
+from ui.dashboard import DashboardPanel
 from ui.escalate_bar import EscalateBar
 from ui.help_dialog import HelpDialog
 from ui.import_action import ImportAction
@@ -37,12 +39,12 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.reveal = RevealController(settings.reveal_seconds, self)
         self.viewer = MediaViewer(self.reveal, settings.spotlight_radius)
-        self.reviewer = Reviewer(service, self.runner, self.viewer, settings, self)
+        self.reviewer = self._make_reviewer(service, settings)
         self.reviewer.empty_text = (f"The queue is empty. Import media with {keymap['import_media'][0]}, "
                                     "or `moderator import PATH`.")
         self.player = VideoPlayer(self.runner, self.viewer, self)
         self.queue_panel = QueuePanel(self.reviewer.model)
-        self.facts = FactsPanel(keymap)
+        self.facts = self._make_facts(keymap)
         self.labels = LabelsPanel(service.policy, keymap)
         self.escalate_bar = EscalateBar()
         self.bank_bar = AddToBankBar()
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self.bindings = make_bindings(keymap, service.policy)
         self.help = HelpDialog(self.bindings, self)
         self.settings_dialog = SettingsDialog(self)
+        self.dashboard = DashboardPanel(service.store, self.runner, self)
         self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
         if self.sync is not None:
             self.reviewer.empty_text = "Waiting for work from the hub…"
@@ -62,12 +65,25 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.key_actions = dict(create_actions(self, keymap))
         self.label_actions = create_label_actions(self)
+        self._keymap = keymap
+        self.set_mode(DeskMode.DESK)
         self._wire()
         self.resize(1500, 900)
 
+    def _make_reviewer(self, service: ReviewService, settings: Settings) -> Reviewer:
+        return Reviewer(service, self.runner, self.viewer, settings, self)
+
+    def _make_facts(self, keymap: dict[str, tuple[str, ...]]) -> FactsPanel:
+        return FactsPanel(keymap)
+
+    def set_mode(self, mode: DeskMode) -> None:
+        """Only the commands live in `mode` answer their keys; the hint line names those."""
+        set_mode(self.key_actions, mode)
+        self.labels.hint.setText(" · ".join(h.replace(" ", "\u00a0") for h in hints(self._keymap, mode)))
+
     def _build_layout(self) -> None:
         centre = QWidget()
-        column = QVBoxLayout(centre)
+        self.centre_column = column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.break_banner)
         column.addWidget(self.viewer, 1)
