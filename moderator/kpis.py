@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 HUMAN_SOURCES = frozenset({"manual", "batch"})
 BANK_SOURCE = "bank"
@@ -27,9 +27,9 @@ BLOCK_KEYS = ("decided", "active_ms", "throughput_per_active_hour", "median_hand
               "bank_auto_actions", "exposure_ms")
 
 
-@dataclass(frozen=True)
-class DecisionRow:
-    """A moderation or bank row (never QA, never undo) with what its KPIs need."""
+class DecisionRow(NamedTuple):
+    """A moderation or bank row (never QA, never undo) with what its KPIs need. A named tuple, not a
+    frozen dataclass: a report makes one per decision, and these build ~5x faster."""
 
     uuid: str
     item_id: str
@@ -44,8 +44,7 @@ class DecisionRow:
     decision_class: str = ""  # moderator.qa_metrics.decision_class of its labels and action
 
 
-@dataclass(frozen=True)
-class ExposureRow:
+class ExposureRow(NamedTuple):
     actor: str
     category: str | None
     kind: str
@@ -78,23 +77,29 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def block(rows: Sequence[DecisionRow], exposure_ms: int) -> dict[str, Any]:
-    """Every KPI of a group of rows (BLOCK_KEYS, in that order); a share of nothing is None."""
-    human = [r for r in rows if r.source in HUMAN_SOURCES]
-    handles = [r.handle_ms for r in human]
-    active = sum(handles)
-    with_sla = [r for r in human if r.sla_due_at is not None]
-    met = sum(r.decided_at <= r.sla_due_at for r in with_sla)
-    escalations = sum(r.action == "escalate" for r in human)
-    undone = sum(r.undone for r in human)
+    """Every KPI of a group of rows (BLOCK_KEYS, in that order); a share of nothing is None. One pass."""
+    handles: list[int] = []
+    sla_n = met = escalations = undone = bank = 0
+    for r in rows:
+        if r.source not in HUMAN_SOURCES:
+            bank += r.source == BANK_SOURCE
+            continue
+        handles.append(r.handle_ms)
+        if r.sla_due_at is not None:
+            sla_n += 1
+            met += r.decided_at <= r.sla_due_at
+        escalations += r.action == "escalate"
+        undone += r.undone
+    decided, active = len(handles), sum(handles)
     return {
-        "decided": len(human), "active_ms": active,
-        "throughput_per_active_hour": len(human) / (active / 3_600_000) if active else None,
+        "decided": decided, "active_ms": active,
+        "throughput_per_active_hour": decided / (active / 3_600_000) if active else None,
         "median_handle_ms": statistics.median(handles) if handles else None,
         "p90_handle_ms": percentile(handles, 0.9),
-        "sla_n": len(with_sla), "sla_met": met, "sla_adherence": _share(met, len(with_sla)),
-        "escalations": escalations, "escalation_rate": _share(escalations, len(human)),
-        "undone": undone, "undo_rate": _share(undone, len(human)),
-        "bank_auto_actions": sum(r.source == BANK_SOURCE for r in rows), "exposure_ms": exposure_ms,
+        "sla_n": sla_n, "sla_met": met, "sla_adherence": _share(met, sla_n),
+        "escalations": escalations, "escalation_rate": _share(escalations, decided),
+        "undone": undone, "undo_rate": _share(undone, decided),
+        "bank_auto_actions": bank, "exposure_ms": exposure_ms,
     }
 
 

@@ -20,7 +20,8 @@ h3 { margin: 18px 0 6px; font-size: 15px; }
 .meta { color: #666; } .tiles { display: flex; flex-wrap: wrap; gap: 10px; margin: 16px 0; }
 .tile { border: 1px solid #ccd; border-radius: 6px; padding: 8px 12px; min-width: 140px; background: #f7f9fc; }
 .tile b { display: block; font-size: 20px; } .tile span { color: #555; font-size: 12px; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; } .charts figure { margin: 0; flex: 1 1 600px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 12px; }
+.charts figure { margin: 0; }
 svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
 th, td { border: 1px solid #dde; padding: 3px 8px; text-align: right; } th { background: #eef2f8; }
@@ -106,11 +107,20 @@ def _figures(made: dict[str, Chart], *names: str) -> str:
         f'<figure id="chart-{n}" aria-label="{escape(made[n].title)}">{made[n].svg}</figure>' for n in names) + "</div>"
 
 
-def _throughput(report: dict[str, Any], made: dict[str, Chart]) -> str:
+CHART_ORDER = ("throughput", "throughput_by_hour", "handle_time", "sla", "exposure", "confusion",
+               "agreement_by_moderator", "agreement_by_label")
+
+
+def _charts(made: dict[str, Chart]) -> str:
+    """Every chart first, two a row, so one screen shows the whole picture; the tables follow."""
+    return "<h2>Charts</h2>" + _figures(made, *CHART_ORDER, *(n for n in made if n not in CHART_ORDER))
+
+
+def _throughput(report: dict[str, Any]) -> str:
     k = report["kpis"]
-    return ("<h2>Throughput, handle time and SLA</h2>" + _figures(made, "throughput", "throughput_by_hour")
+    return ("<h2>Throughput, handle time and SLA</h2>"
             + "<h3>Per day (UTC)</h3>" + _kpi_table("day", k["by_day"], scroll=True)
-            + _figures(made, "handle_time", "sla") + "<h3>Handle-time distribution</h3>" + _histogram(k)
+            + "<h3>Handle-time distribution</h3>" + _histogram(k)
             + "<h3>Per hour of day (UTC)</h3>" + _kpi_table("hour", k["by_hour"], scroll=True))
 
 
@@ -126,14 +136,14 @@ def _people(report: dict[str, Any]) -> str:
             + "<h3>Per team</h3>" + _kpi_table("team", k["by_team"]))
 
 
-def _exposure(report: dict[str, Any], made: dict[str, Chart]) -> str:
+def _exposure(report: dict[str, Any]) -> str:
     e = report["kpis"]["exposure"]
     rows = [[escape(c), escape(kind), _ms(ms)] for c, kinds in e["by_category_kind"].items() for kind, ms in kinds.items()]
-    return ("<h2>Exposure</h2>" + _figures(made, "exposure") + f"<p>Total {_ms(e['total_ms'])}.</p>"
+    return ("<h2>Exposure</h2>" + f"<p>Total {_ms(e['total_ms'])}.</p>"
             + _table(["category", "reveal kind", "exposure"], rows))
 
 
-def _qa(report: dict[str, Any], made: dict[str, Chart]) -> str:
+def _qa(report: dict[str, Any]) -> str:
     q = report["qa"]
     extra = (("kappa", "kappa", _num), ("decided", "decided", _num), ("reviewed", "reviewed", _num),
              ("coverage", "coverage", _pct))
@@ -144,12 +154,11 @@ def _qa(report: dict[str, Any], made: dict[str, Chart]) -> str:
             + f"<p>{_num(q['overall']['n'])} QA judgements: agreement {_pct(q['overall']['agreement'])}, "
             f"Cohen's kappa {_num(q['overall']['kappa'])}. Coverage: {_num(cov['reviewed'])} of "
             f"{_num(cov['decisions'])} decisions re-reviewed ({_pct(cov['fraction'])}).</p>"
-            + _figures(made, "agreement_by_moderator", "agreement_by_label")
             + "<h3>Per moderator</h3>" + _qa_table("moderator", q["by_moderator"], extra)
             + "<h3>Per label the moderator gave</h3>"
             + _qa_table("label", q["by_label"], (("given by QA", "qa_n", _num),))
             + "<h3>Per team</h3>" + _qa_table("team", q["by_team"], (("kappa", "kappa", _num),))
-            + _figures(made, "confusion") + "<h3>Confusion matrix (rows: moderator, columns: QA)</h3>"
+            + "<h3>Confusion matrix (rows: moderator, columns: QA)</h3>"
             + _confusion(q["confusion"])
             + f"<h3>Golden items</h3><p>{_num(gold['overall']['n'])} judged, "
             f"accuracy {_pct(gold['overall']['accuracy'])}.</p>"
@@ -198,7 +207,7 @@ def render_html(report: dict[str, Any], made: dict[str, Chart] | None = None) ->
         f"<h1>Moderator Desk report</h1><p class=\"meta\">{escape(span)}; made {escape(report['generated_at'])} "
         "from the stored decisions, items and exposure events. Shares are of the rows named in each table; "
         "n/a: nothing to take a share of.</p>"
-        + _tiles(report) + _throughput(report, made) + _people(report) + _exposure(report, made)
-        + _qa(report, made) + _backlog_bank(report) + _embedded(report) + "</body></html>\n"
+        + _tiles(report) + _charts(made) + _throughput(report) + _people(report) + _exposure(report)
+        + _qa(report) + _backlog_bank(report) + _embedded(report) + "</body></html>\n"
     )
 
