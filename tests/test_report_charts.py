@@ -69,3 +69,13 @@ def test_empty_report_charts_say_no_data(store):
     for name, chart in made.items():
         assert "no " in chart.svg and ("no data" in chart.svg or "no QA" in chart.svg or "no decision" in chart.svg
                                         or "no unfiltered" in chart.svg), name
+
+
+def test_agreement_chart_when_no_kappa_is_defined(store, policy):
+    """One agreeing judgement: kappa is undefined for everyone, and the chart still draws (it once raised)."""
+    h = History(store, policy)
+    h.qa(h.decided("amy", "spam", "2024-05-01T09:00:00.000Z"), "spam", "quinn", "2024-05-01T10:00:00.000Z")
+    report = build_report(store.db)
+    assert report["qa"]["by_moderator"]["amy"]["kappa"] is None
+    svg = report_charts.chart(report, "agreement_by_moderator", png=False).svg
+    assert "amy (n=1)" in svg and "kappa undefined (one class)" in svg
