@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from moderator.clock import parse_iso
 from moderator.kpis import DecisionRow, ExposureRow, OpenItem
 from moderator.qa_metrics import QaPair, decision_class
+from storage import decisions as decisions_repo
 from storage import qa as qa_repo
 
 LOCAL_TEAM = "local"  # the team of a decision that names none (a desk without a hub)
@@ -29,13 +30,6 @@ def _utc(text: str, what: str) -> datetime:
         return parse_iso(text).astimezone(UTC)
     except (ValueError, AttributeError):
         raise ReportRowError(f"{what}: {text!r} is not an ISO 8601 timestamp") from None
-
-
-def _teams(db: Database) -> dict[str, str]:
-    """uuid -> the team its import named (decision_teams, migration 0008_qa); others are LOCAL_TEAM."""
-    if not db["decision_teams"].exists():
-        return {}
-    return {uuid: team for uuid, team in db.execute("SELECT uuid, team FROM decision_teams") if team}
 
 
 def _undone(db: Database) -> set[str]:
@@ -66,12 +60,12 @@ def decision_rows(db: Database, lo: str | None = None, hi: str | None = None) ->
     item's SLA due time and whether an undo supersedes it. The items, teams and undo targets are read
     whole beside one scan of the decisions (joins per row cost three times as much at 100,000 rows)."""
     bounds, args = _bounds("decided_at", lo, hi)
-    teams, undone, classes = _teams(db), _undone(db), _Classes()
+    teams, undone, classes = decisions_repo.teams(db), _undone(db), _Classes()
     due = {item_id: _utc(sla, f"item {item_id} sla_due_at")
            for item_id, sla in db.execute("SELECT id, sla_due_at FROM items WHERE sla_due_at IS NOT NULL")}
     sql = ("SELECT uuid, item_id, actor, source, action, labels, decided_at, handle_ms FROM decisions "
            f"WHERE source IN ('manual', 'batch', 'bank') AND action != 'undo'{bounds} ORDER BY seq")
-    return [DecisionRow(uuid, item_id, actor, teams.get(uuid, LOCAL_TEAM), source, action,
+    return [DecisionRow(uuid, item_id, actor, (teams.get(uuid) or LOCAL_TEAM), source, action,
                         _utc(decided_at, f"decision {uuid} decided_at"), int(handle_ms or 0), due.get(item_id),
                         uuid in undone, classes[labels, action])
             for uuid, item_id, actor, source, action, labels, decided_at, handle_ms in db.execute(sql, args)]
@@ -82,7 +76,7 @@ def qa_pairs(db: Database, lo: str | None = None, hi: str | None = None) -> list
     after a disagreement, is not a second blind judgement), with the reviewed decision's time; bounded
     by that time. QA rows an undo superseded are left out."""
     bounds, args = _bounds("o.decided_at", lo, hi)
-    teams, undone, classes = _teams(db), _undone(db), _Classes()
+    teams, undone, classes = decisions_repo.teams(db), _undone(db), _Classes()
     sql = ("SELECT q.uuid, q.actor, q.labels, q.action, o.uuid, o.actor, o.labels, o.action, o.decided_at "
            "FROM decisions q JOIN decisions o ON o.uuid = q.qa_of "
            f"WHERE q.source = 'qa' AND q.action != 'undo'{bounds} ORDER BY q.seq")
@@ -92,7 +86,7 @@ def qa_pairs(db: Database, lo: str | None = None, hi: str | None = None) -> list
         if qa_uuid in undone or (uuid, analyst) in seen:
             continue
         seen.add((uuid, analyst))
-        pair = QaPair(uuid, moderator, teams.get(uuid, LOCAL_TEAM), classes[labels, action],
+        pair = QaPair(uuid, moderator, (teams.get(uuid) or LOCAL_TEAM), classes[labels, action],
                       classes[qa_labels, qa_action], analyst)
         out.append((pair, _utc(decided_at, f"decision {uuid} decided_at")))
     return out

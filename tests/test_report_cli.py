@@ -199,3 +199,35 @@ def test_unreadable_timestamp_is_one_line(capsys, tmp_path):
     code, out, err = run(capsys, "--data-dir", folder, "report", "--json")
     assert code == 1 and out == "" and err.count("\n") == 1
     assert "decided_at: 'last tuesday' is not an ISO 8601 timestamp" in err
+
+
+def test_history_brought_in_by_decisions_import_is_reported_per_team(capsys, tmp_path):
+    """Decisions of a vendor's tool, with their team and a QA judgement, brought in by `moderator decisions
+    import`, then reported: every field as the file gave it (actor, time, source, qa_of, team)."""
+    folder = tmp_path / "store"
+    with Store(folder) as store:
+        h = History(store, load_policy())
+        items = [h.item(sla_due_at="2024-06-01T12:00:00.000Z") for _ in range(2)]
+    rows = [
+        {"uuid": "00000000-0000-4000-8000-000000000001", "item_id": items[0], "labels": ["spam"], "action": "remove",
+         "actor": "vendor-7", "decided_at": "2024-06-01T11:00:00.000Z", "handle_ms": 4000, "source": "manual",
+         "policy_version": "1", "team": "bpo-north"},
+        {"uuid": "00000000-0000-4000-8000-000000000002", "item_id": items[1], "labels": ["no_violation"],
+         "action": "allow", "actor": "vendor-7", "decided_at": "2024-06-01T13:00:00.000Z", "handle_ms": 6000,
+         "source": "manual", "policy_version": "1", "team": "bpo-north"},
+        {"uuid": "00000000-0000-4000-8000-000000000003", "item_id": items[1], "labels": ["spam"], "action": "remove",
+         "actor": "qa-lead", "decided_at": "2024-06-02T09:00:00.000Z", "source": "qa", "policy_version": "1",
+         "qa_of": "00000000-0000-4000-8000-000000000002", "team": "in-house"},
+    ]
+    history = tmp_path / "history.jsonl"
+    history.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, _, err = run(capsys, "--data-dir", folder, "decisions", "import", history)
+    assert code == 0, err
+    code, out, _ = run(capsys, "--data-dir", folder, "report", "--json")
+    report = json.loads(out)
+    team = report["kpis"]["by_team"]["bpo-north"]
+    assert (team["decided"], team["median_handle_ms"], team["sla_n"], team["sla_adherence"]) == (2, 5_000, 2, 0.5)
+    assert set(report["kpis"]["by_team"]) == {"bpo-north"}  # the QA row is no decision of in-house's
+    assert report["qa"]["by_team"] == {"bpo-north": {"n": 1, "agreement": 0.0, "kappa": 0.0}}
+    assert report["qa"]["by_moderator"]["vendor-7"]["coverage"] == 0.5
+    assert report["kpis"]["by_moderator"] == {"vendor-7": team}
