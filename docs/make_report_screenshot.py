@@ -19,6 +19,7 @@ from moderator.cli import main  # noqa: E402
 from moderator.clock import iso  # noqa: E402
 from moderator.domain import DecisionSource  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
+from storage import qa as qa_repo  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.report_fixtures import History  # noqa: E402
 
@@ -54,6 +55,11 @@ def fill(store: Store, n: int = 500, seed: int = 3) -> None:
             agree = d.labels and rng.random() < (0.9 if TEAMS[d.actor] == "in-house" else 0.7)
             label = d.labels[0] if agree else rng.choice(["no_violation", "spam", "nudity"])
             h.qa(d, label, "quinn", iso(datetime.fromisoformat(d.decided_at.replace("Z", "+00:00")) + timedelta(hours=3)))
+    for n in range(40):  # golden items with a known answer, decided like any other
+        item, who = h.item(reported_at="2024-05-10T08:00:00.000Z"), list(TEAMS)[n % 4]
+        store.write(lambda db, item=item: qa_repo.add_golden(db, "lead", item, ["spam"], "demo"))
+        label = "spam" if rng.random() < (0.9 if TEAMS[who] == "in-house" else 0.75) else "no_violation"
+        h.team(h.decide(item, label, who, f"2024-05-10T{9 + n % 8:02d}:00:00.000Z", handle_ms=6_000), TEAMS[who])
     for _ in range(12):
         h.item(category="gore", sla_due_at="2024-05-15T00:00:00.000Z", reported_at="2024-05-14T12:00:00.000Z")
 

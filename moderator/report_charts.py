@@ -23,7 +23,7 @@ matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "moderator-r
 BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, GREY = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#999999")
 KIND_COLOURS = (ORANGE, SKY, GREEN, PURPLE, YELLOW, VERMILION, BLUE, GREY)
-SIZE = (8.0, 4.0)  # inches; at 100 dpi an 800x400 PNG
+SIZE = (8.0, 4.0)  # inches; at 100 dpi an 800x400 PNG (taller with many bars: figure_size)
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,16 @@ def _no_data(fig: Figure, message: str = "no data in this range") -> None:
     ax = fig.subplots()
     ax.set_axis_off()
     ax.text(0.5, 0.5, message, ha="center", va="center", color=GREY, fontsize=12, transform=ax.transAxes)
+
+
+def _legend(ax) -> None:
+    """Above the plot, right-aligned: inside it, a legend covers bars."""
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize=8, frameon=False)
+
+
+def _top_down(ax, rows: int) -> None:
+    """Bars listed from the top, half a bar of margin (matplotlib's 5% is rows of blank with 80 bars)."""
+    ax.set_ylim(rows - 0.5, -0.5)
 
 
 def _thin_ticks(ax, labels: list[str], most: int = 16) -> None:
@@ -57,7 +67,7 @@ def _throughput(fig: Figure, report: dict[str, Any]) -> None:
     ax.bar(range(len(names)), bank, bottom=human, color=ORANGE, label="bank auto-actions")
     _thin_ticks(ax, names)
     ax.set_ylabel("decisions per day (UTC)")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    _legend(ax)
 
 
 def _throughput_by_hour(fig: Figure, report: dict[str, Any]) -> None:
@@ -111,7 +121,7 @@ def _sla(fig: Figure, report: dict[str, Any]) -> None:
     rated = [(n, p["sla_adherence"]) for n, p in people.items() if p["sla_adherence"] is not None]
     right.barh([n for n, _ in rated], [v for _, v in rated], color=GREEN)
     right.set_xlim(0, 1.05)
-    right.invert_yaxis()
+    _top_down(right, len(rated))
     right.tick_params(labelsize=8)
     right.set_xlabel("per moderator")
 
@@ -128,9 +138,9 @@ def _exposure(fig: Figure, report: dict[str, Any]) -> None:
         seconds = [per[c].get(kind, 0) / 1000 for c in cats]
         ax.barh(cats, seconds, left=left, color=KIND_COLOURS[n % len(KIND_COLOURS)], label=kind)
         left = [a + b for a, b in zip(left, seconds, strict=True)]
-    ax.invert_yaxis()
+    _top_down(ax, len(cats))
     ax.set_xlabel("seconds of unfiltered pixels on screen")
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _legend(ax)
 
 
 def _agreement_by_moderator(fig: Figure, report: dict[str, Any]) -> None:
@@ -149,9 +159,9 @@ def _agreement_by_moderator(fig: Figure, report: dict[str, Any]) -> None:
         if k is None:
             ax.text(0.01, y + 0.2, "kappa undefined (one class)", va="center", fontsize=7, color=GREY)
     ax.set_yticks(list(ys), [f"{n} (n={people[n]['n']})" for n in names], fontsize=8)
-    ax.invert_yaxis()
+    _top_down(ax, len(names))
     ax.set_xlim(min([0.0, *(k for k in kappa if k is not None)]), 1.05)  # every kappa undefined: from 0
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _legend(ax)
 
 
 def _agreement_by_label(fig: Figure, report: dict[str, Any]) -> None:
@@ -162,7 +172,7 @@ def _agreement_by_label(fig: Figure, report: dict[str, Any]) -> None:
     names = list(labels)
     ax.barh(names, [labels[n]["agreement"] for n in names], color=BLUE)
     ax.set_yticks(range(len(names)), [f"{n} (n={labels[n]['n']})" for n in names], fontsize=8)
-    ax.invert_yaxis()
+    _top_down(ax, len(names))
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("share of the moderator's label the QA analyst confirmed")
 
@@ -197,12 +207,30 @@ DRAWERS: dict[str, tuple[str, Callable[[Figure, dict[str, Any]], None]]] = {
     "confusion": ("Confusion matrix: moderator vs QA", _confusion),
 }
 CHART_NAMES = tuple(DRAWERS)
+ROW_INCHES = 0.28  # per bar of a horizontal bar chart: labels stay readable with 80 moderators
+
+
+def _rows(report: dict[str, Any], name: str) -> int:
+    """How many bars (or heat-map rows) chart `name` stacks vertically."""
+    qa, k = report["qa"], report["kpis"]
+    return {
+        "sla": sum(p["sla_adherence"] is not None for p in k["by_moderator"].values()),
+        "exposure": len(k["exposure"]["by_category_kind"]),
+        "agreement_by_moderator": 2 * sum(1 for p in qa["by_moderator"].values() if p["n"]),
+        "agreement_by_label": sum(1 for v in qa["by_label"].values() if v["n"]),
+        "confusion": len(qa["confusion"]["labels"]),
+    }.get(name, 0)
+
+
+def figure_size(report: dict[str, Any], name: str) -> tuple[float, float]:
+    """SIZE, taller when a chart has more bars than fit in it; the width is always SIZE[0]."""
+    return SIZE[0], max(SIZE[1], 1.4 + ROW_INCHES * _rows(report, name))
 
 
 def chart(report: dict[str, Any], name: str, *, png: bool = True, svg: bool = True, dpi: int = 100) -> Chart:
     """One chart of `report` (a name in CHART_NAMES), as PNG bytes and/or SVG text."""
     title, draw = DRAWERS[name]
-    fig = Figure(figsize=SIZE, layout="constrained")
+    fig = Figure(figsize=figure_size(report, name), layout="constrained")
     draw(fig, report)
     fig.suptitle(title, fontsize=11, fontweight="bold")
     return Chart(name, title, _png(fig, dpi) if png else None, _svg(fig) if svg else None)

@@ -161,3 +161,25 @@ def test_qa_counts_by_the_reviewed_decisions_day(store, policy):
     assert qa["overall"] == {"n": 1, "agreement": 0.0, "kappa": 0.0}  # p_e = 0: no class shared
     assert qa["confusion"] == {"labels": ["no_violation", "spam"], "counts": [[0, 0], [1, 0]]}
     assert build_report(store.db)["qa"]["overall"]["n"] == 2
+
+
+def test_golden_accuracy_in_the_report(store, policy):
+    """Golden items (storage.qa.add_golden, as `moderator qa golden import` marks them) decided by two
+    moderators: amy 2 of 3 right (one mistake), bo 1 of 1; an undone decision is not scored."""
+    from storage import qa as qa_repo
+
+    h = History(store, policy)
+    golden = [h.item() for _ in range(3)]
+    for item in golden:
+        store.write(lambda db, item=item: qa_repo.add_golden(db, "lead", item, ["spam"], "test"))
+    at = "2024-05-01T09:00:00.000Z"
+    h.decide(golden[0], "spam", "amy", at)
+    h.decide(golden[1], "spam", "amy", at)
+    h.decide(golden[2], "no_violation", "amy", at)
+    h.decide(golden[0], "spam", "bo", at)
+    h.undo(h.decide(golden[1], "no_violation", "bo", at), at)
+    assert build_report(store.db)["qa"]["golden"] == {
+        "overall": {"n": 4, "correct": 3, "accuracy": 0.75},
+        "by_moderator": {"amy": {"n": 3, "correct": 2, "accuracy": pytest.approx(2 / 3)},
+                         "bo": {"n": 1, "correct": 1, "accuracy": 1.0}},
+    }

@@ -79,3 +79,18 @@ def test_agreement_chart_when_no_kappa_is_defined(store, policy):
     assert report["qa"]["by_moderator"]["amy"]["kappa"] is None
     svg = report_charts.chart(report, "agreement_by_moderator", png=False).svg
     assert "amy (n=1)" in svg and "kappa undefined (one class)" in svg
+
+
+def test_many_moderators_make_taller_charts(store, policy):
+    """80 moderators: the per-moderator charts grow in height (same width), so each bar keeps its label."""
+    h = History(store, policy)
+    for m in range(80):
+        d = h.decided(f"mod{m:02d}", "spam", "2024-05-01T09:00:00.000Z", handle_ms=1_000,
+                      sla_due_at="2024-05-01T10:00:00.000Z")
+        h.qa(d, "spam" if m % 2 else "no_violation", "quinn", "2024-05-01T12:00:00.000Z")
+    report = build_report(store.db)
+    made = report_charts.charts(report, svg=False)
+    sizes = {n: Image.open(io.BytesIO(c.png)).size for n, c in made.items()}
+    assert all(w == 800 for w, _ in sizes.values())
+    assert sizes["agreement_by_moderator"][1] >= 160 * 25 and sizes["sla"][1] >= 80 * 25
+    assert sizes["throughput"] == (800, 400) and sizes["confusion"] == (800, 400)
