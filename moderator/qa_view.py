@@ -48,6 +48,7 @@ class Verdict:
     original: Side
     qa: Side
     bank: str  # what banks suggested for the item, now that it may be seen ("none" when nothing)
+    golden: str = ""  # a golden item's known answer (label titles), "" for an ordinary item
 
     @property
     def headline(self) -> str:
@@ -66,8 +67,9 @@ def verdict_of(outcome: QaOutcome, stored: Item, policy: Policy) -> Verdict:
         original = Side("Known answer (golden item)", _titles(labels, policy), _actions(labels, policy), "—", "—", "")
     bank = stored.suggested_label and f"suggested {_titles((stored.suggested_label,), policy)}"
     bank = "; ".join(filter(None, [bank, *stored.match_badges])) or "none"
+    golden = _titles(outcome.golden_labels, policy) if outcome.golden_labels and outcome.original else ""
     return Verdict(outcome.task.task_id, outcome.agrees, not outcome.agrees and outcome.original is not None,
-                   original, qa, bank)
+                   original, qa, bank, golden)
 
 
 def _side(title: str, d: Decision, policy: Policy) -> Side:

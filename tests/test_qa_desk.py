@@ -245,3 +245,23 @@ def test_the_demo_makes_a_qa_sample_for_a_newcomer(qtbot, tmp_path, policy):
         rows = export.export_rows(store.db, include_history=True)
         assert {r["actor"] for r in rows if r["source"] == "manual"} == {"demo-mod-ana", "demo-mod-ben"}
         window.close()
+
+
+def test_a_golden_items_known_answer_shows_only_after_the_qa_label(qtbot, qa_store, policy):
+    db = qa_store.db
+    astronaut = next(i for i in items_repo.queue(db, include_closed=True) if i.source_name == "astronaut.jpg")
+    qa_store.write(lambda w: qa_repo.add_golden(w, "lead", astronaut.id, ("hate_symbol",), "test"))
+    window = open_qa_desk(qtbot, qa_store, policy)
+    row = next(n for n, i in enumerate(window.reviewer.items) if task_on_screen_of(db, i.id).item_id == astronaut.id)
+    window.reviewer.go_to(row)
+    qtbot.waitUntil(lambda: on_screen(window) and window.reviewer.current.id == window.reviewer.items[row].id)
+    shown = visible_texts(window)
+    assert "golden item" not in shown.lower() and "known answer" not in shown.lower() and "Hate symbol" not in shown
+    press(qtbot, window, label_key(policy, "no_violation"))
+    qtbot.waitUntil(lambda: window.reviewer.verdict is not None, timeout=10000)
+    assert "Golden item, known answer: Hate symbol (hate_symbol)" in window.verdict_panel.text()
+    window.close()
+
+
+def task_on_screen_of(db, task_id: str):
+    return decisions_repo.decision_by_uuid(db, qa_repo.task(db, task_id).decision_uuid)

@@ -64,6 +64,18 @@ def headline(report: dict) -> str:
     return " · ".join(parts)
 
 
+_MARGIN, _GAP, _NARROWEST = 60, 12, 600  # px: around the grid (and a scroll bar), between charts, readable
+
+
+def _columns(width: int) -> int:
+    """Two columns when each chart still gets _NARROWEST px, else one."""
+    return 2 if _column_width(width, 2) >= _NARROWEST else 1
+
+
+def _column_width(width: int, columns: int) -> float:
+    return (width - _MARGIN - _GAP * (columns - 1)) / columns
+
+
 class DashboardPanel(QDialog):
     def __init__(self, store, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
@@ -87,6 +99,8 @@ class DashboardPanel(QDialog):
         self._grid_host = QWidget()
         self._grid = QGridLayout(self._grid_host)
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+        self._grid.setSpacing(_GAP)
+        self._grid.setContentsMargins(_GAP, _GAP, _GAP, _GAP)
         self.chart_labels: list[QLabel] = []
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
@@ -115,9 +129,9 @@ class DashboardPanel(QDialog):
         self._runner.run(lambda: draw_dashboard(store, dpi, ratio), self._on_drawn, self._on_failed, background=True)
 
     def _chart_dpi(self) -> int:
-        """Two charts side by side when the window is wide enough, each as large as that allows."""
-        half = (self.scroll.viewport().width() - 40) / 2
-        return int(max(60, min(100, half / SIZE[0])))
+        """Charts as wide as their column (at most 100 dpi: 800 px), so painting one is a copy."""
+        columns = _columns(self.scroll.viewport().width())
+        return int(max(60, min(100, _column_width(self.scroll.viewport().width(), columns) / SIZE[0])))
 
     def _on_drawn(self, drawn: Drawn) -> None:
         self._finish()
@@ -149,7 +163,8 @@ class DashboardPanel(QDialog):
         """As many charts side by side as the window is wide for."""
         shown = self.chart_labels[: len(self.drawn.images)] if self.drawn else []
         widest = max((lb.minimumWidth() for lb in shown), default=800)
-        columns = max(1, (self.scroll.viewport().width() - 20) // (widest + 12))
+        columns = max(1, min(_columns(self.scroll.viewport().width()),
+                             int((self.scroll.viewport().width() - _MARGIN + _GAP) // (widest + _GAP))))
         for label in self.chart_labels:
             self._grid.removeWidget(label)
         for n, label in enumerate(shown):

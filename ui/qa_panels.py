@@ -4,6 +4,8 @@ to show: the reviewer hands them blind items (moderator.qa_view) and a Verdict o
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -48,8 +50,14 @@ class QaFactsPanel(FactsPanel):
         super().show_item(item)
         if item is not None:
             self._values["Status"].setText("QA re-review")
-            for name in ("Bank matches", "Suggested", "SLA"):
-                self._values[name].setText(HIDDEN if name != "SLA" else "—")
+            for name in ("Bank matches", "Suggested", "SLA"):  # one line each, as after the label
+                self._values[name].setText("hidden (blind)" if name != "SLA" else "—")
+
+    def show_verdict(self, verdict: Verdict | None) -> None:
+        """After the QA label, what banks made of the item may be seen (the verdict panel has it too)."""
+        if verdict is not None:
+            self._values["Bank matches"].setText(verdict.bank)
+            self._values["Suggested"].setText("see bank matches" if verdict.bank.startswith("suggested") else "—")
 
 
 class QaVerdictPanel(QFrame):
@@ -64,12 +72,13 @@ class QaVerdictPanel(QFrame):
         self.headline.setObjectName("qaHeadline")
         self.keys = QLabel()
         self.keys.setObjectName("hint")
+        self.keys.setWordWrap(True)  # a long line here would squeeze the queue list on a small screen
+        self.keys.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.bank = QLabel()
         self.bank.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.headline)
-        top.addStretch(1)
-        top.addWidget(self.keys)
+        top.addWidget(self.keys, 1)
         self._grid = QGridLayout()
         self._cells: dict[tuple[int, int], QLabel] = {}
         for row, name in enumerate(("", "Label", "Action", "By", "When", "Note")):
@@ -100,12 +109,13 @@ class QaVerdictPanel(QFrame):
         self.keys.setText(f"{self._resolve_key}: resolve (final label + note) · {self._leave_key}: leave for the lead"
                           if verdict.resolvable else "Any key: the next task")
         self._fill(verdict.original, verdict.qa)
-        self.bank.setText(f"<b>Banks:</b> {verdict.bank}")
+        golden = f" · <b>Golden item, known answer:</b> {verdict.golden}" if verdict.golden else ""
+        self.bank.setText(f"<b>Banks:</b> {verdict.bank}{golden}")
 
     def text(self) -> str:
         """Everything the panel shows, as one string (tests read it)."""
         cells = " | ".join(c.text() for c in self._cells.values())
-        return f"{self.headline.text()} · {self.keys.text()} · {cells} · {self.bank.text()}"
+        return re.sub(r"<[^>]+>", "", f"{self.headline.text()} · {self.keys.text()} · {cells} · {self.bank.text()}")
 
     def _set_headline(self, text: str, name: str) -> None:
         self.headline.setText(text)

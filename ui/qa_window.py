@@ -39,6 +39,7 @@ class QaWindow(MainWindow):
         super()._wire()
         r = self.reviewer
         r.verdict_changed.connect(self.verdict_panel.show_verdict)
+        r.verdict_changed.connect(self.facts.show_verdict)
         r.mode_changed.connect(self.set_mode)
         r.resolving.connect(self._on_reviewer_resolving)
         r.final_label_picked.connect(self.resolve_bar.pick)
