@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from moderator.clock import parse_iso
 from moderator.kpis import DecisionRow, ExposureRow, OpenItem
 from moderator.qa_metrics import QaPair, decision_class
+from storage import audit
 from storage import decisions as decisions_repo
 from storage import qa as qa_repo
 
@@ -26,10 +27,18 @@ class ReportRowError(ValueError):
 
 
 def _utc(text: str, what: str) -> datetime:
+    """A stored timestamp in UTC. datetime.fromisoformat reads the stored form (…Z) as UTC already;
+    moderator.clock.parse_iso is the way for the rest (blanks round it)."""
     try:
-        return parse_iso(text).astimezone(UTC)
-    except (ValueError, AttributeError):
-        raise ReportRowError(f"{what}: {text!r} is not an ISO 8601 timestamp") from None
+        at = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        try:
+            at = parse_iso(text)
+        except (ValueError, AttributeError):
+            raise ReportRowError(f"{what}: {text!r} is not an ISO 8601 timestamp") from None
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
 def _undone(db: Database) -> set[str]:
@@ -62,13 +71,13 @@ def decision_rows(db: Database, lo: str | None = None, hi: str | None = None) ->
     bounds, args = _bounds("decided_at", lo, hi)
     teams, undone, classes = decisions_repo.teams(db), _undone(db), _Classes()
     due = {item_id: _utc(sla, f"item {item_id} sla_due_at")
-           for item_id, sla in db.execute("SELECT id, sla_due_at FROM items WHERE sla_due_at IS NOT NULL")}
+           for item_id, sla in audit.tuples(db, "SELECT id, sla_due_at FROM items WHERE sla_due_at IS NOT NULL")}
     sql = ("SELECT uuid, item_id, actor, source, action, labels, decided_at, handle_ms FROM decisions "
            f"WHERE source IN ('manual', 'batch', 'bank') AND action != 'undo'{bounds} ORDER BY seq")
     return [DecisionRow(uuid, item_id, actor, (teams.get(uuid) or LOCAL_TEAM), source, action,
                         _utc(decided_at, f"decision {uuid} decided_at"), int(handle_ms or 0), due.get(item_id),
                         uuid in undone, classes[labels, action])
-            for uuid, item_id, actor, source, action, labels, decided_at, handle_ms in db.execute(sql, args)]
+            for uuid, item_id, actor, source, action, labels, decided_at, handle_ms in audit.tuples(db, sql, args)]
 
 
 def qa_pairs(db: Database, lo: str | None = None, hi: str | None = None) -> list[tuple[QaPair, datetime]]:
@@ -82,7 +91,7 @@ def qa_pairs(db: Database, lo: str | None = None, hi: str | None = None) -> list
            f"WHERE q.source = 'qa' AND q.action != 'undo'{bounds} ORDER BY q.seq")
     seen: set[tuple[str, str]] = set()
     out = []
-    for qa_uuid, analyst, qa_labels, qa_action, uuid, moderator, labels, action, decided_at in db.execute(sql, args):
+    for qa_uuid, analyst, qa_labels, qa_action, uuid, moderator, labels, action, decided_at in audit.tuples(db, sql, args):
         if qa_uuid in undone or (uuid, analyst) in seen:
             continue
         seen.add((uuid, analyst))
@@ -96,7 +105,7 @@ def exposure_rows(db: Database, lo: str | None = None, hi: str | None = None) ->
     bounds, args = _bounds("started_at", lo, hi)
     sql = f"SELECT id, actor, category, kind, started_at, ms FROM exposure_events WHERE 1 = 1{bounds} ORDER BY id"
     return [ExposureRow(actor, category, kind, _utc(started, f"exposure event {eid} started_at"), int(ms))
-            for eid, actor, category, kind, started, ms in db.execute(sql, args)]
+            for eid, actor, category, kind, started, ms in audit.tuples(db, sql, args)]
 
 
 def open_items(db: Database) -> list[OpenItem]:
