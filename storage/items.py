@@ -5,6 +5,7 @@ reported twice), and the hashes computed from that content (`media_hashes`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,22 @@ def media_hashes(db: Database, sha256: str) -> list[MediaHashRow]:
     sql = ("SELECT signal_type, value, quality, frame_index, time_s, variant FROM media_hashes "
            "WHERE sha256 = ? ORDER BY rowid")
     return [tuple(r) for r in db.execute(sql, (sha256,))]
+
+
+def pdq_of_items(db: Database, item_ids: list[str]) -> list[tuple[str, str, str | None, int | None]]:
+    """(item id, sha256, PDQ hex, quality) of each item found, the PDQ of its content's first frame (not
+    a dihedral variant, not an animation's frame); hex and quality None when it has none."""
+    sql = ("SELECT i.id, i.sha256, h.value, h.quality FROM items i LEFT JOIN media_hashes h "
+           "ON h.sha256 = i.sha256 AND h.signal_type = 'pdq' AND h.frame_index IS NULL AND h.variant IS NULL "
+           "WHERE i.id IN (SELECT value FROM json_each(?))")
+    return [tuple(r) for r in db.execute(sql, (json.dumps(list(item_ids)),))]
+
+
+def unhashed_images(db: Database, item_ids: list[str]) -> list[Item]:
+    """The items among item_ids whose content is an image with no `media_hashes` row yet."""
+    sql = (f"{_SELECT} WHERE i.id IN (SELECT value FROM json_each(?)) AND m.kind = 'image' "
+           "AND NOT EXISTS (SELECT 1 FROM media_hashes h WHERE h.sha256 = i.sha256) ORDER BY i.id")
+    return [row_to_item(r) for r in db.execute(sql, (json.dumps(list(item_ids)),))]
 
 
 def item_id_for_external(db: Database, external_id: str) -> str | None:
