@@ -10,7 +10,7 @@ of those (or by another quote) is prefixed too; nothing else is changed.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -51,3 +51,19 @@ class SafeWriter:
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
             self.writerow(row)
+
+
+def numbered_rows(reader, header: list[str], value: Callable[[str], str] = str
+                  ) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line the row starts on, {column: cell}) for each non-empty row after the header, or
+    (line, reason) for a row whose cell count is not the header's. Quoted cells may span lines, so
+    the line is counted by the reader, not by the rows; an empty cell is no value."""
+    line = reader.line_num
+    for cells in reader:
+        start, line = line + 1, reader.line_num
+        if not cells:
+            continue
+        if len(cells) != len(header):
+            yield start, f"{len(cells)} cells, but the header has {len(header)} columns"
+            continue
+        yield start, {k: value(v) for k, v in zip(header, cells, strict=True) if v != ""}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from moderator.clock import parse_iso
-from moderator.csv_cells import restore
+from moderator.csv_cells import numbered_rows, restore
 from moderator.domain import Action, Decision, DecisionSource
 from moderator.export import COLUMNS
 from moderator.manifest import jsonl_objects
@@ -68,15 +68,7 @@ def _csv_objects(path: Path):
             if not header or unknown or len(set(header)) != len(header):
                 why = f"unknown columns {', '.join(map(repr, unknown))}" if unknown else "no header row, or a column twice"
                 raise HistoryFileError(f"{path.name}:1: {why} (the export's columns: {', '.join(COLUMNS)})")
-            line = reader.line_num
-            for cells in reader:
-                start, line = line + 1, reader.line_num
-                if not cells:
-                    continue
-                if len(cells) != len(header):
-                    out.append((start, f"{len(cells)} cells, but the header has {len(header)} columns"))
-                    continue
-                out.append((start, {k: restore(v) for k, v in zip(header, cells, strict=True) if v != ""}))
+            out.extend(numbered_rows(reader, header, restore))
     except csv.Error as exc:
         raise HistoryFileError(f"{path.name}:{reader.line_num}: not valid CSV ({exc})") from None
     except UnicodeDecodeError:

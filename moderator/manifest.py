@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from moderator.clock import iso, parse_iso
+from moderator.csv_cells import numbered_rows
 from moderator.domain import Policy
 
 MANIFEST_SUFFIXES = {".jsonl", ".csv"}
@@ -151,15 +152,7 @@ def _csv_rows(path: Path, known: tuple[str, ...] = FIELDS) -> Iterator[tuple[int
         reader = csv.reader(f)
         try:
             header = _header(path, next(reader, None), known)
-            line = reader.line_num
-            for cells in reader:
-                start, line = line + 1, reader.line_num
-                if not cells:
-                    continue
-                if len(cells) != len(header):
-                    yield start, f"{len(cells)} cells, but the header has {len(header)} columns"
-                    continue
-                yield start, {k: v for k, v in zip(header, cells, strict=True) if v != ""}
+            yield from numbered_rows(reader, header)
         except csv.Error as exc:
             raise ManifestError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
         except UnicodeDecodeError:
