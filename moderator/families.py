@@ -18,6 +18,7 @@ from blurring.errors import MediaError
 from moderator.hash_index import HashIndex
 from moderator.media_hashes import hash_media
 from moderator.signals import PDQ, PDQ_MIN_QUALITY
+from storage import banks as banks_repo
 from storage import items as items_repo
 from storage.store import Store
 
@@ -47,15 +48,18 @@ def families(store: Store, item_ids: Sequence[str], *, threshold: int | None = N
 def hash_for_grouping(store: Store, item_ids: Sequence[str],
                       progress: Callable[[int, int], None] | None = None) -> int:
     """Compute and store the hashes of every image among item_ids whose content was never hashed (an
-    import without banks hashes nothing), whether or not banks exist: stored where matching keeps them
-    (`media_hashes`, dihedral variants included), so a bank added later reuses them. A file that cannot
-    be decoded is left unhashed (its item stays its own family). For a worker. Returns files hashed."""
+    import without banks hashes nothing), whether or not banks exist: the very hashes matching would
+    compute now (PDQ's dihedral variants only when a bank holds PDQ entries, as import does), stored
+    where matching reads them (`media_hashes`), so matching reuses them without a decode. A file that
+    cannot be decoded is left unhashed (its item stays its own family). For a worker. Returns the
+    number of files hashed."""
     todo = list({item.sha256: item for item in items_repo.unhashed_images(store.db, list(item_ids))}.values())
+    dihedral = _pdq_banks(store) if todo else False
     batch: list[tuple[str, list[items_repo.MediaHashRow]]] = []
     hashed = 0
     for n, item in enumerate(todo, 1):
         try:
-            hashes = hash_media(item.media_path, item.sha256, dihedral=True, kind=item.kind)
+            hashes = hash_media(item.media_path, item.sha256, dihedral=dihedral, kind=item.kind)
         except (MediaError, OSError):  # reported by matching, which audits it; here it just has no family
             hashes = None
         if hashes is not None:
@@ -66,6 +70,13 @@ def hash_for_grouping(store: Store, item_ids: Sequence[str],
         if progress:
             progress(n, len(todo))
     return hashed
+
+
+def _pdq_banks(store: Store) -> bool:
+    """Whether some bank holds PDQ entries (then matching queries PDQ's dihedral variants): the rule of
+    moderator.matching.needs_dihedral, read without building the banks' indexes."""
+    db = store.db
+    return any(banks_repo.max_entry_id(db, bank.name, PDQ.name) for bank in banks_repo.list_banks(db, counts=False))
 
 
 def _save_all(db, batch: list[tuple[str, list[items_repo.MediaHashRow]]]) -> int:
@@ -80,7 +91,8 @@ def _link_near(links: _Links, by_hash: dict[str, str], threshold: int) -> None:
     owners = list(by_hash.values())
     for row, matches in enumerate(index.query_packed(index.packed, threshold)):
         for other, _distance in matches:
-            links.union(owners[row], owners[other])
+            if other > row:  # each pair is found from both ends, and every hash finds itself
+                links.union(owners[row], owners[other])
 
 
 class _Links:

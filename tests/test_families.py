@@ -107,24 +107,33 @@ def test_only_the_items_asked_about_are_grouped(store):
     assert family["no-such-item"] == "no-such-item"
 
 
-def test_grouping_hashes_are_stored_once_and_a_bank_reuses_them_without_decoding(store, policy, tmp_path):
+def test_grouping_hashes_are_stored_once_and_matching_reuses_them_without_decoding(store, policy, tmp_path):
     ids = ids_by_name(store)
+    bank = tmp_path / "bank.csv"
+    bank.write_text(f"signal_type,hash,label,source\npdq,{'0' * 64},spam,test\n")
+    BankService(store, policy, "lead").import_bank(bank, "known", kind="block", action="flag")
     assert hash_for_grouping(store, list(ids.values())) == 8
     assert hash_for_grouping(store, list(ids.values())) == 0  # all stored: nothing decoded again
-    sha = items_repo.get_item(store.db, ids["photo.jpg"]).sha256
-    stored = items_repo.media_hashes(store.db, sha)
+    stored = items_repo.media_hashes(store.db, items_repo.get_item(store.db, ids["photo.jpg"]).sha256)
     assert {r[0] for r in stored} >= {"pdq", "phash", "md5", "sha256"}
-    assert sum(1 for r in stored if r[5] is not None) == 8  # PDQ's dihedral variants, for PDQ banks
-    before = list(store.db.execute("SELECT rowid, computed_at FROM media_hashes ORDER BY rowid"))
-    bank = tmp_path / "bank.csv"
+    assert sum(1 for r in stored if r[5] is not None) == 8  # PDQ's dihedral variants: a PDQ bank exists
+    before = [tuple(r) for r in store.db.execute("SELECT rowid, computed_at FROM media_hashes ORDER BY rowid")]
     bank.write_text(f"signal_type,hash,label,source\npdq,{stored[0][1]},spam,test\n")
-    BankService(store, policy, "lead").import_bank(bank, "known", kind="block", action="flag")
+    BankService(store, policy, "lead").import_bank(bank, "known")
     summary = match_pending(store, policy)
     assert summary.hashed == 8 and not summary.failed
-    after = list(store.db.execute("SELECT rowid, computed_at FROM media_hashes ORDER BY rowid"))
-    assert [tuple(r) for r in after] == [tuple(r) for r in before]  # reused, not recomputed or replaced
+    after = [tuple(r) for r in store.db.execute("SELECT rowid, computed_at FROM media_hashes ORDER BY rowid")]
+    assert after == before  # reused: not computed again, not replaced
     matched = {n for n, i in ids.items() if banks_repo.matches_for_item(store.db, i)}
     assert matched == set(DUPLICATES)
+
+
+def test_without_a_pdq_bank_no_dihedral_variants_are_computed(store):
+    ids = ids_by_name(store)
+    hash_for_grouping(store, [ids["photo.jpg"]])
+    stored = items_repo.media_hashes(store.db, items_repo.get_item(store.db, ids["photo.jpg"]).sha256)
+    assert {r[0] for r in stored} == {"pdq", "phash", "md5", "sha256"}
+    assert all(r[5] is None for r in stored)
 
 
 def test_a_file_that_cannot_be_decoded_is_skipped_and_stays_alone(store):
