@@ -16,6 +16,7 @@ import hashlib
 import os
 import struct
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -29,6 +30,9 @@ FORMAT = "t1"  # part of every name: a change to how thumbnails are made starts 
 _DIGEST = 32
 _SUFFIX = ".png"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# A temp file (storage.files.replacing) older than this was left by a killed write; a younger one may
+# be another desk's on the same data dir, writing now.
+_STALE_TEMP_S = 3600
 _TRIM_TO = 0.9  # eviction goes a little below the cap, so the next few puts do not each evict
 
 
@@ -107,9 +111,13 @@ class ThumbCache:
         for shard in _scan(self.root):
             if shard.is_dir(follow_symlinks=False):
                 for entry in _scan(Path(shard.path)):
-                    if entry.name.endswith(_SUFFIX) and entry.is_file(follow_symlinks=False):
-                        st = entry.stat(follow_symlinks=False)
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                    if entry.name.endswith(_SUFFIX) and not entry.name.startswith("."):
                         found.append((st.st_mtime, entry.name, st.st_size))
+                    elif entry.name.startswith(".") and st.st_mtime < time.time() - _STALE_TEMP_S:
+                        _unlink(Path(entry.path))  # a write killed before its rename
         for _mtime, name, size in sorted(found):
             self._files[name] = size
             self._total += size

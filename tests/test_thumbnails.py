@@ -9,7 +9,9 @@ import json
 import os
 import shutil
 import stat
+import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -311,3 +313,29 @@ def test_a_read_only_store_makes_thumbnails_without_writing(store, policy):
         assert service.disk is None
         assert_filtered(service.make(item, FilterSpec(), SIZE), unfiltered(item))
     assert not (data_dir / THUMBS_DIR).exists()
+
+
+def test_workers_making_thumbnails_at_once_agree_and_leave_one_file_each(store, policy):
+    items = items_by_name(store)
+    service = ThumbnailService(store, policy)
+    jobs = [items[n] for n in MEDIA] * 4
+    with ThreadPoolExecutor(4) as pool:
+        made = list(pool.map(lambda item: service.make(item, FilterSpec(), SIZE), jobs))
+    for item, thumb in zip(jobs, made, strict=True):
+        np.testing.assert_array_equal(thumb, service.cached(item, FilterSpec(), SIZE))
+        assert_filtered(thumb, unfiltered(item))
+    assert len(thumb_files(store)) == len(MEDIA)
+    assert service.disk.total_bytes == sum(p.stat().st_size for p in thumb_files(store))
+
+
+def test_a_temp_file_left_by_a_killed_write_is_removed_when_old(tmp_path):
+    cache = ThumbCache(tmp_path / "thumbs")
+    cache.put("ab-key", gray_thumb(1))
+    shard = cache.path_for("ab-key").parent
+    old, young = shard / ".ab-key.png.old", shard / ".ab-key.png.young"
+    old.write_bytes(b"half a file")
+    young.write_bytes(b"being written now")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    reopened = ThumbCache(tmp_path / "thumbs")
+    assert not old.exists() and young.exists()
+    assert reopened.get("ab-key", 64) is not None and reopened.total_bytes == cache.total_bytes
