@@ -38,6 +38,12 @@ class DeskAction(StrEnum):
     QA_LEAVE_FOR_LEAD = "qa_leave_for_lead", "QA disagreement: leave it open for the lead", "{key} leave for the lead"
     DASHBOARD = "dashboard", "Dashboard: the report's charts (throughput, handle time, SLA, exposure, QA)", ""
     DASHBOARD_REFRESH = "dashboard_refresh", "Dashboard: compute the charts again", ""
+    GRID = "grid", "Grid: switch between the single viewer and a grid of filtered thumbnails", "{key} grid"
+    GRID_OPEN = "grid_open", "Grid: open the focused item in the single viewer", "{key} open"
+    GRID_SELECT_ALL = "grid_select_all", "Grid: select every thumbnail shown", ""
+    GRID_LARGER = "grid_larger", "Grid: larger thumbnails", ""
+    GRID_SMALLER = "grid_smaller", "Grid: smaller thumbnails", ""
+    GRID_FAMILIES = "grid_families", "Grid: fold near-duplicates into families (a label key labels whole families)", "{key} families"
 
     def __new__(cls, command: str, description: str, hint: str) -> DeskAction:
         member = str.__new__(cls, command)
@@ -51,10 +57,16 @@ class DeskAction(StrEnum):
         """The desk modes in which this command's keys do something."""
         if self in _VERDICT_ONLY:
             return frozenset({DeskMode.VERDICT})
+        if self in _GRID_ONLY:
+            return frozenset({DeskMode.GRID})
+        if self in _DESK_AND_GRID:
+            return frozenset({DeskMode.DESK, DeskMode.GRID})
         if self in _DESK_ONLY:
             return frozenset({DeskMode.DESK})
         if self in _NOT_IN_VERDICT:
             return frozenset({DeskMode.DESK, DeskMode.QA})
+        if self in _VIEWER_ONLY:
+            return frozenset(DeskMode) - {DeskMode.GRID}
         return frozenset(DeskMode)
 
     @property
@@ -69,6 +81,7 @@ class DeskMode(StrEnum):
     DESK = "desk"  # moderating the queue
     QA = "qa"  # blind QA re-review: nothing of the original decision is shown yet
     VERDICT = "verdict"  # a QA disagreement on screen: resolve it or leave it for the lead
+    GRID = "grid"  # the thumbnail grid of the queue: label keys apply to every selected item
 
 
 # Moderation ops that act on the moderator's queue, or show what banks and moderators decided.
@@ -78,6 +91,19 @@ _DESK_ONLY = frozenset({DeskAction.ESCALATE, DeskAction.UNDO, DeskAction.ACCEPT_
 _NOT_IN_VERDICT = frozenset({DeskAction.NEXT, DeskAction.PREVIOUS, DeskAction.SKIP, DeskAction.SPOTLIGHT_TOGGLE,
                              DeskAction.FOCUS_QUEUE})
 _VERDICT_ONLY = frozenset({DeskAction.QA_RESOLVE, DeskAction.QA_LEAVE_FOR_LEAD})
+# The grid's own keys; the toggle, undo and the queue-wide ops work in the desk and the grid alike.
+_GRID_ONLY = frozenset({DeskAction.GRID_OPEN, DeskAction.GRID_SELECT_ALL, DeskAction.GRID_LARGER,
+                        DeskAction.GRID_SMALLER, DeskAction.GRID_FAMILIES})
+_DESK_AND_GRID = frozenset({DeskAction.GRID, DeskAction.UNDO, DeskAction.BANK_DECISIONS, DeskAction.IMPORT_MEDIA})
+# Keys of the one item in the viewer, which the grid hides.
+_VIEWER_ONLY = frozenset({DeskAction.REVEAL, DeskAction.PLAY, DeskAction.FRAME_NEXT, DeskAction.FRAME_PREVIOUS})
+# Keys the grid's list view owns (Qt's own item navigation and selection): listed by `?`, not rebindable.
+GRID_VIEW_KEYS = (
+    (("Arrows", "Home", "End", "PgUp", "PgDown"), "Grid: move the focus (the selection follows)"),
+    (("Shift+Arrows", "Shift+Home", "Shift+End"), "Grid: extend the selection"),
+    (("Ctrl+Arrows", "Ctrl+Space"), "Grid: move the focus without selecting; Ctrl+Space adds or drops the focused one"),
+    (("Click", "Shift+Click", "Ctrl+Click", "Drag"), "Grid: select one, a range, add or drop one, a rubber band"),
+)
 _BY_COMMAND = {a.value: a for a in DeskAction}
 
 

@@ -53,6 +53,8 @@ class Settings:
     hub_in_hand: int = _setting(20, "Hub items kept in hand (leased ahead)", 1, 200)
     # QA: the share of the items served that are golden (known answer, scored apart; docs/QA.md).
     golden_rate: float = _setting(0.05, "Golden items mixed into the queue (share of items served)", 0, 0.5)
+    # Grid: a batch of more items than this asks before it is written (docs/GRID.md).
+    batch_confirm_over: int = _setting(50, "Grid: confirm a batch of more items than", 1, 100_000)
 
     def validate(self) -> Settings:
         """Self, if every value has its type and lies within its declared bounds (NaN and inf never do)."""

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from PySide6.QtCore import Qt
 
-from moderator.actions import DeskAction, hints
+from moderator.actions import GRID_VIEW_KEYS, DeskAction, hints
 from moderator.ingest import import_paths
 from moderator.keymap import COMMANDS, DESCRIPTIONS, HOLD_COMMANDS, load_keymap
 from moderator.paths import config_dir
@@ -99,4 +99,4 @@ def test_a_rebound_key_is_the_one_the_hints_and_the_help_show(rebound_desk):
     assert rows[DeskAction.SKIP.description] == "X"
     assert rows[DeskAction.HELP.description] == "F2"
     assert rows[DeskAction.NEXT.description] == "J / Down"
-    assert len(rows) == len(desk.reviewer.service.policy.labels) + len(DeskAction)
+    assert len(rows) == len(desk.reviewer.service.policy.labels) + len(DeskAction) + len(GRID_VIEW_KEYS)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
 from moderator import export
+from moderator.actions import GRID_VIEW_KEYS, DeskAction
 from moderator.ingest import import_paths
 from moderator.keymap import load_keymap
 from storage import audit
@@ -130,7 +131,7 @@ def test_navigation_and_help(qtbot, desk):
     assert desk.help.isVisible()
     table = desk.help.table
     described = [table.item(r, 1).text() for r in range(table.rowCount())]
-    assert any("Undo" in d for d in described) and len(described) == 9 + 25
+    assert any("Undo" in d for d in described) and len(described) == 9 + len(DeskAction) + len(GRID_VIEW_KEYS)
 
 
 def test_queue_model(qtmodeltester, desk):

@@ -48,9 +48,16 @@ def set_mode(actions: dict[DeskAction, QObject], mode: DeskMode) -> None:
 
 
 def create_label_actions(window: MainWindow) -> dict[str, KeyCommand]:
-    """The policy's labels on their digit keys: one key applies the label (policy.toml is their data)."""
+    """The policy's labels on their digit keys: one key applies the label (policy.toml is their data),
+    to the item on screen, or in the grid to every selected item at once."""
     r = window.reviewer
-    return {lb.name: KeyCommand(window, (lb.key,), lambda n=lb.name: r.decide(n)) for lb in r.service.policy.labels}
+
+    def apply(name: str) -> None:
+        if window.grid_shown:
+            window.grid.label(name)
+        else:
+            r.decide(name)
+    return {lb.name: KeyCommand(window, (lb.key,), lambda n=lb.name: apply(n)) for lb in r.service.policy.labels}
 
 
 # The commands that are one key press → one call: what each calls, given the window.
@@ -77,6 +84,13 @@ _KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = 
     DeskAction.QA_RESOLVE: lambda w: lambda: w.reviewer.open_resolve(),
     DeskAction.QA_LEAVE_FOR_LEAD: lambda w: lambda: w.reviewer.leave_for_lead(),
     DeskAction.DASHBOARD: lambda w: w.dashboard.open_panel,
+    DeskAction.GRID: lambda w: w.toggle_grid,
+    # Live only in the grid's mode, where w.grid exists.
+    DeskAction.GRID_OPEN: lambda w: lambda: w.grid.open_focused(),
+    DeskAction.GRID_SELECT_ALL: lambda w: lambda: w.grid.select_all(),
+    DeskAction.GRID_LARGER: lambda w: lambda: w.grid.grow(1),
+    DeskAction.GRID_SMALLER: lambda w: lambda: w.grid.grow(-1),
+    DeskAction.GRID_FAMILIES: lambda w: lambda: w.grid.toggle_families(),
 }
 for _action, _target in _KEY_COMMANDS.items():
     add_action(_action)(lambda w, keys, target=_target: KeyCommand(w, keys, target(w)))
@@ -99,9 +113,21 @@ def _escalate(w: MainWindow, keys: tuple[str, ...]) -> QObject:
 
 @add_action(DeskAction.PEEK)
 def _peek(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return HoldKey(w, keys, w.viewer.start_peek, w.viewer.end_peek)
+    def press() -> bool:  # the grid peeks at its focused tile, by the same rules
+        return w.grid.start_peek() if w.grid_shown else w.viewer.start_peek()
+
+    def release() -> None:
+        w.viewer.end_peek()
+        if w.grid is not None:
+            w.grid.end_peek()
+    return HoldKey(w, keys, press, release)
 
 
 @add_action(DeskAction.SPOTLIGHT)
 def _spotlight(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    return HoldKey(w, keys, w.viewer.start_spotlight, w.viewer.end_spotlight)
+    def press() -> bool:
+        if w.grid_shown:  # a circle over one tile shows nothing a peek does not: hold Space instead
+            w.statusBar().showMessage("The spotlight is the single viewer's (G); in the grid hold Space to peek", 5000)
+            return False
+        return w.viewer.start_spotlight()
+    return HoldKey(w, keys, press, w.viewer.end_spotlight)

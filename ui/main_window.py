@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
-from moderator.actions import DeskMode, hints
+from moderator.actions import GRID_VIEW_KEYS, DeskMode, hints
 from moderator.banks import BankService
+from moderator.keymap import Binding
 from moderator.keymap import bindings as make_bindings
 from moderator.review import ReviewService
 from moderator.settings import Settings, save_settings
@@ -16,6 +17,7 @@ from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.dashboard import DashboardPanel
 from ui.escalate_bar import EscalateBar
+from ui.grid_panel import GridPanel
 from ui.help_dialog import HelpDialog
 from ui.import_action import ImportAction
 from ui.queue_panel import QueuePanel
@@ -55,7 +57,9 @@ class MainWindow(QMainWindow):
         self.wellness = WellnessMonitor(service, self.runner, self.reveal, settings, self.break_banner, self)
         self.meter = ExposureMeter()
         self.bindings = make_bindings(keymap, service.policy)
-        self.help = HelpDialog(self.bindings, self)
+        self.help = HelpDialog(self.bindings + [Binding("grid_view", k, d) for k, d in GRID_VIEW_KEYS], self)
+        self.grid: GridPanel | None = None  # made on the first G: a desk that never opens it pays nothing
+        self.grid_shown = False
         self.settings_dialog = SettingsDialog(self)
         self.dashboard = DashboardPanel(service.store, self.runner, self)
         self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
@@ -132,6 +136,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.reviewer.settings = settings
         self.reveal.reveal_seconds = settings.reveal_seconds
+        if self.grid is not None:
+            self.grid.peek.reveal.reveal_seconds = settings.reveal_seconds
         self.viewer.radius = settings.spotlight_radius
         self.wellness.settings = self.wellness.advisor.settings = settings
         self.reviewer.refilter()
@@ -143,9 +149,57 @@ class MainWindow(QMainWindow):
         self.facts.show_item(item)
         self.labels.suggest(item.suggested_label if item else None)
         self.player.attach(item, self.reviewer.spec_for(item) if item else None)
+        if self.grid_shown:  # the blur keys or settings changed the filter: the tiles follow
+            self.grid.refilter()
+            self.facts.show_item(self.grid.focused_item())
         self.queue_panel.select(self.reviewer.index)
         total = len(self.reviewer.items)
         self.status_label.setText(f"{self.reviewer.index + 1 if total else 0} / {total} open")
+
+    # -- the grid (G) ------------------------------------------------------------------------
+    def toggle_grid(self) -> None:
+        if self.grid_shown:
+            self.show_viewer(self.grid.focused_item().id if self.grid.focused_item() else None)
+        else:
+            self.show_grid()
+
+    def show_grid(self) -> None:
+        if self.grid is None:
+            self.grid = GridPanel(self.reviewer, self)
+            self.centre_column.insertWidget(self.centre_column.indexOf(self.viewer) + 1, self.grid, 1)
+            self.grid.open_item.connect(self.show_viewer)
+            self.grid.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+            self.grid.focused_changed.connect(self._on_grid_focus)
+            self.grid.peek.exposure_saved.connect(self.wellness.refresh)
+        self.viewer.end_reveal()
+        self.player.pause()
+        for widget in (self.viewer, self.escalate_bar, self.bank_bar, self.queue_panel):
+            widget.hide()
+        self.grid.show()
+        self.grid_shown = True
+        self.set_mode(DeskMode.GRID)
+        self.grid.activate(True, self.reviewer.current.id if self.reviewer.current else None)
+
+    def show_viewer(self, item_id: str | None = None) -> None:
+        """Back to the single viewer, on `item_id` when it is still open."""
+        if self.grid is None:
+            return
+        self.grid.activate(False)
+        self.grid.hide()
+        self.grid_shown = False
+        self.viewer.show()
+        self.queue_panel.show()
+        self.set_mode(DeskMode.DESK)
+        row = self.reviewer.queue.row_of(item_id) if item_id else None
+        if row is not None and row != self.reviewer.index:
+            self.reviewer.go_to(row)
+        else:
+            self.reviewer.refilter()
+        self.viewer.setFocus()
+
+    def _on_grid_focus(self, item) -> None:
+        self.facts.show_item(item)
+        self.labels.suggest(item.suggested_label if item else None)
 
     def _quit_anyway(self) -> None:
         self._quit_confirmed = True
@@ -154,6 +208,8 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event) -> None:
         if event.type() == event.Type.ActivationChange and not self.isActiveWindow():
             self.viewer.end_reveal()  # never leave media revealed behind another window
+            if self.grid is not None:
+                self.grid.end_peek()
         super().changeEvent(event)
 
     def closeEvent(self, event) -> None:

@@ -129,6 +129,22 @@ class Reviewer(QObject):
         elif item is not None:
             self.message.emit("No bank match suggests a label for this item")
 
+    def decide_batch(self, item_ids: list[str], label_name: str, handle_ms: int = 0) -> bool:
+        """One label on many items (the grid): one batch on the write worker; False (ignored) while a
+        save is under way, as a decision key is."""
+        if self.saving or not item_ids:
+            return False
+        self.viewer.end_reveal()
+
+        def done(result: DecisionResult) -> None:
+            d = result.decisions
+            self.saved.emit(d[0].uuid, f"Saved: {len(d)} item{'s' if len(d) != 1 else ''} {label_name} → "
+                                       f"{d[0].action.value} (one batch; Ctrl+Z undoes it)")
+            self.decided.emit(decision_severity(self.service.policy, self.settings, d[0].labels, d[0].action))
+
+        self._transaction(lambda: self.service.decide_batch(item_ids, label_name, handle_ms=handle_ms), done)
+        return True
+
     def escalate(self, note: str) -> None:
         self._close_current(lambda item, ms: self.service.escalate(item.id, note, handle_ms=ms))
 
@@ -226,7 +242,9 @@ class Reviewer(QObject):
         if d is None:
             self.message.emit("Nothing to undo")
             return None
-        self.saved.emit(d.uuid, "Undone: the item is back in the queue")
+        n = len(result.decisions)
+        self.saved.emit(d.uuid, "Undone: the item is back in the queue" if n == 1 else
+                        f"Undone: the batch's {n} items are back in the queue")
         return d.item_id
 
     def _on_failed(self, exc: Exception) -> None:
