@@ -95,17 +95,22 @@ def focus(qtbot, grid, external_id: str) -> None:
 
 
 def tile_pictures(grid) -> dict[str, np.ndarray]:
-    """external id -> the pixels the grid paints in that tile's picture square, for every tile on screen."""
-    from ui.grid_delegate import picture_rect
+    """external id -> the pixels the grid paints where that tile's picture is, for every tile on
+    screen that has one (the thumbnail's box inside the tile's square; a peek paints in the same box)."""
+    from ui.grid_delegate import fitted, picture_rect
 
     shown = qimage_rgb(grid.list.viewport().grab().toImage())
     first, last = grid.list.visible_rows()
     out = {}
     for row in range(first, last + 1):
-        box = picture_rect(grid.list.tile_rect(row).adjusted(1, 1, -1, -1), grid.delegate.picture)
-        box = box.intersected(grid.list.viewport().rect())
-        if box.height() > 20:
-            out[grid.model.item_at(row).external_id] = shown[box.top() : box.bottom() + 1, box.left() : box.right() + 1]
+        item = grid.model.item_at(row)
+        image = grid.peek.picture_for(item) or grid.requester.image(item)
+        if image is None:
+            continue
+        box = fitted(image, picture_rect(grid.list.tile_rect(row).adjusted(1, 1, -1, -1), grid.delegate.picture))
+        box = box.intersected(grid.list.viewport().rect()).adjusted(1, 1, -1, -1)
+        if box.height() > 20 and box.width() > 20:
+            out[item.external_id] = shown[box.top() : box.bottom() + 1, box.left() : box.right() + 1]
     return out
 
 

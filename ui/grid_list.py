@@ -40,23 +40,27 @@ class GridList(QListView):
         self._settle.setSingleShot(True)
         self._settle.setInterval(0)
         self._settle.timeout.connect(self._emit_visible)
-        self.verticalScrollBar().valueChanged.connect(self._settle.start)
+        self.verticalScrollBar().valueChanged.connect(self._later)
 
     def set_picture_size(self, picture: int) -> None:
         self.setGridSize(tile_size(picture))
-        self._settle.start()
+        self._later()
 
     def setModel(self, model) -> None:  # noqa: N802 (Qt's name)
         super().setModel(model)
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
-            signal.connect(self._settle.start)
+            signal.connect(self._later)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._settle.start()
+        self._later()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._later()
+
+    def _later(self, *_args) -> None:
+        """Work out the rows on screen once Qt has laid them out (a signal's arguments are not a delay)."""
         self._settle.start()
 
     def visible_rows(self) -> tuple[int, int]:
