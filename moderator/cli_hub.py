@@ -38,7 +38,7 @@ def hub_db_url(args: argparse.Namespace) -> str:
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    from moderator import cli_hub_admin, cli_hub_data
+    from moderator import cli_hub_admin, cli_hub_data, cli_hub_qa
 
     hub_common = type(common)(add_help=False, parents=[common])
     hub_common.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
@@ -46,7 +46,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                                  "(default: hub.sqlite3 in the hub's --data-dir)")
     hub = sub.add_parser("hub", parents=[common], help="the team hub: serve, users, import, export, status")
     hsub = hub.add_subparsers(dest="hub_command", required=True, parser_class=type(common))
-    for group in (cli_hub_admin, cli_hub_data):
+    for group in (cli_hub_admin, cli_hub_data, cli_hub_qa):
         group.add_parsers(hsub, hub_common)
 
 

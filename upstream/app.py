@@ -69,6 +69,7 @@ async def _too_large(send, limit: int) -> None:
 
 
 def create_app(db_url: str, data_dir: str | Path, lease_seconds: int = 600) -> FastAPI:
+    from upstream.qa_routes import router as qa_router
     from upstream.routes import router
 
     engine = open_hub(db_url)
@@ -79,6 +80,7 @@ def create_app(db_url: str, data_dir: str | Path, lease_seconds: int = 600) -> F
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(router)
+    app.include_router(qa_router)
     app.add_middleware(BodyLimit)
     return app
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from moderator.clock import now_iso
 from moderator.decision_log import DecisionLogError, plan, standing
 from moderator.domain import Action, Decision, DecisionSource, ItemStatus
+from upstream import qa_leases
 from upstream.auth import User
 from upstream.schema import decisions, desk_heads, items, leases
 
@@ -59,6 +60,7 @@ class Push:
     now: str
     statuses: dict[str, ItemStatus] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
+    qa_leases: dict[str, dict] = field(default_factory=dict)  # upstream.qa_leases.leases_for_push
 
 
 def receive(conn: Connection, user: User, desk: str, incoming: Sequence[dict], policy_labels: frozenset[str],
@@ -68,6 +70,10 @@ def receive(conn: Connection, user: User, desk: str, incoming: Sequence[dict], p
     results = [_take(push, raw) for raw in incoming]
     if push.rows:
         conn.execute(decisions.insert(), push.rows)
+    judged = [r for r in push.rows if r["source"] == DecisionSource.QA.value and r["status"] == "accepted"
+              and r["action"] != Action.UNDO.value]
+    if judged:
+        qa_leases.finish(conn, judged, push.now)
     changed = [{"item": item_id, "to": status.value} for item_id, status in push.statuses.items()
                if push.items[item_id]["status"] != status.value]
     if changed:  # one executemany: a statement per item was most of a 1,000-decision push (bench_hub)
@@ -97,8 +103,10 @@ def _load(conn: Connection, user: User, desk: str, incoming: Sequence[dict], lab
                           .order_by(decisions.c.seq)).mappings():
         history[r["item_id"]].append(stored_decision(r))
         meta[r["uuid"]] = Meta(r["lease_id"], r["actor"], r["desk"])
+    qa_ids = [d["lease_id"] for d in incoming if d.get("lease_id") and d["source"] == DecisionSource.QA.value]
     return Push(user, desk, labels, item_rows, lease_rows, history, meta, known, now_iso(),
-                statuses={i: ItemStatus(r["status"]) for i, r in item_rows.items()})
+                statuses={i: ItemStatus(r["status"]) for i, r in item_rows.items()},
+                qa_leases=qa_leases.leases_for_push(conn, qa_ids))
 
 
 def stored_decision(r) -> Decision:
@@ -132,6 +140,8 @@ def _take(push: Push, raw: dict) -> dict:
     push.statuses.update(planned.statuses)
     push.rows.append(_row(push, row, raw.get("lease_id"), "accepted", None))
     push.known.add(uuid)
+    if row.source is DecisionSource.QA and row.action is not Action.UNDO:  # the task is judged: a second row under its lease is refused
+        push.qa_leases[raw["lease_id"]]["state"] = "judged"
     return {"uuid": uuid, "status": "accepted"}
 
 
@@ -163,9 +173,13 @@ def _check_undo(push: Push, d: Decision) -> None:
 
 
 def _check_lease(push: Push, d: Decision, lease_id: str | None) -> None:
+    if d.source is DecisionSource.QA:
+        why = qa_leases.refusal(push.qa_leases.get(lease_id or ""), actor=push.user.name, lease_id=lease_id,
+                                qa_of=d.qa_of, supersedes=d.supersedes, now_s=push.now)
+        if why:
+            raise Refused("rejected", why)
+        return
     if lease_id is None:
-        if d.source is DecisionSource.QA:
-            return
         raise Refused("rejected", f"decision {d.uuid} names no lease_id (lease the item first)")
     lease = push.leases.get(lease_id)
     if lease is None or lease["item_id"] != d.item_id:
@@ -176,8 +190,8 @@ def _check_lease(push: Push, d: Decision, lease_id: str | None) -> None:
 
 def _conflict(push: Push, d: Decision, lease_id: str | None) -> str | None:
     """Why a decision made under `lease_id` must not apply, or None."""
-    if d.action is Action.UNDO or lease_id is None:
-        return None
+    if d.action is Action.UNDO or lease_id is None or d.source is DecisionSource.QA:
+        return None  # a QA judgement re-reviews the standing decision; it never competes with it
     item = push.items[d.item_id]
     other = item["lease_id"]
     if other not in (None, lease_id) and item["lease_expires_at"] > push.now:

@@ -19,6 +19,7 @@ from upstream.items import media_file
 from upstream.leases import Holder, LeaseError, holds_media, lease_items, renew, return_lease
 from upstream.models import BankEntriesPush, DecisionPush, LeaseRequest
 from upstream.policy_store import current_policy, policy_labels
+from upstream.qa_leases import holds_qa_media
 from upstream.schema import media
 
 router = APIRouter(prefix="/v1")
@@ -70,7 +71,8 @@ def get_media(sha256: str, request: Request, user: User = Depends(role(*ANYONE))
     with read_tx(state.engine) as conn:
         row = conn.execute(select(media.c.path).where(media.c.sha256 == sha256)).first() \
             if SHA256.fullmatch(sha256) else None
-        allowed = user.is_lead or (row is not None and holds_media(conn, user.name, sha256))
+        allowed = user.is_lead or (row is not None and (holds_media(conn, user.name, sha256)
+                                                        or holds_qa_media(conn, user.name, sha256)))
     if not allowed:
         raise HTTPException(403, "media only for a desk holding a live lease on an item with it")
     if row is None:

@@ -10,6 +10,7 @@ migration there that alters it, and the column is added here too.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Float,
@@ -30,6 +31,8 @@ LEASE_END_REASONS = ("decided", "returned", "expired")
 DECISION_STATUSES = ("accepted", "conflict")
 BANK_KINDS = ("block", "allow")
 BANK_ACTIONS = ("escalate", "remove", "allow", "flag")
+QA_TASK_STATES = ("pending", "judged")
+QA_LEASE_END_REASONS = ("judged", "expired")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -229,3 +232,49 @@ policy = Table(
     Column("set_at", Text, nullable=False),
     Column("set_by", Text, nullable=False),
 )
+
+
+# QA on the hub (migration 0002_qa): batches of sampled decisions, one task per decision to re-review,
+# and the leases that hand tasks to `qa` users. A task keeps its live lease on its own row, as items do,
+# so leasing locks and re-checks task rows alone.
+qa_batches = Table(
+    "qa_batches", metadata,
+    Column("id", Text, primary_key=True),
+    Column("created_at", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("analyst", Text),  # the qa user the batch is for; NULL: any qa user
+    Column("strategy", Text, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+)
+
+qa_tasks = Table(
+    "qa_tasks", metadata,
+    Column("id", Text, primary_key=True),
+    Column("batch_id", Text, ForeignKey("qa_batches.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("decision_uuid", Text, nullable=False),
+    Column("analyst", Text),
+    Column("stratum", Text),
+    Column("state", Text, _one_of("state", QA_TASK_STATES), nullable=False, server_default="pending"),
+    Column("lease_id", Text),
+    Column("lease_expires_at", Text),
+    Column("qa_uuid", Text),  # the accepted QA row that judged it
+    Column("judged_at", Text),
+)
+Index("qa_tasks_open", qa_tasks.c.state, qa_tasks.c.batch_id, qa_tasks.c.position)
+Index("qa_tasks_decision", qa_tasks.c.decision_uuid)
+
+qa_leases = Table(
+    "qa_leases", metadata,
+    Column("lease_id", Text, primary_key=True),
+    Column("task_id", Text, ForeignKey("qa_tasks.id"), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("desk", Text, nullable=False),
+    Column("acquired_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Column("ended_at", Text),
+    Column("end_reason", Text, _one_of("end_reason", QA_LEASE_END_REASONS)),
+)
+Index("qa_leases_task", qa_leases.c.task_id)
+QA_TABLES = (qa_batches, qa_tasks, qa_leases)

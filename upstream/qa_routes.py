@@ -1,0 +1,34 @@
+"""The QA routes of the v1 API (docs/HUB.md, "QA on the hub"): `qa` users lease sampled decisions to
+re-review blind, and read the reviewed decision once their judgement (POST /v1/decisions, source qa)
+is accepted. Thin shells, as upstream/routes.py: the rules are upstream/qa_leases.py and upstream/qa.py."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from upstream.app import desk_id, role
+from upstream.auth import User
+from upstream.db import read_tx, write_tx
+from upstream.leases import Holder
+from upstream.models import LeaseRequest
+from upstream.qa import QaError, original
+from upstream.qa_leases import lease_tasks
+
+router = APIRouter(prefix="/v1/qa")
+
+
+@router.post("/leases")
+def post_qa_leases(body: LeaseRequest, request: Request, user: User = Depends(role("qa")),
+                   desk: str = Depends(desk_id)) -> dict:
+    state = request.app.state
+    with write_tx(state.engine) as conn:
+        return {"leases": lease_tasks(conn, Holder(user.name, desk), body.count, state.lease_seconds)}
+
+
+@router.get("/tasks/{task_id}/original")
+def get_original(task_id: str, request: Request, user: User = Depends(role("qa", "lead", "admin"))) -> dict:
+    try:
+        with read_tx(request.app.state.engine) as conn:
+            return original(conn, user, task_id)
+    except QaError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
