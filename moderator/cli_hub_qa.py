@@ -1,5 +1,6 @@
 """`moderator hub qa sample`: a QA batch drawn from the hub's decisions (upstream.qa), leased to `qa`
-users through POST /v1/qa/leases. `upstream` is imported inside the handler, as in cli_hub_admin.py."""
+users through POST /v1/qa/leases; `hub qa golden import`: items with a known answer, into the hub's
+queue as `hub import` puts items in. `upstream` is imported inside the handlers, as in cli_hub_admin.py."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ import json
 import secrets
 import sys
 
-from moderator.cli_common import EXIT_NOTHING, EXIT_OK, UsageError, actor_of, bounded_int, fail, shown
-from moderator.cli_hub import hub_command
+from moderator.cli_common import (
+    EXIT_NOTHING,
+    EXIT_OK,
+    UsageError,
+    actor_of,
+    bounded_int,
+    fail,
+    one_line,
+    print_json,
+    shown,
+)
+from moderator.cli_hub import hub_command, hub_data_dir
 from moderator.cli_hub_admin import _database_errors as database_errors
 from moderator.cli_hub_admin import hub_engine
 from moderator.cli_qa import SEED_MAX, _percent
@@ -31,11 +42,25 @@ def add_parsers(hsub, hub_common: argparse.ArgumentParser) -> None:
     s.add_argument("--analyst", metavar="NAME",
                    help="the qa user the batch is for (default: any qa user; nobody gets their own decisions)")
     s.add_argument("--json", action="store_true", help="one JSON record per sampled decision")
+    g = qsub.add_parser("golden", parents=[hub_common], help="golden items on the hub: media with a known answer")
+    gsub = g.add_subparsers(dest="golden_command", required=True, parser_class=type(hub_common))
+    gi = gsub.add_parser("import", parents=[hub_common],
+                         help="import files, folders or manifests (a golden_label per row) into the hub as golden items")
+    gi.add_argument("paths", nargs="+", metavar="PATH")
+    gi.add_argument("--label", action="append", default=[], metavar="L",
+                    help="the known answer of plain files and of manifest rows without golden_label (repeatable)")
+    gi.add_argument("--allow-outside", action="store_true",
+                    help="let manifest paths be absolute or leave the manifest's folder (../)")
+    gi.add_argument("--json", action="store_true")
 
 
 @hub_command("qa")
 @database_errors
 def _qa(args: argparse.Namespace) -> int:
+    return _golden_import(args) if args.hub_qa_command == "golden" else _sample(args)
+
+
+def _sample(args: argparse.Namespace) -> int:
     from moderator.qa_sampling import SampleError
     from upstream.auth import list_users
     from upstream.db import write_tx
@@ -73,3 +98,35 @@ def _check_analyst(users, name: str) -> None:
         raise UsageError(f"no active hub user {shown(name)} (moderator hub user add {name} --role qa)")
     if found.role != "qa":
         raise UsageError(f"{shown(name)} is a {found.role}: QA batches are for qa users (only they lease QA work)")
+
+
+def _golden_import(args: argparse.Namespace) -> int:
+    """The answers are checked against the hub's policy before anything is imported (golden.check_golden);
+    then the items go in as `hub import` puts them in, and are marked golden in one transaction."""
+    from moderator.golden import EXTRA, answer_of, check_golden
+    from moderator.ingest import ImportUsageError
+    from upstream.db import write_tx
+    from upstream.hub_import import hub_policy, import_into_hub
+    from upstream.qa import add_golden
+
+    with hub_engine(args, create=False) as engine:
+        policy = hub_policy(engine, args.policy)
+        try:
+            check_golden(args.paths, policy, label=args.label, allow_outside=args.allow_outside)
+            report = import_into_hub(engine, hub_data_dir(args), args.paths, policy,
+                                     allow_outside=args.allow_outside, extra=EXTRA)
+        except ImportUsageError as exc:
+            raise UsageError(str(exc)) from None
+        golden = [(item_id, answer_of(report.entries[item_id], policy, args.label), report.entries[item_id].origin)
+                  for item_id in report.imported]
+        if golden:
+            with write_tx(engine) as conn:
+                add_golden(conn, actor_of(args), golden)
+    if args.json:
+        print_json({"golden": [{"item_id": i, "labels": list(a)} for i, a, _ in golden],
+                    "skipped": [{"path": s.origin, "reason": s.reason} for s in report.skipped]})
+    else:
+        for s in report.skipped:
+            print(f"skipped {shown(s.origin)}: {one_line(s.reason)}", file=sys.stderr)
+        print(f"golden items: {report.summary}")
+    return EXIT_OK if golden else EXIT_NOTHING

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from moderator import qa_sampling
-from tests.hub_fixtures import add_items, clear_queue, decision
+from tests.hub_fixtures import add_items, clear_queue, decision, png_bytes
 
 BLIND_ITEM_KEYS = {"id", "sha256", "kind", "mime", "category", "priority", "sla_due_at", "reason", "report_count",
                    "external_id", "source_name", "bytes"}
@@ -278,3 +278,42 @@ def test_a_batch_for_any_analyst_goes_to_one_of_them_once(hub):
         got_a = {t["task_id"] for t in a.post("/v1/qa/leases", json={"count": 100}).json()["leases"]}
         got_b = {t["task_id"] for t in b.post("/v1/qa/leases", json={"count": 100}).json()["leases"]}
     assert ours <= got_a and not ours & got_b
+
+
+def _golden_manifest(root, rows: list[dict]):
+    root.mkdir(parents=True)
+    for n, row in enumerate(rows):
+        (root / f"g{n}.png").write_bytes(png_bytes(10_000 + n + uuid.uuid4().int % 10**9))
+        row.setdefault("path", f"g{n}.png")
+        row.setdefault("external_id", f"golden-{uuid.uuid4()}")
+    (root / "golden.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root / "golden.jsonl"
+
+
+def test_golden_import_puts_items_with_their_answers_in_the_queue(hub, tmp_path):
+    from sqlalchemy import func
+
+    from upstream.schema import golden_items, items
+
+    clear_queue(hub)
+    manifest = _golden_manifest(tmp_path / "g", [{"golden_label": "spam"}, {"golden_label": "nudity;sexual"}, {}])
+    done = hub.cli("qa", "golden", "import", str(manifest), "--label", "no_violation", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [g["labels"] for g in report["golden"]] == [["spam"], ["nudity", "sexual"], ["no_violation"]]
+    ids = [g["item_id"] for g in report["golden"]]
+    for item_id, g in zip(ids, report["golden"], strict=True):
+        row = _one(hub, select(golden_items.c.labels, items.c.status).join(items, items.c.id == golden_items.c.item_id)
+                   .where(golden_items.c.item_id == item_id))
+        assert (json.loads(row[0]), row[1]) == (g["labels"], "pending")
+    with hub.client("moderator") as c:  # queued like any other item: nothing on the lease says golden
+        leased = c.post("/v1/leases", json={"count": 100}).json()["leases"]
+    assert sorted(x["item"]["id"] for x in leased) == sorted(ids)
+    assert all(set(x["item"]) == BLIND_ITEM_KEYS | {"matches"} for x in leased)
+    before = _one(hub, select(func.count()).select_from(items))[0]
+    bad = _golden_manifest(tmp_path / "bad", [{"golden_label": "spam"}, {"golden_label": "not_a_label"}])
+    refused = hub.cli("qa", "golden", "import", str(bad))
+    assert refused.returncode == 2 and "unknown label 'not_a_label'" in refused.stderr
+    missing = hub.cli("qa", "golden", "import", str(_golden_manifest(tmp_path / "none", [{}])))
+    assert missing.returncode == 2 and "no known answer" in missing.stderr
+    assert _one(hub, select(func.count()).select_from(items))[0] == before  # nothing of either imported

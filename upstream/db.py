@@ -39,13 +39,18 @@ def migration(version: int, name: str):
 
 @migration(1, "0001_initial")
 def _initial(conn: Connection) -> None:
-    later = {"schema_migrations", *(t.name for t in schema.QA_TABLES)}
+    later = {"schema_migrations", *(t.name for t in schema.QA_TABLES + schema.GOLDEN_TABLES)}
     schema.metadata.create_all(conn, tables=[t for t in schema.metadata.sorted_tables if t.name not in later])
 
 
 @migration(2, "0002_qa")
 def _qa(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=list(schema.QA_TABLES))
+
+
+@migration(3, "0003_golden")
+def _golden(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=list(schema.GOLDEN_TABLES))
 
 
 def engine_url(url: str) -> str:

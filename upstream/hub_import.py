@@ -64,6 +64,7 @@ class HubImportReport:
     skipped: list[Skipped] = field(default_factory=list)
     matched: int = 0  # items with at least one bank match
     routed: dict[str, int] = field(default_factory=dict)  # route outcome (escalated, closed, flagged) -> items
+    entries: dict[str, Entry] = field(default_factory=dict)  # item id -> the file or manifest row it came from
 
     @property
     def summary(self) -> str:
@@ -111,13 +112,14 @@ def sweep_media(engine: Engine, data_dir: Path) -> None:
 
 
 def import_into_hub(engine: Engine, data_dir: Path, paths: Iterable[str | Path], policy: Policy, *,
-                    allow_outside: bool = False, allow_duplicates: bool = False) -> HubImportReport:
+                    allow_outside: bool = False, allow_duplicates: bool = False,
+                    extra: tuple[str, ...] = ()) -> HubImportReport:
     """Import every good file and manifest row into the hub, skip (and name) every bad one.
     ImportUsageError (a missing path, an unreadable manifest) before anything is written.
     Dedupe rule, the desk's: a report with an external_id is new unless that id is on the hub; one
     without is skipped when its content is, unless allow_duplicates. Either way known content is
     shared: one media row and file, any number of items."""
-    entries, bad = collect(paths, policy, allow_outside=allow_outside)
+    entries, bad = collect(paths, policy, allow_outside=allow_outside, extra=extra)
     report = HubImportReport(skipped=list(bad))
     sweep_media(engine, data_dir)
     run = _Run(engine, data_dir, HubMedia(data_dir / MEDIA_DIR), load_banks(engine), policy, allow_duplicates)
@@ -128,6 +130,7 @@ def import_into_hub(engine: Engine, data_dir: Path, paths: Iterable[str | Path],
             report.skipped.append(Skipped(entry.origin, exc.reason))
             continue
         report.imported.append(item_id)
+        report.entries[item_id] = entry
         if plan.outcome != "none":
             report.matched += 1
             report.routed[plan.outcome] = report.routed.get(plan.outcome, 0) + 1

@@ -19,7 +19,7 @@ from moderator import qa_sampling
 from moderator.clock import now_iso
 from upstream.auth import User
 from upstream.decisions import stored_decision
-from upstream.schema import decisions, qa_batches, qa_tasks
+from upstream.schema import decisions, golden_items, qa_batches, qa_tasks
 
 
 class QaError(Exception):
@@ -85,3 +85,10 @@ def original(conn: Connection, user: User, task_id: str) -> dict:
     return {"task_id": task_id, "decision_uuid": d.uuid, "qa_uuid": task["qa_uuid"], "item_id": d.item_id,
             "label": qa_sampling.label_of(d), "labels": list(d.labels), "action": d.action.value, "actor": d.actor,
             "team": row["team"], "decided_at": d.decided_at, "note": d.note}
+
+
+def add_golden(conn: Connection, actor: str, golden: list[tuple[str, tuple[str, ...], str | None]]) -> None:
+    """Mark imported items golden: (item id, known answer, origin) each."""
+    at = now_iso()
+    conn.execute(golden_items.insert(), [{"item_id": item_id, "labels": json.dumps(list(labels)), "imported_at": at,
+                                          "imported_by": actor, "origin": origin} for item_id, labels, origin in golden])

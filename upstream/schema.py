@@ -278,3 +278,15 @@ qa_leases = Table(
 )
 Index("qa_leases_task", qa_leases.c.task_id)
 QA_TABLES = (qa_batches, qa_tasks, qa_leases)
+
+# Golden items on the hub (migration 0003_golden): items with a known answer, imported by
+# `moderator hub qa golden import`; in the queue like any other item, nothing on the wire says which.
+golden_items = Table(
+    "golden_items", metadata,
+    Column("item_id", Text, ForeignKey("items.id"), primary_key=True),
+    Column("labels", Text, nullable=False),  # the known answer, a JSON list
+    Column("imported_at", Text, nullable=False),
+    Column("imported_by", Text, nullable=False),
+    Column("origin", Text),  # the file or manifest row
+)
+GOLDEN_TABLES = (golden_items,)
