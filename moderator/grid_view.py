@@ -45,6 +45,10 @@ class GridView:
     sort: str = "queue"
     families: bool = False  # fold near-duplicates into one tile
 
+    @property
+    def filtered(self) -> bool:
+        return any(v != ANY for v in (self.status, self.label, self.match, self.category, self.sla))
+
     def accepts(self, item: Item, now: datetime) -> bool:
         return (_is(self.status, item.status.value)
                 and _is(self.label, item.suggested_label)
@@ -94,7 +98,7 @@ def grid_rows(items: Sequence[Item], view: GridView, family_of: Mapping[str, str
     """The tiles for `items` (in queue order) under `view`; with view.families, items sharing a
     family id in `family_of` are one tile (their first in display order), counted in `members`."""
     now = now or utc_now()
-    shown = [i for i in items if view.accepts(i, now)]
+    shown = [i for i in items if view.accepts(i, now)] if view.filtered else list(items)
     if view.sort != "queue":
         shown.sort(key=_sort_key(view.sort))
     if not view.families or not family_of:
@@ -131,9 +135,14 @@ def row_steps(old: Sequence[str], new: Sequence[str]) -> list[RemoveRows | Inser
     if list(old) == list(new):
         return []
     at = {item_id: n for n, item_id in enumerate(new)}
-    kept = _longest_increasing({r for r, i in enumerate(old) if i in at}, [at.get(i, -1) for i in old])
+    common = [r for r, i in enumerate(old) if i in at]
+    positions = [at[old[r]] for r in common]
+    if all(a < b for a, b in zip(positions, positions[1:], strict=False)):
+        kept = set(common)  # the usual case (a batch left, an undo came back): nothing moved
+    else:
+        kept = _longest_increasing(common, [at.get(i, -1) for i in old])
     steps: list[RemoveRows | InsertRows] = []
-    gone = [r for r in range(len(old)) if r not in kept]
+    gone = [r for r in range(len(old)) if r not in kept]  # ascending
     for first, last in reversed(_runs(gone)):
         steps.append(RemoveRows(first, last))
     kept_ids = {old[r] for r in kept}
@@ -143,12 +152,12 @@ def row_steps(old: Sequence[str], new: Sequence[str]) -> list[RemoveRows | Inser
     return steps
 
 
-def _longest_increasing(candidates: set[int], positions: list[int]) -> set[int]:
+def _longest_increasing(candidates: list[int], positions: list[int]) -> set[int]:
     """The rows (of `candidates`) of a longest run whose `positions` increase (patience sorting)."""
     tails: list[int] = []  # positions
     tail_rows: list[int] = []
     back: dict[int, int | None] = {}
-    for row in sorted(candidates):
+    for row in candidates:
         p = positions[row]
         k = bisect_left(tails, p)
         back[row] = tail_rows[k - 1] if k else None

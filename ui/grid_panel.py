@@ -13,7 +13,7 @@ from PySide6.QtCore import QElapsedTimer, QModelIndex, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from moderator.batch_confirm import confirm_reason
-from moderator.domain import Item
+from moderator.domain import FilterSpec, Item
 from moderator.grid_view import GridView
 from moderator.thumbnails import ThumbnailService
 from ui.grid_confirm import BatchConfirm
@@ -44,7 +44,8 @@ class GridPanel(QWidget):
         service = r.service
         self.thumbnails = thumbnails or ThumbnailService(service.store, service.policy)
         self.model = GridModel(r.queue, r.model, self)
-        self.requester = ThumbnailRequester(r.runner, self.thumbnails, r.spec_for, self)
+        self._specs: dict[tuple, FilterSpec] = {}
+        self.requester = ThumbnailRequester(r.runner, self.thumbnails, self.spec_for, self)
         self.peek = GridPeek(service, r.runner, r.settings.reveal_seconds, self)
         self.families = GridFamilies(service, r.runner, self)
         self.filters = GridFilterBar(service.policy)
@@ -80,6 +81,7 @@ class GridPanel(QWidget):
         self.peek.reveal.refused.connect(self.message)
         self.filters.changed.connect(self._on_view_changed)
         self.filters.done.connect(self.list.setFocus)
+        self.confirm.finished.connect(self._after_confirm)
         self.families.ready.connect(self.model.set_families)
         self.families.message.connect(self.message)
 
@@ -97,6 +99,19 @@ class GridPanel(QWidget):
         if row is not None:
             self._focus_row(row)
         self.list.setFocus()
+
+    def spec_for(self, item: Item) -> FilterSpec:
+        """The reviewer's filter for the item (moderator.viewing's rule), remembered per input: it depends
+        on the policy, the settings, the blur keys and the item's category and suggested label only,
+        and painting asks for it several times per tile per frame."""
+        r = self.reviewer
+        key = (item.category, item.suggested_label, r.blur_offset, r.settings)
+        spec = self._specs.get(key)
+        if spec is None:
+            if len(self._specs) > 256:
+                self._specs.clear()
+            spec = self._specs[key] = r.spec_for(item)
+        return spec
 
     def focused_item(self) -> Item | None:
         index = self.list.currentIndex()
@@ -139,6 +154,11 @@ class GridPanel(QWidget):
         self.peek.end()
         if ids and self.reviewer.decide_batch(ids, label_name, int(self._batch_clock.elapsed())):
             self._batch_clock.start()
+        self.list.setFocus()
+
+    def _after_confirm(self, _result: int) -> None:
+        """The keys go back to the grid whichever way the question was answered."""
+        self.window().activateWindow()
         self.list.setFocus()
 
     def select_all(self) -> None:
@@ -212,7 +232,7 @@ class GridPanel(QWidget):
 
     def _on_current(self, index: QModelIndex, _previous: QModelIndex | None = None) -> None:
         item = self.model.item_at(index.row()) if index.isValid() else None
-        self.peek.focus(item, self.reviewer.spec_for(item) if item else None, self.delegate.picture)
+        self.peek.focus(item, self.spec_for(item) if item else None, self.delegate.picture)
         self.focused_changed.emit(item)
 
     def _show_count(self) -> None:

@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
             widget.hide()
         self.grid.show()
         self.grid_shown = True
+        self.reviewer.prefetch = False
         self.set_mode(DeskMode.GRID)
         self.grid.activate(True, self.reviewer.current.id if self.reviewer.current else None)
 
@@ -187,6 +188,7 @@ class MainWindow(QMainWindow):
         self.grid.activate(False)
         self.grid.hide()
         self.grid_shown = False
+        self.reviewer.prefetch = True
         self.viewer.show()
         self.queue_panel.show()
         self.set_mode(DeskMode.DESK)

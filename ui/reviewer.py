@@ -47,6 +47,7 @@ class Reviewer(QObject):
         self._reread_after_save = False
         self._seen = QElapsedTimer()
         self._cleanse = False
+        self.prefetch = True  # off while the grid hides the viewer: its decodes would only delay the grid's
         self.last_decided: tuple[Item, Decision] | None = None  # what "add to bank" acts on
         self.cache.ready.connect(self._on_cache_ready)
         self.cache.failed.connect(self._on_cache_failed)
@@ -287,7 +288,7 @@ class Reviewer(QObject):
         if before_announcing is not None:
             before_announcing()
         self.current_changed.emit(item)
-        if item is not None:
+        if item is not None and self.prefetch:
             self.cache.want(self.items, index)  # new decode work competes for the CPU: last
 
     def _end_cleanser(self) -> None:
