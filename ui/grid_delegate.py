@@ -69,7 +69,7 @@ def match_badge(item: Item) -> str:
 
 
 def family_badge(members: int) -> str:
-    return f"×{members}" if members > 1 else ""
+    return f"family ×{members}" if members > 1 else ""
 
 
 def category_hint(item: Item) -> str:

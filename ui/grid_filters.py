@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from moderator.domain import Policy
 from moderator.grid_view import ANY, MATCH_CHOICES, NONE, SLA_CHOICES, SORTS, STATUS_CHOICES, GridView
@@ -24,8 +24,14 @@ class GridFilterBar(QWidget):
         labels = (ANY, NONE, *(lb.name for lb in policy.labels))
         categories = (ANY, NONE, *policy.categories)
         self.boxes: dict[str, QComboBox] = {}
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 2, 6, 2)
+        self._cells: list[QWidget] = []  # title, box, title, box, …, the families box: laid out by _reflow
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(6, 2, 6, 2)
+        self._layout = layout = QGridLayout()
+        outer.addLayout(layout)
+        outer.addStretch(1)  # an empty grid column would take no stretch: the slack goes here
+        layout.setHorizontalSpacing(4)
+        layout.setVerticalSpacing(2)
         for field, title, choices in (("status", "Status", STATUS_CHOICES), ("label", "Label", labels),
                                       ("match", "Match", MATCH_CHOICES), ("category", "Category", categories),
                                       ("sla", "SLA", SLA_CHOICES), ("sort", "Sort", SORTS)):
@@ -36,13 +42,38 @@ class GridFilterBar(QWidget):
             box.currentTextChanged.connect(lambda text, f=field: self._pick(f, text))
             box.activated.connect(lambda _i: self.done.emit())
             self.boxes[field] = box
-            layout.addWidget(QLabel(title))
-            layout.addWidget(box)
+            self._cells += [QLabel(title), box]
         self.families = QCheckBox("Families")
         self.families.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.families.toggled.connect(lambda on: self._pick("families", on))
-        layout.addWidget(self.families)
-        layout.addStretch(1)
+        self._cells.append(self.families)
+        self._rows = 0
+        self._reflow(1)
+
+    def _one_line_width(self) -> int:
+        spacing = self._layout.horizontalSpacing()
+        return sum(c.sizeHint().width() + spacing for c in self._cells) + 12
+
+    def _reflow(self, rows: int) -> None:
+        """The titles and boxes on one line, or on two when the window is too narrow for one."""
+        if rows == self._rows:
+            return
+        self._rows = rows
+        for cell in self._cells:
+            self._layout.removeWidget(cell)
+        per_line = -(-len(self._cells) // rows)
+        per_line += per_line % 2  # a title and its box stay on one line
+        for n, cell in enumerate(self._cells):
+            self._layout.addWidget(cell, n // per_line, n % per_line)
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt's name): two lines fit where one does not
+        hint = super().minimumSizeHint()
+        hint.setWidth(self._one_line_width() // 2 + 40)
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        self._reflow(1 if event.size().width() >= self._one_line_width() else 2)
+        super().resizeEvent(event)
 
     def set_families(self, on: bool) -> None:
         self.families.setChecked(on)
