@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from moderator.ingest import import_paths
 from tests.conftest import photo, write_image
 from tests.desk_helpers import qimage_rgb
+from tests.test_painted_pixels import VIDEO_SIZE, scene, write_video
 
 # source name -> (photo, manifest fields)
 STILLS = {
@@ -25,17 +26,10 @@ STILLS = {
 }
 CSAM = "locked.jpg"  # the astronaut again, reported as suspected CSAM
 VIDEO = "clip.mp4"
-VIDEO_SIZE = (640, 360)
 
 
-def write_clip(path: Path, names=("astronaut", "coffee", "chelsea"), frames_per_scene: int = 10) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, VIDEO_SIZE)
-    for name in names:
-        frame = cv2.cvtColor(cv2.resize(photo(name), VIDEO_SIZE, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
-        for _ in range(frames_per_scene):
-            writer.write(frame)
-    writer.release()
-    return path
+def write_clip(path: Path) -> Path:
+    return write_video(path, [scene(n) for n in ("astronaut", "coffee", "chelsea")], frames_per_scene=10)
 
 
 def build_grid_store(store, work: Path) -> None:
