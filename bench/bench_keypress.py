@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, Qt  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -49,12 +49,20 @@ def make_media(folder: Path, n: int) -> None:
 
 
 def wait_until(app: QApplication, cond, timeout_ms: int = 20000) -> None:
+    """Run the event loop until cond() holds. The GUI thread sleeps between events, as in a real
+    desk: a busy processEvents() loop would hold the GIL against the store's writer thread and time
+    the poll loop instead of the desk (a 2 ms timer wakes the loop to check again)."""
     clock = QElapsedTimer()
     clock.start()
-    while not cond():
-        app.processEvents()
-        if clock.elapsed() > timeout_ms:
-            raise TimeoutError("the desk did not show the item")
+    tick = QTimer()
+    tick.start(2)
+    try:
+        while not cond():
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+            if clock.elapsed() > timeout_ms:
+                raise TimeoutError("the desk did not show the item")
+    finally:
+        tick.stop()
 
 
 def measure(app, store, key: Qt.Key, presses: int, ahead: int) -> list[float]:
