@@ -112,6 +112,32 @@ def record_hash(db: Database, view: str, key: str) -> str:
                                 f"ORDER BY {v.order}", (key,)))
 
 
+def record_hashes(db: Database, records: Sequence[Record]) -> list[str]:
+    """record_hash of each record, in order; the records of one view are read in one query (a batch
+    of 1,000 decisions records 3,000 rows), each key's rows hashed exactly as record_hash hashes them."""
+    found: dict[tuple[str, str], str] = {}
+    by_view: dict[str, list[str]] = {}
+    for view, key in records:
+        if view != RANGE_VIEW:
+            by_view.setdefault(view, []).append(key)
+    for view, keys in by_view.items():
+        if len(keys) > 1:
+            found.update(((view, k), h) for k, h in _view_hashes(db, view, keys).items())
+    return [found.get((view, key)) or record_hash(db, view, key) for view, key in records]
+
+
+def _view_hashes(db: Database, view: str, keys: list[str]) -> dict[str, str]:
+    """key -> hash for the keys of one view that have rows (the others: record_hash, the zero-row case)."""
+    v = VIEWS[view]
+    where = f" AND ({v.where})" if v.where else ""
+    sql = (f"SELECT {v.key}, {', '.join(v.columns)} FROM {v.table} "
+           f"WHERE {v.key} IN (SELECT value FROM json_each(?)){where} ORDER BY {v.key}, {v.order}")
+    rows: dict[str, list[tuple]] = {}
+    for row in tuples(db, sql, (json.dumps(list(dict.fromkeys(keys))),)):
+        rows.setdefault(str(row[0]), []).append(row[1:])
+    return {k: rows_hash(r) for k, r in rows.items()}
+
+
 def range_hash(db: Database, first: int, last: int) -> str:
     """The bank entries with ids first..last, one JSON array per row as SQLite's json_array writes it
     (a million rows cost no more than reading them; the columns are all TEXT and INTEGER, whose JSON
@@ -192,7 +218,8 @@ def append(db: Database, actor: str, event: str, subject: str | None, payload: d
     seq, prev, mode = (last[0] + 1, last[1], last[2]) if last else (1, GENESIS, None)
     if mode == KEYED and key is None:
         raise AuditKeyError(f"this store's audit log is keyed: set {KEY_ENV} to write to it")
-    stored = [[view, str(k), record_hash(db, view, str(k))] for view, k in filter(None, records)]
+    asked = [(view, str(k)) for view, k in filter(None, records)]
+    stored = [[view, k, h] for (view, k), h in zip(asked, record_hashes(db, asked), strict=True)]
     at, body, recs = now_iso(), canonical(payload), canonical(stored)
     digest = entry_digest(key, seq, prev, at, actor, event, subject, body, recs)
     db.execute(

@@ -74,18 +74,18 @@ def append_decisions(db: Database, decisions: Sequence[Decision]) -> DecisionRes
     items = _identities(db, [d.item_id for d in decisions])
     statuses = {item_id: ItemStatus(row[2]) for item_id, row in items.items()}
     plan = decision_log.plan(history_for_items(db, list(items)), decisions, statuses)
+    rows = [decision_to_row(d) for d in plan.rows]
+    # One executemany per table, not a statement per row: a batch of 1,000 is 3 statements, not 3,000.
+    db.conn.executemany(_INSERT, [[row[c] for c in COLUMNS] for row in rows])
+    outbox = [(d.uuid, messages.encode(messages.decision_message(
+        d, sha256=items[d.item_id][0], external_id=items[d.item_id][1])), d.decided_at) for d in plan.rows]
+    db.conn.executemany("INSERT INTO outbox (kind, ref, payload, created_at) VALUES ('decision', ?, ?, ?)", outbox)
+    seqs = _outbox_seqs(db, [d.uuid for d in plan.rows])
     records: list[audit.Record] = []
     for d in plan.rows:
-        row = decision_to_row(d)
-        db.execute(_INSERT, [row[c] for c in COLUMNS])
-        sha256, external_id = items[d.item_id][:2]
-        payload = messages.encode(messages.decision_message(d, sha256=sha256, external_id=external_id))
-        seq = db.execute("INSERT INTO outbox (kind, ref, payload, created_at) VALUES ('decision', ?, ?, ?)",
-                         (d.uuid, payload, d.decided_at)).lastrowid
-        records += [("decision", d.uuid), ("outbox", str(seq))] + ([("decision_qa", d.uuid)] if d.qa_of else [])
-    for item_id, status in plan.statuses.items():
-        items_repo.set_status(db, item_id, status)
-        records.append(("item_state", item_id))
+        records += [("decision", d.uuid), ("outbox", seqs[d.uuid])] + ([("decision_qa", d.uuid)] if d.qa_of else [])
+    items_repo.set_statuses(db, plan.statuses)
+    records += [("item_state", item_id) for item_id in plan.statuses]
     _audit(db, plan.rows, records)
     return DecisionResult(plan.rows, plan.changes)
 
@@ -215,6 +215,13 @@ def teams(db: Database) -> dict[str, str]:
     if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decision_teams'").fetchone() is None:
         return {}
     return {r[0]: r[1] for r in db.execute("SELECT uuid, team FROM decision_teams")}
+
+
+def _outbox_seqs(db: Database, uuids: list[str]) -> dict[str, str]:
+    """The outbox seq of each decision just queued (the newest row of its uuid)."""
+    found = db.execute(f"SELECT ref, MAX(seq) FROM outbox WHERE kind = 'decision' AND ref {_IN} GROUP BY ref",
+                       (json.dumps(uuids),))
+    return {ref: str(seq) for ref, seq in found}
 
 
 def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple[str, str | None, str]]:

@@ -140,3 +140,8 @@ def queue(db: Database, *, limit: int | None = None, include_closed: bool = Fals
 def set_status(db: Database, item_id: str, status: ItemStatus) -> None:
     db.execute("UPDATE items SET status = ? WHERE id = ?", (status.value, item_id))
 
+
+def set_statuses(db: Database, statuses: dict[str, ItemStatus]) -> None:
+    """Many items' statuses in one executemany (a batch's items)."""
+    db.conn.executemany("UPDATE items SET status = ? WHERE id = ?", [(s.value, i) for i, s in statuses.items()])
+
