@@ -20,8 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/moderator desk --demo
 
+# Two workers, one test file each at a time (module fixtures such as a hub process stay per file).
 test: $(VENV)/.installed-dev
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install -q -e '.[bench]'
