@@ -35,7 +35,6 @@ from moderator.settings import Settings  # noqa: E402
 from storage.store import Store  # noqa: E402
 from ui.app import build_window  # noqa: E402
 
-
 # `--size 1024x700` checks a laptop window (written beside the others with the size in the name).
 SIZE = tuple(int(n) for n in sys.argv[sys.argv.index("--size") + 1].split("x")) if "--size" in sys.argv else (1600, 1000)
 SUFFIX = "" if SIZE == (1600, 1000) else f"-{SIZE[0]}x{SIZE[1]}"
