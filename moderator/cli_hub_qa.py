@@ -5,7 +5,6 @@ queue as `hub import` puts items in. `upstream` is imported inside the handlers,
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import sys
 
@@ -23,7 +22,7 @@ from moderator.cli_common import (
 from moderator.cli_hub import hub_command, hub_data_dir
 from moderator.cli_hub_admin import _database_errors as database_errors
 from moderator.cli_hub_admin import hub_engine
-from moderator.cli_qa import SEED_MAX, _percent
+from moderator.cli_qa import SEED_MAX, _percent, print_sample
 
 
 def add_parsers(hsub, hub_common: argparse.ArgumentParser) -> None:
@@ -75,17 +74,7 @@ def _sample(args: argparse.Namespace) -> int:
                                  count=args.count, percent=args.percent)
         except SampleError as exc:
             return fail(str(exc), EXIT_NOTHING)
-    records = [{"decision_uuid": p.decision.uuid, "item_id": p.decision.item_id, "actor": p.decision.actor,
-                "labels": list(p.decision.labels), "action": p.decision.action.value,
-                "source": p.decision.source.value, "decided_at": p.decision.decided_at, "stratum": p.stratum,
-                "batch_id": batch.batch_id, "task_id": task_id}
-               for p, task_id in zip(batch.picks, batch.task_ids, strict=True)]
-    if args.json:
-        sys.stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    else:
-        for r in records:
-            print(f"{r['decision_uuid']}  {shown(r['actor'])}  {';'.join(r['labels']) or r['action']}"
-                  f"{'  [' + r['stratum'] + ']' if r['stratum'] else ''}")
+    records = print_sample(batch, as_json=args.json)
     whom = shown(args.analyst) if args.analyst else "any qa user"
     print(f"hub QA batch {batch.batch_id}: {len(records)} of {batch.pool} decisions ({args.strategy}, seed {seed}) "
           f"for {whom}", file=sys.stderr)

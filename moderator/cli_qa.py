@@ -117,17 +117,7 @@ def _sample(args: argparse.Namespace) -> int:
                                  filters=filters)
         except SampleError as exc:
             return fail(str(exc), EXIT_NOTHING)
-    records = [{"decision_uuid": p.decision.uuid, "item_id": p.decision.item_id, "actor": p.decision.actor,
-                "labels": list(p.decision.labels), "action": p.decision.action.value,
-                "source": p.decision.source.value, "decided_at": p.decision.decided_at, "stratum": p.stratum,
-                "batch_id": batch.batch_id, "task_id": task_id}
-               for p, task_id in zip(batch.picks, batch.task_ids, strict=True)]
-    if args.json:
-        sys.stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    else:
-        for r in records:
-            print(f"{r['decision_uuid']}  {shown(r['actor'])}  {';'.join(r['labels']) or r['action']}"
-                  f"{'  [' + r['stratum'] + ']' if r['stratum'] else ''}")
+    records = print_sample(batch, as_json=args.json)
     print(f"QA batch {batch.batch_id}: {len(records)} of {batch.pool} decisions ({args.strategy}, seed {seed}) "
           f"for {shown(analyst)}", file=sys.stderr)
     return EXIT_OK
@@ -182,3 +172,20 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{b['id']}  {b['created_at']}  {shown(b['created_by'])}  {b['strategy']} seed {b['seed']}  {states}")
     print(f"{len(batches)} QA batches")
     return EXIT_OK
+
+
+def print_sample(batch, *, as_json: bool) -> list[dict]:
+    """A drawn batch on standard output, one record (JSON) or line per sampled decision; the records.
+    Shared by `qa sample` and `hub qa sample`."""
+    records = [{"decision_uuid": p.decision.uuid, "item_id": p.decision.item_id, "actor": p.decision.actor,
+                "labels": list(p.decision.labels), "action": p.decision.action.value,
+                "source": p.decision.source.value, "decided_at": p.decision.decided_at, "stratum": p.stratum,
+                "batch_id": batch.batch_id, "task_id": task_id}
+               for p, task_id in zip(batch.picks, batch.task_ids, strict=True)]
+    if as_json:
+        sys.stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    else:
+        for r in records:
+            print(f"{r['decision_uuid']}  {shown(r['actor'])}  {';'.join(r['labels']) or r['action']}"
+                  f"{'  [' + r['stratum'] + ']' if r['stratum'] else ''}")
+    return records
