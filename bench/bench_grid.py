@@ -28,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -55,6 +54,7 @@ from moderator.queue_state import QueueState  # noqa: E402
 from moderator.review import ReviewService  # noqa: E402
 from moderator.settings import Settings  # noqa: E402
 from storage.store import Store  # noqa: E402
+from tests.grid_helpers import clone_item  # noqa: E402
 from ui.app import build_window  # noqa: E402
 
 STEP_PX = 120
@@ -67,16 +67,7 @@ def fill(store: Store, folder: Path, n: int) -> None:
     rgb = cv2.resize(data.chelsea(), (1200, 800), interpolation=cv2.INTER_CUBIC)  # a ~1 MP upload
     cv2.imwrite(str(folder / "one.jpg"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
     import_paths(store, [folder / "one.jpg"], "bench")
-    media = dict(store.db.execute("SELECT * FROM media").fetchone())
-    item = dict(store.db.execute("SELECT * FROM items").fetchone())
-
-    def write(db):
-        shas = [uuid.uuid4().hex * 2 for _ in range(n - 1)]
-        db["media"].insert_all({**media, "sha256": sha} for sha in shas)
-        db["items"].insert_all({**item, "id": str(uuid.uuid4()), "sha256": sha, "external_id": None,
-                                "priority": k % 3} for k, sha in enumerate(shas))
-
-    store.write(write)
+    clone_item(store, n)
 
 
 def wait_until(app: QApplication, cond, timeout_ms: int = 120_000) -> float:

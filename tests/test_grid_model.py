@@ -3,8 +3,6 @@ rows; and with 10,000 queued items, thumbnails are decoded for the tiles that we
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -13,7 +11,7 @@ from moderator.ingest import import_paths
 from moderator.settings import Settings
 from tests.conftest import photo, write_image
 from tests.desk_helpers import open_desk
-from tests.grid_helpers import build_grid_store, decisions, grid_ready, open_grid
+from tests.grid_helpers import build_grid_store, clone_item, decisions, grid_ready, open_grid
 
 SHIFT, CTRL = Qt.KeyboardModifier.ShiftModifier, Qt.KeyboardModifier.ControlModifier
 QUEUE_SIZE = 10_000
@@ -53,16 +51,7 @@ def clone_queue(store, work, n: int = QUEUE_SIZE) -> None:
     so each thumbnail is its own decode)."""
     write_image(work / "one.jpg", photo("chelsea"))
     import_paths(store, [work / "one.jpg"], "tester")
-    media = dict(store.db.execute("SELECT * FROM media").fetchone())
-    item = dict(store.db.execute("SELECT * FROM items").fetchone())
-
-    def write(db):
-        shas = [uuid.uuid4().hex * 2 for _ in range(n - 1)]
-        db["media"].insert_all({**media, "sha256": sha} for sha in shas)
-        db["items"].insert_all({**item, "id": str(uuid.uuid4()), "sha256": sha, "external_id": None,
-                                "priority": k % 3} for k, sha in enumerate(shas))
-
-    store.write(write)
+    clone_item(store, n)
 
 
 @pytest.fixture
