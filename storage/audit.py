@@ -27,13 +27,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from moderator.clock import now_iso
-from storage.files import write_file
+from storage.audit_anchor import Anchor, anchor_path, write_anchor
 
 GENESIS = "0" * 64
 LEGACY, PLAIN, KEYED = "v1", "sha256", "hmac-sha256"  # audit_log.mac: how an entry's hash was made
 KEY_ENV = "MODERATOR_AUDIT_KEY_FILE"
-ANCHOR_NAME = "store.anchor"
-ANCHOR_FORMAT = "moderator-audit-anchor/1"
 MIN_KEY_BYTES = 32
 RANGE_VIEW = "bank_entries"  # records a range of entry ids "first-last": banks are bulk-appended
 
@@ -262,25 +260,7 @@ def database_dir(db: Database) -> Path | None:
     return Path(row[2]).parent if row and row[2] else None
 
 
-# -- the anchor -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Anchor:
-    """The head of the chain as last committed: entry count (= last seq) and hash, MAC'd with the key."""
-
-    count: int
-    head: str
-    key_id: str | None = None
-    mac: str | None = None
-
-    def expected_mac(self, key: bytes) -> str:
-        body = json.dumps([ANCHOR_FORMAT, self.count, self.head, self.key_id], separators=(",", ":"))
-        return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
-
-
-def anchor_path(db_path: str | Path) -> Path:
-    return Path(db_path).with_name(ANCHOR_NAME)
-
-
+# -- the anchor (the file: storage/audit_anchor.py) ------------------------------------------------
 def head(db: Database, key: bytes | None = None) -> Anchor:
     row = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     count, digest = (row[0], row[1]) if row else (0, GENESIS)
@@ -288,29 +268,6 @@ def head(db: Database, key: bytes | None = None) -> Anchor:
         return Anchor(count, digest)
     unsigned = Anchor(count, digest, key_id(key))
     return Anchor(count, digest, unsigned.key_id, unsigned.expected_mac(key))
-
-
-def read_anchor(path: Path) -> Anchor | None:
-    """The sidecar anchor, None when there is none; ValueError when it is not one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"unreadable: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != ANCHOR_FORMAT:
-        raise ValueError(f"not a {ANCHOR_FORMAT} file")
-    try:
-        return Anchor(int(data["count"]), str(data["head"]), data.get("key_id"), data.get("mac"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"malformed: {exc!r}") from None
-
-
-def write_anchor(path: Path, anchor: Anchor) -> None:
-    """Replace the sidecar atomically (temp file 0600, fsync, rename, fsync the folder)."""
-    body = json.dumps({"format": ANCHOR_FORMAT, "count": anchor.count, "head": anchor.head,
-                       "key_id": anchor.key_id, "mac": anchor.mac}, indent=1) + "\n"
-    write_file(path, body)
 
 
 # Where the head is published after each commit: the sidecar first; the hub registers itself here

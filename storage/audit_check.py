@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from sqlite_utils import Database
 
 from storage.audit import (
-    ANCHOR_NAME,
     GENESIS,
     KEY_ENV,
     KEYED,
@@ -25,17 +24,16 @@ from storage.audit import (
     PLAIN,
     RANGE_VIEW,
     VIEWS,
-    Anchor,
     View,
     entry_digest,
     key_id,
     legacy_digest,
     parse_range,
     range_hash,
-    read_anchor,
     rows_hash,
     tuples,
 )
+from storage.audit_anchor import ANCHOR_NAME, Anchor, read_anchor
 from storage.schema import APPEND_ONLY
 
 EMPTY = rows_hash([])

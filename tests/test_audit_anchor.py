@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
@@ -11,6 +10,7 @@ from sqlite_utils import Database
 from moderator.cli import main
 from moderator.ingest import import_paths
 from storage import audit
+from storage.audit_anchor import ANCHOR_NAME, SLOT, read_anchor
 from storage.schema import migrations
 from storage.store import Store
 
@@ -28,18 +28,34 @@ def entries(data) -> tuple[int, str]:
 
 
 def test_the_anchor_follows_every_commit_and_is_private(tmp_path, service, store, items):
-    anchor = store.path.with_name(audit.ANCHOR_NAME)
+    anchor = store.path.with_name(ANCHOR_NAME)
     for item_id in items[:2]:
         service.decide(item_id, "spam")
-        stored = json.loads(anchor.read_text())
-        assert (stored["count"], stored["head"]) == entries(store.data_dir)
+        stored = read_anchor(anchor)
+        assert (stored.count, stored.head) == entries(store.data_dir)
     assert anchor.stat().st_mode & 0o777 == 0o600
     assert not [p for p in store.data_dir.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_torn_slot_reads_as_the_last_commit_not_anchored(service, store, items, capsys):
+    """A crash that tears the slot being written leaves the previous head: verify names it as a missed anchor."""
+    for item_id in items[:2]:
+        service.decide(item_id, "spam")
+    path = store.path.with_name(ANCHOR_NAME)
+    newest = read_anchor(path)
+    raw = bytearray(path.read_bytes())
+    slot = 0 if f'"count":{newest.count},'.encode() in raw[:SLOT] else 1
+    raw[slot * SLOT + 30] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    assert read_anchor(path).count < newest.count
+    assert main(["audit", "verify", "--data-dir", str(store.data_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "entries after the anchored entry" in out and "without updating the anchor" in out
+
+
 def test_an_entry_appended_without_the_anchor_is_named(tmp_path, service, store, items, capsys):
     service.decide(items[0], "spam")
-    anchor = store.path.with_name(audit.ANCHOR_NAME)
+    anchor = store.path.with_name(ANCHOR_NAME)
     before = anchor.read_text()
     service.skip(items[1])
     anchor.write_text(before)  # as if the process died between the commit and the anchor
@@ -75,7 +91,7 @@ def test_an_old_store_is_upgraded_with_a_baseline_entry_and_then_verifies(tmp_pa
     assert main(["audit", "verify", "--data-dir", str(data)]) == 1  # read-only: not upgraded by verify
     assert "predates row-hashed audit entries" in capsys.readouterr().out
     Store(data).close()  # opening it for writing runs 0003, which records every row it finds
-    assert json.loads((data / audit.ANCHOR_NAME).read_text())["count"] == 3
+    assert read_anchor(data / ANCHOR_NAME).count == 3
     assert main(["audit", "verify", "--data-dir", str(data)]) == 0
     capsys.readouterr()
     conn = sqlite3.connect(data / "store.sqlite3")
@@ -110,6 +126,6 @@ def test_two_writers_at_once_leave_the_later_head_in_the_anchor(tmp_path, good_f
             t.start()
         for t in threads:
             t.join()
-    assert json.loads((data / audit.ANCHOR_NAME).read_text())["count"] == entries(data)[0] == 4 + 2 * 15 * 4
+    assert read_anchor(data / ANCHOR_NAME).count == entries(data)[0] == 4 + 2 * 15 * 4
     assert main(["audit", "verify", "--data-dir", str(data)]) == 0
     capsys.readouterr()

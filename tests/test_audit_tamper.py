@@ -26,6 +26,7 @@ from moderator.review import ReviewService
 from moderator.signals import PDQ
 from storage import audit
 from storage import items as items_repo
+from storage.audit_anchor import ANCHOR_NAME, read_anchor, write_anchor
 from storage.store import Store
 from tests.conftest import photo, write_image
 
@@ -127,7 +128,7 @@ def recompute_chain(data: Path, key: bytes | None = None) -> None:
 def rewrite_anchor(data: Path, key: bytes | None = None) -> None:
     conn = sqlite3.connect(data / "store.sqlite3")
     db = Database(conn)
-    audit.write_anchor(data / audit.ANCHOR_NAME, audit.head(db, key))
+    write_anchor(data / ANCHOR_NAME, audit.head(db, key))
     conn.close()
 
 
@@ -207,7 +208,7 @@ TAMPERINGS = {
         f"INSERT INTO items (id, sha256, imported_at) VALUES ('forged-item', '{'ab' * 32}', 'now')"),
     "anchor deleted and last entry removed": lambda d, ids: (
         tamper(d, "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"),
-        (d / audit.ANCHOR_NAME).unlink()),
+        (d / ANCHOR_NAME).unlink()),
     "triggers dropped": lambda d, ids: drop_trigger(d, "decisions_no_delete"),
 }
 
@@ -223,9 +224,9 @@ def test_an_untampered_store_verifies(capsys, data, pristine):
     count, head = conn.execute("SELECT MAX(seq), hash FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").fetchone()
     conn.close()
     assert events >= {"import", "decision", "undo", "route", "skip", "reopen", "bank_create", "bank_import", "bank_add"}
-    anchor = json.loads((data / audit.ANCHOR_NAME).read_text())
-    assert (anchor["count"], anchor["head"]) == (count, head)
-    assert (pristine[0] / audit.ANCHOR_NAME).stat().st_mode & 0o777 == 0o600
+    anchor = read_anchor(data / ANCHOR_NAME)
+    assert (anchor.count, anchor.head) == (count, head)
+    assert (pristine[0] / ANCHOR_NAME).stat().st_mode & 0o777 == 0o600
     assert main(["audit", "verify", "--data-dir", str(data)]) == 0
     assert "audit log intact" in capsys.readouterr().out
 
@@ -305,7 +306,7 @@ def keyed(tmp_path, key_file):
 def test_a_keyed_store_verifies_with_its_key(capsys, keyed):
     code, report = verify(capsys, keyed[0])
     assert code == 0 and report["keyed"] == report["entries"] > 0
-    assert json.loads((keyed[0] / audit.ANCHOR_NAME).read_text())["mac"]
+    assert read_anchor(keyed[0] / ANCHOR_NAME).mac
 
 
 @pytest.mark.parametrize("own_key", [None, b"k" * 32], ids=["plain", "attacker's key"])

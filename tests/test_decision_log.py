@@ -25,6 +25,7 @@ from moderator.review import ReviewError, ReviewService
 from storage import audit
 from storage import decisions as decisions_repo
 from storage import items as items_repo
+from storage.audit_anchor import ANCHOR_NAME, write_anchor
 from storage.schema import migrations
 from storage.store import Store
 from tests.conftest import write_image
@@ -316,7 +317,7 @@ def test_a_store_from_before_0006_verifies_before_and_after_the_upgrade(tmp_path
     conn.execute("INSERT INTO outbox (kind, ref, payload, created_at) VALUES ('decision', 'd-1', '{}', 'now')")
     audit.append(db, "alice", "import", "item-1", {}, audit.item_records("item-1"))
     audit.append(db, "alice", "decision", "item-1", {}, [("decision", "d-1"), ("outbox", "1"), ("item_state", "item-1")])
-    audit.write_anchor(data / audit.ANCHOR_NAME, audit.head(db))
+    write_anchor(data / ANCHOR_NAME, audit.head(db))
     conn.close()
     assert main(["audit", "verify", "--data-dir", str(data)]) == 0  # read-only, not upgraded: no qa_of yet
     with Store(data) as store:

@@ -6,13 +6,15 @@ load, after an import or bank routing (reload), delivered with the version it wa
 
 While a decision is being saved the reviewer is in transition: further decision keys are ignored,
 so one key press never counts twice and nothing is decided on an item the moderator has not seen.
+The next item is painted as soon as the key is pressed, while the commit is flushed (_show_ahead);
+a failed save brings the decided item back.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
-from moderator.domain import Changes, Decision, DecisionResult, FilterSpec, Item
+from moderator.domain import Action, Changes, Decision, DecisionResult, FilterSpec, Item
 from moderator.queue_state import QueueState, Snapshot
 from moderator.review import ReviewService
 from moderator.settings import Settings
@@ -44,6 +46,7 @@ class Reviewer(QObject):
         self.model = QueueModel(self)
         self.index = 0
         self.saving = False
+        self._ahead = False  # the next item is on screen before the save returns (_show_ahead)
         self._reread_after_save = False
         self._seen = QElapsedTimer()
         self._cleanse = False
@@ -121,7 +124,9 @@ class Reviewer(QObject):
 
     # -- keys ---------------------------------------------------------------------------------
     def decide(self, label_name: str) -> None:
-        self._close_current(lambda item, ms: self.service.decide(item.id, label_name, handle_ms=ms))
+        labels = [lb for lb in self.service.policy.labels if lb.name == label_name]
+        calm = not labels or needs_calm_screen(self.service.policy, self.settings, [label_name], labels[0].action)
+        self._close_current(lambda item, ms: self.service.decide(item.id, label_name, handle_ms=ms), calm)
 
     def accept_suggestion(self) -> None:
         item = self.current
@@ -147,7 +152,8 @@ class Reviewer(QObject):
         return True
 
     def escalate(self, note: str) -> None:
-        self._close_current(lambda item, ms: self.service.escalate(item.id, note, handle_ms=ms))
+        calm = needs_calm_screen(self.service.policy, self.settings, [], Action.ESCALATE)
+        self._close_current(lambda item, ms: self.service.escalate(item.id, note, handle_ms=ms), calm)
 
     def skip(self) -> None:
         item = self._ready_item()
@@ -169,8 +175,9 @@ class Reviewer(QObject):
             self._show(row)
 
     # -- internals ----------------------------------------------------------------------------
-    def _close_current(self, op) -> None:
-        """Decide the item on screen with op(item, handle_ms), then show the next one."""
+    def _close_current(self, op, calm: bool) -> None:
+        """Decide the item on screen with op(item, handle_ms), then show the next one (`calm`: this
+        decision puts the calm screen first)."""
         item = self._ready_item()
         if item is not None:
             ms = self._handle_ms()
@@ -181,6 +188,21 @@ class Reviewer(QObject):
                 self._on_decided(d)
 
             self._transaction(lambda: op(item, ms), done)
+            if not calm:
+                self._show_ahead()
+
+    def _show_ahead(self) -> None:
+        """While the decision is being saved, the item that follows it is already on screen: the
+        commit's flush is not what the moderator waits on. Keys still wait for the save (`saving`);
+        the queue list follows when it returns, and a failed save brings the decided item back."""
+        items, i = self.items, self.index
+        following = items[i + 1] if i + 1 < len(items) else items[i - 1] if i > 0 else None
+        prepared = self.cache.get(following.id) if following is not None else None
+        if prepared is None or prepared.spec != self.spec_for(following):
+            return  # not prepared yet: the save's return shows it as before
+        self._ahead = True
+        self._display(prepared)
+        self.current_changed.emit(following)
 
     def _ready_item(self) -> Item | None:
         """The item a key acts on: only one that is on screen, and never during a save."""
@@ -205,7 +227,7 @@ class Reviewer(QObject):
 
         def done(result) -> None:
             outcome, changes, rows = result
-            self.saving = False
+            self.saving = self._ahead = False
             go_to = on_done(outcome)
             delta = self.queue.apply(changes, rows)
             self._announce(go_to if isinstance(go_to, str) else self.index, lambda: self.model.apply(delta))
@@ -250,6 +272,9 @@ class Reviewer(QObject):
 
     def _on_failed(self, exc: Exception) -> None:
         self.saving = False
+        if self._ahead:  # the next item went on screen early: back to the one that was not saved
+            self._ahead = False
+            self._show(self.index)
         self.message.emit(f"Not saved: {exc}")
         if self._reread_after_save:
             self._reread_after_save = False
@@ -296,7 +321,8 @@ class Reviewer(QObject):
             self._show(self.index)
 
     def _display(self, prepared: Prepared) -> None:
-        self.viewer.show_prepared(prepared)
+        if self.viewer.prepared is not prepared:  # already on screen (shown ahead): its handle time runs on
+            self.viewer.show_prepared(prepared)
 
     def _on_cache_ready(self, item_id: str) -> None:
         item = self.current

@@ -86,9 +86,11 @@ class LabelsPanel(QWidget):
     def suggest(self, label_name: str | None) -> None:
         """Mark the label a bank match pre-selected (the accept_suggestion key applies it)."""
         for name, key in self._keycaps.items():
-            key.setObjectName("keycapSuggested" if name == label_name else "keycap")
-            key.style().unpolish(key)
-            key.style().polish(key)
+            wanted = "keycapSuggested" if name == label_name else "keycap"
+            if key.objectName() != wanted:  # a re-polish repaints the key: only the ones that change
+                key.setObjectName(wanted)
+                key.style().unpolish(key)
+                key.style().polish(key)
 
     def suggested(self) -> str | None:
         return next((n for n, k in self._keycaps.items() if k.objectName() == "keycapSuggested"), None)
