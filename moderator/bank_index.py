@@ -1,20 +1,30 @@
 """The in-memory bank indexes: one HashIndex per (bank, signal type), kept up to date with the
-append-only bank_entries, safe to query from several threads while another adds entries."""
+append-only bank_entries, safe to query from several threads while another adds entries; saved beside
+the store (storage/bank_index_file.py) so the next process maps them instead of rebuilding."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sqlite_utils import Database
 
 from moderator.domain import Bank
-from moderator.hash_index import HashIndex
+from moderator.hash_index import FLAT_MAX, HashIndex, pack_hex
 from moderator.signals import SIGNALS
+from storage import bank_index_file
 from storage import banks as banks_repo
+from storage.store import StoreError, private_dir
+
+log = logging.getLogger("moderator.bank_index")
+
+SPOT_CHECKS = 64  # saved rows compared with the store's hashes on load, evenly spaced, first and last included
 
 
 @dataclass
@@ -22,6 +32,8 @@ class Indexed:
     index: HashIndex
     entry_ids: np.ndarray  # HashIndex id -> bank_entries.id
     max_id: int
+    saved: int = 0  # entries the index file holds (0: none written by this process or loaded)
+    source: str = "store"  # "file": mapped from the saved index file, not rebuilt
 
 
 class _ReadWriteLock:
@@ -70,9 +82,12 @@ class IndexCache:
     matching threads query together and a thread bringing an index up to date waits for them, then
     holds them back. Each query sees at least every entry committed before it began."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None, *, read_only: bool = False, persist_min: int = FLAT_MAX) -> None:
+        """`folder`: where index files are kept (None: memory only); `read_only`: load them, never write
+        (a read-only store); banks with fewer entries than `persist_min` build in milliseconds: not saved."""
         self._lock = _ReadWriteLock()
         self._indexes: dict[tuple[str, str], Indexed] = {}
+        self._folder, self._read_only, self._persist_min = folder, read_only, max(1, persist_min)
 
     def current(self, db: Database) -> list[tuple[Bank, str, Indexed]]:
         """(bank, signal type, index) for every bank and signal type that has entries, brought up to date.
@@ -81,7 +96,7 @@ class IndexCache:
             out = []
             for bank in banks_repo.list_banks(db, counts=False):
                 for signal_type in SIGNALS:
-                    indexed = self._refresh(db, bank.name, signal_type)
+                    indexed = self._refresh(db, bank, signal_type)
                     if indexed is not None:
                         out.append((bank, signal_type, indexed))
             return out
@@ -93,18 +108,94 @@ class IndexCache:
         with self._lock.reading():
             yield indexes
 
-    def _refresh(self, db: Database, bank: str, signal_type: str) -> Indexed | None:
-        top = banks_repo.max_entry_id(db, bank, signal_type)
-        cached = self._indexes.get((bank, signal_type))
+    def _refresh(self, db: Database, bank: Bank, signal_type: str) -> Indexed | None:
+        top = banks_repo.max_entry_id(db, bank.name, signal_type)
+        cached = self._indexes.get((bank.name, signal_type))
         if cached is None or cached.max_id > top:  # a bank emptied and refilled: start again
             if top == 0:
                 return None
-            cached = Indexed(HashIndex(SIGNALS[signal_type].bits), np.empty(0, np.int64), 0)
-            self._indexes[(bank, signal_type)] = cached
+            cached = self._load(db, bank, signal_type, top) or Indexed(
+                HashIndex(SIGNALS[signal_type].bits), np.empty(0, np.int64), 0)
+            self._indexes[(bank.name, signal_type)] = cached
         if top > cached.max_id:
-            ids, hashes = banks_repo.entry_hashes(db, bank, signal_type, after_id=cached.max_id)
+            ids, hashes = banks_repo.entry_hashes(db, bank.name, signal_type, after_id=cached.max_id)
             cached.index.add(hashes)
             cached.entry_ids = np.concatenate([cached.entry_ids, np.asarray(ids, dtype=np.int64)])
             cached.max_id = top
+        n = cached.entry_ids.size
+        # Rewrite the file once the entries it lacks would cost more to read than a rewrite does.
+        if (self._folder is not None and not self._read_only and n >= self._persist_min
+                and n - cached.saved >= max(FLAT_MAX, cached.saved // 8)):
+            self._save(bank, signal_type, cached)
         return cached
 
+    def path(self, bank: str, signal_type: str) -> Path | None:
+        """Where the index file of one bank and signal type is kept."""
+        if self._folder is None:
+            return None
+        return self._folder / f"{hashlib.sha256(bank.encode()).hexdigest()[:20]}-{signal_type}.idx"
+
+    def _meta(self, bank: Bank, signal_type: str, indexed: Indexed) -> dict:
+        return {"bank": bank.name, "signal_type": signal_type, "bank_created_at": bank.created_at,
+                "bits": SIGNALS[signal_type].bits, "entries": int(indexed.entry_ids.size),
+                "max_id": indexed.max_id}
+
+    def _save(self, bank: Bank, signal_type: str, indexed: Indexed) -> None:
+        rows, segments = indexed.index.parts()
+        arrays = {"rows": rows, "entry_ids": indexed.entry_ids,
+                  "segment_lo": np.array([lo for lo, _, _ in segments], dtype=np.int64)}
+        for k, (_, offsets, ids) in enumerate(segments):
+            arrays[f"offsets{k}"], arrays[f"ids{k}"] = offsets, ids
+        path = self.path(bank.name, signal_type)
+        try:
+            private_dir(path.parent)
+            bank_index_file.save(path, self._meta(bank, signal_type, indexed), arrays)
+        except (OSError, StoreError) as exc:  # a read-only data dir, a full disk: matching goes on from memory
+            log.warning("bank index %s/%s not saved (%s): the next process rebuilds it", bank.name,
+                        signal_type, exc)
+        indexed.saved = int(indexed.entry_ids.size)  # tried: do not retry (and log) on every item
+
+    def _load(self, db: Database, bank: Bank, signal_type: str, top: int) -> Indexed | None:
+        """The saved index when it is intact and a prefix of the bank as the store holds it now."""
+        path = self.path(bank.name, signal_type)
+        if path is None or not path.exists():
+            return None
+        try:
+            meta, arrays = bank_index_file.load(path)
+            indexed = _restore(meta, arrays)
+            if meta != self._meta(bank, signal_type, indexed) or indexed.max_id > top:
+                raise bank_index_file.IndexFileError("saved for another version of the bank")
+            _check_against_store(db, bank.name, signal_type, indexed)
+        except (bank_index_file.IndexFileError, ValueError, KeyError, TypeError) as exc:
+            log.warning("bank index %s/%s rebuilt from the store: %s", bank.name, signal_type, exc)
+            return None
+        indexed.saved, indexed.source = int(indexed.entry_ids.size), "file"
+        return indexed
+
+
+def _restore(meta: dict, arrays: dict[str, np.ndarray]) -> Indexed:
+    rows, entry_ids = arrays["rows"], arrays["entry_ids"]
+    segments = [(int(lo), arrays[f"offsets{k}"], arrays[f"ids{k}"]) for k, lo in enumerate(arrays["segment_lo"])]
+    if rows.ndim != 2 or entry_ids.shape != (rows.shape[0],) or rows.dtype != np.uint64:
+        raise ValueError("rows and entry ids do not fit")
+    max_id = int(entry_ids[-1]) if entry_ids.size else 0
+    return Indexed(HashIndex.restore(rows, segments), entry_ids, max_id)
+
+
+def _check_against_store(db: Database, bank: str, signal_type: str, indexed: Indexed) -> None:
+    """The store still holds exactly these entries up to the saved max id (entries are only ever
+    appended), and spot checks of saved hashes agree with the store's."""
+    count = db.execute("SELECT COUNT(*) FROM bank_entries WHERE bank = ? AND signal_type = ? AND id <= ?",
+                       (bank, signal_type, indexed.max_id)).fetchone()[0]
+    if count != indexed.entry_ids.size:
+        raise bank_index_file.IndexFileError(f"the store holds {count} of its {indexed.entry_ids.size} entries")
+    spots = np.unique(np.linspace(0, indexed.entry_ids.size - 1, SPOT_CHECKS).astype(np.int64))
+    ids = indexed.entry_ids[spots].tolist()
+    found = dict(db.execute(
+        f"SELECT id, hash FROM bank_entries WHERE bank = ? AND signal_type = ? AND id IN ({','.join('?' * len(ids))})",
+        (bank, signal_type, *ids)).fetchall())
+    if len(found) != len(ids):
+        raise bank_index_file.IndexFileError("saved entry ids are not the store's")
+    stored = pack_hex([found[i] for i in ids], indexed.index.bits)
+    if not np.array_equal(stored, indexed.index.packed[spots]):
+        raise bank_index_file.IndexFileError("saved hashes differ from the store's")

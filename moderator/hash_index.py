@@ -25,6 +25,10 @@ _WORKERS = os.cpu_count() or 1
 # Queries verified together, at most. bench_index.py, 200 queries on 2 cores, ms/query by block size:
 # 14 queries 0.10, 25: 0.085, 34: 0.088, 50: 0.12 (larger blocks amortise numpy's per-call costs).
 _QUERY_BLOCK = 32
+# ... and at most about this many candidate rows per block: at 10M rows a query verifies ~41,000, and 32
+# of them (80 MB of gathered rows) thrash the caches. bench_index.py --big, 400 queries, 2 workers, ms/query
+# by block: 1: 0.54, 2: 0.53, 4: 0.49, 8: 0.53, 16: 0.88, 32: 1.21; at 1M blocks stay at 32.
+_BLOCK_CANDIDATES = 1 << 17
 _MIH_MAX_FRACTION = 0.125  # when a query would verify more of a segment than this, scanning is cheaper
 _MERGE_RATIO = 2  # merge the newest segment into the previous one once it is at least half its size
 
@@ -130,6 +134,19 @@ class _Segment:
             np.cumsum(np.bincount(keys, minlength=_SUB_KEYS), out=offsets[j, 1:])
         self.offsets, self.ids = offsets.ravel(), ids.ravel()
 
+    @classmethod
+    def from_tables(cls, lo: int, offsets: np.ndarray, ids: np.ndarray, n: int) -> _Segment:
+        """A segment from saved tables; the shape checks that keep a query's gathers in bounds."""
+        seg = cls.__new__(cls)
+        m = offsets.size // (_SUB_KEYS + 1)
+        size = ids.size // max(1, m)
+        ends = offsets.reshape(m, _SUB_KEYS + 1)[:, [0, -1]] if m else np.empty((0, 2))
+        if (m * (_SUB_KEYS + 1) != offsets.size or m * size != ids.size or lo < 0 or lo + size > n
+                or not (ends[:, 0] == 0).all() or not (ends[:, 1] == size).all()):
+            raise ValueError("segment tables do not fit the rows")
+        seg.lo, seg.size, seg.offsets, seg.ids = lo, size, offsets, ids
+        return seg
+
     @property
     def hi(self) -> int:
         return self.lo + self.size
@@ -213,7 +230,7 @@ class HashIndex:
         releases the GIL in the gathers and popcounts that dominate)."""
         if threshold < 0:
             raise ValueError(f"threshold must be >= 0, got {threshold}")
-        count = _block_count(queries.shape[0])
+        count = _block_count(queries.shape[0], self._block_size(threshold))
         blocks = np.array_split(queries, count) if count else []
         if len(blocks) > 1 and _WORKERS > 1:
             with ThreadPoolExecutor(min(_WORKERS, len(blocks))) as pool:
@@ -221,6 +238,30 @@ class HashIndex:
         else:
             found = [self._search(block, threshold) for block in blocks]
         return [matches for block in found for matches in block]
+
+    def _block_size(self, threshold: int) -> int:
+        """Queries per block: _QUERY_BLOCK, fewer when each query verifies many candidates."""
+        sealed = self._segments[-1].hi if self._segments else 0
+        probes = _probe_plan(threshold, self.words * 4)[0].size if sealed else 0
+        per_query = probes * sealed // _SUB_KEYS
+        return max(1, min(_QUERY_BLOCK, _BLOCK_CANDIDATES // max(1, per_query)))
+
+    def parts(self) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
+        """The rows and each segment's (lo, offsets, ids) tables, to persist them (moderator/bank_index.py)."""
+        return self.packed, [(seg.lo, seg.offsets, seg.ids) for seg in self._segments]
+
+    @classmethod
+    def restore(cls, rows: np.ndarray, segments: Sequence[tuple[int, np.ndarray, np.ndarray]],
+                flat_max: int = FLAT_MAX) -> HashIndex:
+        """An index over `rows` (read-only arrays are fine, e.g. a numpy.memmap) with the given segment
+        tables, as `parts` returned them; the first add copies the rows into memory. ValueError when the
+        tables cannot belong to these rows (they are not re-verified row by row: check their checksum)."""
+        index = cls(rows.shape[1] * 64, flat_max)
+        index._rows, index._n = rows, rows.shape[0]
+        index._dead = np.zeros(rows.shape[0], dtype=bool)
+        for lo, offsets, ids in segments:
+            index._segments.append(_Segment.from_tables(lo, offsets, ids, rows.shape[0]))
+        return index
 
     def _search(self, queries: np.ndarray, threshold: int) -> list[Matches]:
         hits = _Hits()
@@ -272,10 +313,10 @@ class HashIndex:
         self._rows, self._dead = rows, dead
 
 
-def _block_count(nq: int) -> int:
-    """Blocks of at most _QUERY_BLOCK queries, as many per worker: 13 blocks on 2 workers would
+def _block_count(nq: int, block: int = _QUERY_BLOCK) -> int:
+    """Blocks of at most `block` queries, as many per worker: 13 blocks on 2 workers would
     leave one worker idle for a whole block at the end."""
-    count = -(-nq // _QUERY_BLOCK)
+    count = -(-nq // block)
     return -(-count // _WORKERS) * _WORKERS if count > 1 else count
 
 

@@ -220,7 +220,9 @@ class Matcher:
     """Matches files and items against the store's banks, keeping the bank indexes in memory."""
 
     def __init__(self, store: Store, policy: Policy) -> None:
-        self.store, self.policy, self.cache = store, policy, IndexCache()
+        # Bank indexes are saved beside the store and mapped by the next process (moderator/bank_index.py).
+        folder = store.data_dir / "bank_index"
+        self.store, self.policy, self.cache = store, policy, IndexCache(folder, read_only=store.readonly)
 
     def query_file(self, path: str | Path) -> list[Match]:
         """Matches of one file against every bank; stores nothing. MediaError if it is not media."""
