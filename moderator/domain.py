@@ -105,11 +105,40 @@ class Label:
 
 
 @dataclass(frozen=True)
+class WellnessFloors:
+    """The policy's `[floors]`: the least protection a moderator's own settings may choose (the rule
+    that applies them is moderator.policy_floors). The defaults are no floors at all."""
+
+    min_blur: int = 0
+    grayscale: bool = False
+    max_daily_exposure_s: int = 0  # 0: no maximum
+    breaks: bool = False  # break reminders and the calm screen cannot be turned off
+    max_break_every_active_min: int = 0  # 0: no maximum
+
+
+@dataclass(frozen=True)
+class EscalationTarget:
+    """Where an escalation goes (`legal`, `child_safety`…): its name, stored on the decision, and title."""
+
+    name: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Policy:
     version: str
     labels: tuple[Label, ...]
     default_filter: FilterSpec = FilterSpec()
     category_filters: dict[str, FilterSpec] = field(default_factory=dict)
+    escalation_targets: tuple[EscalationTarget, ...] = ()  # [escalation] in the policy file
+    escalation_reasons: tuple[str, ...] = ()
+    floors: WellnessFloors = WellnessFloors()
+
+    def escalation_target(self, name: str) -> EscalationTarget:
+        for target in self.escalation_targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
 
     def label(self, name: str) -> Label:
         for label in self.labels:
@@ -167,6 +196,12 @@ class Item:
     source_name: str | None = None
     suggested_label: str | None = None  # pre-selected by a bank match (routing)
     match_badges: tuple[str, ...] = ()  # "bank:label d=N" per match, strongest first
+    # The report's context (migration 0010; README "manifest fields"): who reported whom, and where.
+    reporter: str | None = None
+    reported_account: str | None = None
+    post_text: str | None = None  # the post's text or the media's caption; may span lines
+    source_url: str | None = None
+    original_name: str | None = None  # the file's name where it was reported (source_name: as imported)
 
 
 @dataclass(frozen=True)
@@ -185,6 +220,9 @@ class Decision:
     supersedes: str | None = None
     note: str | None = None
     qa_of: str | None = None  # QA rows: the uuid of the decision re-reviewed
+    # Escalations (migration 0010): where to (a policy target's name) and why (one of the policy's reasons).
+    escalation_target: str | None = None
+    escalation_reason: str | None = None
 
 
 class ItemField(enum.StrEnum):

@@ -31,6 +31,7 @@ from blurring.video import probe_video
 from moderator.clock import now_iso, plus_minutes
 from moderator.domain import MediaKind, Policy
 from moderator.manifest import BadRow, Entry, ManifestError, is_manifest, read_manifest
+from moderator.manifest_context import CONTEXT_FIELDS
 from moderator.media_hashes import MediaHashes, hash_decoded
 from moderator.policy import load_policy
 from moderator.signals import MD5, SHA256, HashResult
@@ -312,7 +313,8 @@ def _item_row(item_id: str, sha: str, e: Entry) -> dict:
     return {"id": item_id, "sha256": sha, "external_id": e.external_id, "source_name": e.path.name,
             "category": e.category, "priority": e.priority, "reason": e.reason,
             "report_count": e.report_count, "reported_at": e.reported_at, "sla_minutes": e.sla_minutes,
-            "sla_due_at": due, "imported_at": imported_at, "status": "pending"}
+            "sla_due_at": due, "imported_at": imported_at, "status": "pending",
+            **{name: getattr(e, name) for name in CONTEXT_FIELDS}}
 
 
 def sla_due_at(e: Entry, imported_at: str) -> str | None:

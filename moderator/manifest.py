@@ -23,9 +23,11 @@ from typing import Any, BinaryIO
 from moderator.clock import iso, parse_iso
 from moderator.csv_cells import numbered_rows
 from moderator.domain import Policy
+from moderator.manifest_context import CONTEXT_FIELDS, context_fields
 
 MANIFEST_SUFFIXES = {".jsonl", ".csv"}
-FIELDS = ("path", "external_id", "category", "priority", "reason", "reported_at", "sla_minutes", "report_count")
+FIELDS = ("path", "external_id", "category", "priority", "reason", "reported_at", "sla_minutes", "report_count",
+          *CONTEXT_FIELDS)
 
 # The ranges the README documents; each is checked, never clamped.
 PRIORITY_RANGE = (-1000, 1000)
@@ -54,6 +56,12 @@ class Entry:
     reported_at: str | None = None
     sla_minutes: float | None = None
     report_count: int = 1
+    # The report's context (moderator.manifest_context): who reported whom, the post, where, the file's name.
+    reporter: str | None = None
+    reported_account: str | None = None
+    post_text: str | None = None
+    source_url: str | None = None
+    original_name: str | None = None
     extra: tuple[tuple[str, Any], ...] = ()  # the fields a reader asked for besides FIELDS (read_manifest's extra)
 
 
@@ -189,6 +197,7 @@ def _entry(raw: dict[str, Any], base: Path, origin: str, policy: Policy, allow_o
         reported_at=_reported_at(raw.get("reported_at")),
         sla_minutes=_sla(raw.get("sla_minutes")),
         report_count=_integer(raw, "report_count", REPORT_COUNT_RANGE, 1),
+        **context_fields(raw),
     )
 
 

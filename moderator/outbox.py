@@ -46,6 +46,11 @@ def decision_message(d: Decision, *, sha256: str, external_id: str | None = None
     }
     if external_id is not None:
         message["external_id"] = external_id
+    # Additive (version 1 still): only an escalation to a policy target carries them, so every other
+    # message is byte for byte what it was, and a reader that ignores them still reads the decision.
+    if d.escalation_target is not None:
+        message["escalation_target"] = d.escalation_target
+        message["escalation_reason"] = d.escalation_reason
     return message
 
 
@@ -72,6 +77,8 @@ def parse_message(data: str | bytes | Mapping[str, Any]) -> DecisionMessage:
         handle_ms=_count(obj, "handle_ms"), exposure_ms=_count(obj, "exposure_ms"),
         batch_id=_nullable(obj, "batch_id"), supersedes=_nullable(obj, "supersedes"),
         note=_nullable(obj, "note"), qa_of=_nullable(obj, "qa_of"),
+        escalation_target=_nullable(obj, "escalation_target", required=False),
+        escalation_reason=_nullable(obj, "escalation_reason", required=False),
     )
     _consistent(decision)
     sha256 = obj.get("sha256")
@@ -151,3 +158,5 @@ def _consistent(d: Decision) -> None:
         raise MessageError("an undo must name the decision it supersedes")
     if (d.source is DecisionSource.QA) != (d.qa_of is not None):
         raise MessageError("qa_of is set exactly when source is 'qa'")
+    if d.escalation_target is not None and d.action is not Action.ESCALATE:
+        raise MessageError("escalation_target is set only on an escalation")

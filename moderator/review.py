@@ -28,6 +28,7 @@ from moderator.domain import (
     Label,
     Policy,
 )
+from moderator.escalation import Escalation, EscalationError
 from moderator.settings import load_settings
 from storage import audit
 from storage import decisions as decisions_repo
@@ -48,6 +49,8 @@ class _Draft:
     action: Action
     handle_ms: int = 0
     note: str | None = None
+    escalation_target: str | None = None
+    escalation_reason: str | None = None
 
 
 @dataclass
@@ -82,11 +85,15 @@ class ReviewService:
         drafts = [_Draft(i, (label.name,), label.action, share + (n < extra)) for n, i in enumerate(ids)]
         return self._commit(drafts, str(uuid.uuid4()), DecisionSource.BATCH)
 
-    def escalate(self, item_id: str, note: str, *, handle_ms: int = 0) -> DecisionResult:
-        note = note.strip()
-        if not note:
-            raise ReviewError("an escalation needs a note")
-        return self._commit([_Draft(item_id, (), Action.ESCALATE, handle_ms, note)], None, DecisionSource.MANUAL)
+    def escalate(self, item_id: str, note: str | Escalation, *, handle_ms: int = 0) -> DecisionResult:
+        """Escalate with a note (a str: to the policy's first target, for its last reason) or an
+        Escalation naming the target and reason (moderator.escalation; checked against the policy)."""
+        try:
+            e = (note if isinstance(note, Escalation) else Escalation(note)).checked(self.policy)
+        except EscalationError as exc:
+            raise ReviewError(str(exc)) from None
+        draft = _Draft(item_id, (), Action.ESCALATE, handle_ms, e.note, e.target, e.reason)
+        return self._commit([draft], None, DecisionSource.MANUAL)
 
     def qa_review(self, decision_uuid: str, label_name: str, *, resolve: bool = False, note: str | None = None,
                   handle_ms: int = 0) -> DecisionResult:
@@ -179,6 +186,7 @@ class ReviewService:
             actor=self.actor, decided_at=now_iso(), policy_version=self.policy.version, source=source,
             handle_ms=int(draft.handle_ms), exposure_ms=int(exposure_ms), batch_id=batch_id,
             supersedes=supersedes, note=draft.note, qa_of=qa_of,
+            escalation_target=draft.escalation_target, escalation_reason=draft.escalation_reason,
         )
 
 

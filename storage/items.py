@@ -20,6 +20,8 @@ QUEUE_ORDER = (
     "CASE i.status WHEN 'pending' THEN 0 ELSE 1 END, i.priority DESC, "
     "i.sla_due_at IS NULL, i.sla_due_at, COALESCE(i.reported_at, i.imported_at), i.imported_at, i.id"
 )
+# The report's context (migration 0010), as named on Item, in manifests and in the hub's lease payload.
+CONTEXT_COLUMNS = ("reporter", "reported_account", "post_text", "source_url", "original_name")
 OPEN_STATUSES = (ItemStatus.PENDING.value, ItemStatus.SKIPPED.value)
 _SELECT = (
     "SELECT i.*, m.kind, m.mime, media_file(m.path) AS media_path, m.width, m.height, m.duration_s, "
@@ -39,6 +41,7 @@ def row_to_item(row: Any) -> Item:
         reported_at=r["reported_at"], sla_due_at=r["sla_due_at"], imported_at=r["imported_at"],
         duration_s=r["duration_s"], source_name=r["source_name"], suggested_label=r.get("suggested_label"),
         match_badges=tuple(r["match_badges"].split("\n")) if r.get("match_badges") else (),
+        **{name: r.get(name) for name in CONTEXT_COLUMNS},
     )
 
 

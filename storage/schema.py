@@ -281,3 +281,33 @@ def _qa(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0010_report_context")
+def _report_context(db: Database) -> None:
+    """What the report said besides its reason (README, manifest fields; docs/HUB.md, the lease
+    payload): who reported, which account was reported, the post's text or caption, where it was
+    posted and the file's name there. An escalation's target and reason (resources/policy.toml,
+    `[escalation]`) are kept on its decision row; earlier rows have NULL (not an escalation to anywhere
+    in particular). The `decision` audit view is unchanged, so earlier records keep their hash; the new
+    values are audited through the decision's outbox message, which carries them (docs/HUB.md)."""
+    _script(db,
+        """
+        ALTER TABLE items ADD COLUMN reporter TEXT;
+        ALTER TABLE items ADD COLUMN reported_account TEXT;
+        ALTER TABLE items ADD COLUMN post_text TEXT;
+        ALTER TABLE items ADD COLUMN source_url TEXT;
+        ALTER TABLE items ADD COLUMN original_name TEXT;
+        CREATE INDEX items_reported_account ON items(reported_account) WHERE reported_account IS NOT NULL;
+        ALTER TABLE decisions ADD COLUMN escalation_target TEXT;
+        ALTER TABLE decisions ADD COLUMN escalation_reason TEXT;
+        """
+    )
+
+
+@migrations(name="0009_skip_until")
+def _skip_until(db: Database) -> None:
+    """A skipped item is hidden from this desk's queue until `skip_until` (ISO UTC; the skip's own
+    time plus the skip_hide_minutes setting, or the item's SLA due time when that comes first). NULL:
+    not hidden (never skipped, or skipped before this migration). The skip's audit entry records it."""
+    _script(db, "ALTER TABLE items ADD COLUMN skip_until TEXT")

@@ -53,6 +53,23 @@ def _golden(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=list(schema.GOLDEN_TABLES))
 
 
+# Added by 0004 to tables 0001 made; a hub created after them gets them from 0001's create_all.
+REPORT_CONTEXT_COLUMNS = {
+    "items": ("reporter", "reported_account", "post_text", "source_url", "original_name"),
+    "decisions": ("escalation_target", "escalation_reason"),
+}
+
+
+@migration(4, "0004_report_context")
+def _report_context(conn: Connection) -> None:
+    """The report's context on items and an escalation's target and reason on decisions (docs/HUB.md)."""
+    for table, columns in REPORT_CONTEXT_COLUMNS.items():
+        have = {c["name"] for c in inspect(conn).get_columns(table)}
+        for column in columns:
+            if column not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} TEXT"))
+
+
 def engine_url(url: str) -> str:
     """postgresql://… (the libpq form a team writes) as SQLAlchemy's psycopg 3 URL; sqlite:///… as is."""
     try:

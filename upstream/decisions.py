@@ -115,7 +115,8 @@ def stored_decision(r) -> Decision:
                     action=Action(r["action"]), actor=r["actor"], decided_at=r["decided_at"],
                     policy_version=r["policy_version"], source=DecisionSource(r["source"]),
                     handle_ms=r["handle_ms"], exposure_ms=r["exposure_ms"], batch_id=r["batch_id"],
-                    supersedes=r["supersedes"], note=r["note"], qa_of=r["qa_of"])
+                    supersedes=r["supersedes"], note=r["note"], qa_of=r["qa_of"],
+                    escalation_target=r["escalation_target"], escalation_reason=r["escalation_reason"])
 
 
 def _take(push: Push, raw: dict) -> dict:
@@ -208,7 +209,7 @@ def _row(push: Push, d: Decision, lease_id: str | None, status: str, reason: str
             "decided_at": d.decided_at, "received_at": push.now, "handle_ms": d.handle_ms,
             "exposure_ms": d.exposure_ms, "batch_id": d.batch_id, "supersedes": d.supersedes, "qa_of": d.qa_of,
             "policy_version": d.policy_version, "source": d.source.value, "note": d.note, "status": status,
-            "reason": reason}
+            "reason": reason, "escalation_target": d.escalation_target, "escalation_reason": d.escalation_reason}
 
 
 __all__ = ["MAX_PER_PUSH", "receive", "stored_decision"]

@@ -39,6 +39,7 @@ from moderator.ingest import (
     stage_copy,
 )
 from moderator.manifest import Entry
+from moderator.manifest_context import CONTEXT_FIELDS
 from moderator.matching import RoutePlan, plan_route
 from moderator.media_hashes import MediaHashes, hash_media
 from moderator.policy import parse_policy
@@ -207,7 +208,8 @@ def _write(conn: Connection, run: _Run, entry: Entry, src: Source, checked: Chec
     item_id = add_item(conn, src.sha256, external_id=entry.external_id, source_name=entry.path.name,
                        category=entry.category, reason=entry.reason, report_count=entry.report_count,
                        reported_at=entry.reported_at, sla_due_at=sla_due_at(entry, now), imported_at=now,
-                       **escalated_fields(entry.priority, plan))
+                       **escalated_fields(entry.priority, plan),
+                       **{name: getattr(entry, name) for name in CONTEXT_FIELDS})
     save_hashes(conn, hash_rows(item_id, src.sha256, hashes))
     record_matches(conn, item_id, found, now)
     if plan.outcome == "closed":

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 
 from moderator.clock import iso, now_iso, parse_iso
+from moderator.manifest_context import CONTEXT_FIELDS, context_value
 from storage.files import write_file
 from upstream.schema import items, media
 
@@ -69,15 +70,20 @@ def add_item(conn: Connection, sha256: str, *, external_id: str | None = None, s
              category: str | None = None, priority: int = 0, reason: str | None = None,
              report_count: int = 1, reported_at: str | None = None, sla_due_at: str | None = None,
              imported_at: str | None = None, suggested_label: str | None = None,
-             item_id: str | None = None) -> str:
+             item_id: str | None = None, **context: str | None) -> str:
     """One pending item (a report) on media `sha256`; its id. Timestamps are normalised to the hub's
-    one text form so they sort as text."""
+    one text form so they sort as text. `context`: the report's context fields (CONTEXT_FIELDS), checked
+    as a manifest's are (moderator.manifest_context; ValueError naming the field)."""
+    unknown = set(context) - set(CONTEXT_FIELDS)
+    if unknown:
+        raise TypeError(f"add_item: unknown context fields {sorted(unknown)}")
+    checked = {name: context_value(name, context.get(name)) for name in CONTEXT_FIELDS}
     item_id = item_id or str(uuid.uuid4())
     conn.execute(items.insert().values(
         id=item_id, sha256=sha256, external_id=external_id, source_name=source_name, category=category,
         priority=priority, reason=reason, report_count=report_count, reported_at=_ts(reported_at),
         sla_due_at=_ts(sla_due_at), imported_at=_ts(imported_at) or now_iso(), status="pending",
-        suggested_label=suggested_label))
+        suggested_label=suggested_label, **checked))
     return item_id
 
 

@@ -25,7 +25,8 @@ MAX_PER_DESK = 200
 REVIEW_ORDER = (items.c.priority.desc(), items.c.sla_due_at.asc().nulls_last(), items.c.imported_at.asc(),
                 items.c.id.asc())
 ITEM_FIELDS = ("id", "sha256", "category", "priority", "sla_due_at", "reason", "report_count",
-               "external_id", "source_name")
+               "external_id", "source_name", "reporter", "reported_account", "post_text", "source_url",
+               "original_name")
 
 
 class LeaseError(Exception):

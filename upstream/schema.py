@@ -84,6 +84,12 @@ items = Table(
     Column("imported_at", Text, nullable=False),
     Column("status", Text, _one_of("status", ITEM_STATUSES), nullable=False, server_default="pending"),
     Column("suggested_label", Text),
+    # The report's context (migration 0004_report_context; desk: moderator.manifest_context).
+    Column("reporter", Text),
+    Column("reported_account", Text),
+    Column("post_text", Text),
+    Column("source_url", Text),
+    Column("original_name", Text),
     # The item's current lease, kept on the row itself: leasing locks and re-checks item rows
     # (FOR UPDATE SKIP LOCKED re-evaluates only the locked row's own columns), so "held until" must
     # live here, not only in `leases`.
@@ -206,6 +212,8 @@ decisions = Table(
     Column("note", Text),
     Column("status", Text, _one_of("status", DECISION_STATUSES), nullable=False),
     Column("reason", Text),  # why a conflict is one
+    Column("escalation_target", Text),  # migration 0004_report_context: an escalation's policy target
+    Column("escalation_reason", Text),
     sqlite_autoincrement=True,
 )
 Index("decisions_item", decisions.c.item_id, decisions.c.seq)
