@@ -1,18 +1,22 @@
 """Exact PDQ search at threshold 31: our HashIndex vs faiss.IndexBinaryFlat on the same data, same run.
 
-Run: .venv/bin/python bench/bench_index.py [--n 1000000] [--big] [--queries 200] [--switch]
+Run: .venv/bin/python bench/bench_index.py [--n 1000000] [--big] [--queries 200] [--switch] [--no-start]
 Data: random 256-bit hashes, 20 % of them in tight families (real banks cluster), and near copies of
 every query planted at each distance 0..40. Budgets: one query <= 2 ms (design), throughput >= 5x
-faiss (one query at a time, and batched), recall 1.0 against brute force; 1,000,000 te-lines read in
-<= 5 s.
+faiss (one query at a time with faiss on 1 thread, and batched with both on every core), batched
+>= 10,000 q/s at 1M and >= 1,000 q/s at 10M, recall 1.0 against brute force; 1,000,000 te-lines read
+in <= 5 s; a new process's first match <= 0.3 s at 1M bank entries (<= 1 s at 10M) with the saved
+index file (bench_start: a real store, each process a fresh interpreter).
 --big uses 10,000,000 hashes; --switch prints flat scan vs multi-index time per size (FLAT_MAX).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -80,9 +84,12 @@ def time_ours(index: HashIndex, q64: np.ndarray) -> tuple[list[float], float, li
     return single, min(times), results
 
 
-def time_faiss(bank: np.ndarray, queries: np.ndarray) -> tuple[list[float], float, list]:
+def time_faiss(bank: np.ndarray, queries: np.ndarray, threads: int) -> tuple[list[float], float, list]:
+    """faiss on `threads` OpenMP threads: with 2, a single query's idle thread spins on a loaded machine,
+    so one query at a time is measured (and compared) on 1 thread, and reported on both."""
     import faiss
 
+    faiss.omp_set_num_threads(threads)
     index = faiss.IndexBinaryFlat(256)
     index.add(bank)
     single = []
@@ -107,8 +114,8 @@ def recall(found: list, truth: list[set]) -> float:
 
 def print_latency(name: str, single: list[float], batch: float) -> None:
     p95 = statistics.quantiles(single, n=20)[-1]
-    print(f"{name:6s} one query: median {statistics.median(single):.3f} ms  p95 {p95:.3f} ms   "
-          f"batch: {batch:.3f} ms/query")
+    print(f"{name:16s} one query: median {statistics.median(single):.3f} ms  p95 {p95:.3f} ms   "
+          f"batch: {batch:.3f} ms/query ({1000 / batch:,.0f} q/s)")
 
 
 def bench_search(n: int, n_queries: int) -> None:
@@ -122,19 +129,26 @@ def bench_search(n: int, n_queries: int) -> None:
     truth = [brute_force(bank64, q) for q in q64]
     print(f"true matches per query: median {statistics.median(map(len, truth)):g}, max {max(map(len, truth))}")
     ours_single, ours_batch, ours = time_ours(index, q64)
-    faiss_single, faiss_batch, theirs = time_faiss(bank, queries)
-    print_latency("ours", ours_single, ours_batch)
-    print_latency("faiss", faiss_single, faiss_batch)
+    f1_single, f1_batch, theirs = time_faiss(bank, queries, threads=1)
+    f2_single, f2_batch, _ = time_faiss(bank, queries, threads=2)
+    print_latency("ours (batch: 2)", ours_single, ours_batch)
+    print_latency("faiss, 1 thread", f1_single, f1_batch)
+    print_latency("faiss, 2 threads", f2_single, f2_batch)
     r_ours, r_faiss = recall(ours, truth), recall(theirs, truth)
     exact = all(set(map(tuple, f)) == t for f, t in zip(ours, truth, strict=True))
     print(f"recall vs brute force: ours {r_ours:.4f} (identical sets: {exact}), faiss {r_faiss:.4f}")
     p95 = statistics.quantiles(ours_single, n=20)[-1]
-    one_ratio = statistics.median(faiss_single) / statistics.median(ours_single)
+    one_ratio = statistics.median(f1_single) / statistics.median(ours_single)
+    two_ratio = statistics.median(f2_single) / statistics.median(ours_single)
+    batch_ratio, qps = f2_batch / ours_batch, 1000 / ours_batch
+    target = 1_000 if n >= 10_000_000 else 10_000
+    print(f"one query: faiss 1 thread / ours {one_ratio:.1f}x, faiss 2 threads / ours {two_ratio:.1f}x")
     verdict = [("one query p95 <= 2 ms", p95 <= 2.0, f"{p95:.3f} ms"),
-               ("throughput >= 5x faiss, one query at a time (the desk's pattern)", one_ratio >= 5,
+               ("throughput >= 5x faiss on 1 thread, one query at a time (the desk's pattern)", one_ratio >= 5,
                 f"{one_ratio:.1f}x"),
-               ("throughput >= 5x faiss, batched queries (both on every core)", faiss_batch / ours_batch >= 5,
-                f"{faiss_batch / ours_batch:.1f}x"),
+               ("throughput >= 5x faiss, batched queries (both on 2 threads)", batch_ratio >= 5,
+                f"{batch_ratio:.1f}x"),
+               (f"batched >= {target:,} q/s", qps >= target, f"{qps:,.0f} q/s"),
                ("recall 1.0", exact and r_ours == 1.0, f"{r_ours:.4f}")]
     for what, ok, figure in verdict:
         print(f"{'PASS' if ok else 'FAIL'} {what}: {figure}")
@@ -169,20 +183,96 @@ def bench_read(n: int = 1_000_000) -> None:
     print(f"{'PASS' if seconds <= 5 else 'FAIL'} read 1,000,000 te-lines <= 5 s: {seconds:.2f} s")
 
 
+def bench_start(n: int, runs: int = 3) -> None:
+    """A real store whose PDQ bank holds n entries; each run is a fresh interpreter that opens it and
+    times its first match: `before`, the index rebuilt from SQLite in memory only (what every process
+    did); `first`, no index file yet (rebuilt, then saved); `mapped`, the saved file memory-mapped."""
+    from moderator.clock import now_iso
+    from moderator.domain import Bank, BankAction, BankKind
+    from storage import banks as banks_repo
+    from storage.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        text = np.random.default_rng(2).bytes(n * 32).hex()
+        rows = [("pdq", text[i : i + 64], "", "bench", "") for i in range(0, len(text), 64)]
+        query = f"{int(text[:64], 16) ^ 0b1011:064x}"  # 3 bits from the first entry
+        with Store(data) as store:
+            store.write(lambda db: banks_repo.create_bank(db, Bank(
+                "bench", BankKind.BLOCK, "pdq", THRESHOLD, BankAction.FLAG, now_iso(), None)))
+            start = time.perf_counter()
+            store.write(banks_repo.add_entries, "bench", rows, "bench")
+            print(f"bank import: storage.banks.add_entries of {n:,} entries {time.perf_counter() - start:.2f} s")
+        del rows, text
+        print(f"first match in a new process, {n:,} entries ({runs} runs each; min-max):")
+        for mode in ("before", "first", "mapped"):
+            results = []
+            for _ in range(runs):
+                if mode != "mapped":
+                    for f in (data / "bank_index").glob("*.idx"):
+                        f.unlink()
+                start = time.perf_counter()
+                out = subprocess.run([sys.executable, __file__, "--child", str(data), query, mode],
+                                     capture_output=True, text=True, check=True)
+                wall = time.perf_counter() - start
+                results.append({**json.loads(out.stdout.splitlines()[-1]), "wall": wall})
+            assert all(r["found"] == 1 and r["source"] == ("file" if mode == "mapped" else "store") for r in results)
+            size = sum(f.stat().st_size for f in (data / "bank_index").glob("*.idx")) if mode != "before" else 0
+
+            def span(key: str, rs: list = results) -> str:
+                return f"{min(r[key] for r in rs):.3f}-{max(r[key] for r in rs):.3f} s"
+
+            print(f"  {mode:7s} store open {span('open')}, first match after open {span('first_match')}, "
+                  f"process wall (interpreter + imports + all) {span('wall')}"
+                  + (f"; index file {size / 1e6:,.0f} MB ({size / n:.0f} B/entry)" if size else ""))
+        limit = 1.0 if n >= 10_000_000 else 0.3
+        print(f"  target: first match <= {limit} s after start with the file (the mapped rows above)")
+
+
+def child(data: str, query: str, mode: str) -> int:
+    """One process's first match (bench_start); prints one JSON line."""
+    from moderator.bank_index import IndexCache
+    from moderator.matching import Matcher
+    from moderator.policy import load_policy
+    from storage import banks as banks_repo
+    from storage.store import Store
+
+    start = time.perf_counter()
+    with Store(data) as store:
+        opened = time.perf_counter()
+        matcher = Matcher(store, load_policy())
+        if mode == "before":
+            matcher.cache = IndexCache()  # memory only: what every process did before the file
+        with matcher.cache.reading(store.db) as indexes:
+            ((_, _, indexed),) = indexes
+            hits = indexed.index.query(query, THRESHOLD)
+            found = banks_repo.entries_by_id(store.db, [int(indexed.entry_ids[i]) for i, _ in hits])
+        done = time.perf_counter()
+    print(json.dumps({"open": opened - start, "first_match": done - opened, "found": len(found),
+                      "source": indexed.source}))
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--child"]:
+        return child(*sys.argv[2:5])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--big", action="store_true", help="10,000,000 hashes")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--switch", action="store_true", help="flat vs multi-index per size")
+    parser.add_argument("--no-start", action="store_true", help="skip the store / new-process part")
     args = parser.parse_args()
     if args.switch:
         bench_switch(args.queries)
         return 0
+    n = 10_000_000 if args.big else args.n
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
           "(other work on the machine slows both sides, faiss's OpenMP threads most)")
-    bench_search(10_000_000 if args.big else args.n, args.queries)
+    bench_search(n, args.queries)
     bench_read()
+    if not args.no_start:
+        bench_start(n)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -191,9 +191,10 @@ def _check_against_store(db: Database, bank: str, signal_type: str, indexed: Ind
         raise bank_index_file.IndexFileError(f"the store holds {count} of its {indexed.entry_ids.size} entries")
     spots = np.unique(np.linspace(0, indexed.entry_ids.size - 1, SPOT_CHECKS).astype(np.int64))
     ids = indexed.entry_ids[spots].tolist()
-    found = dict(db.execute(
-        f"SELECT id, hash FROM bank_entries WHERE bank = ? AND signal_type = ? AND id IN ({','.join('?' * len(ids))})",
-        (bank, signal_type, *ids)).fetchall())
+    # By primary key only: with bank and signal type in the WHERE, SQLite scans the bank's unique index.
+    rows = db.execute(f"SELECT id, bank, signal_type, hash FROM bank_entries WHERE id IN ({','.join('?' * len(ids))})",
+                      ids).fetchall()
+    found = {r[0]: r[3] for r in rows if (r[1], r[2]) == (bank, signal_type)}
     if len(found) != len(ids):
         raise bank_index_file.IndexFileError("saved entry ids are not the store's")
     stored = pack_hex([found[i] for i in ids], indexed.index.bits)
