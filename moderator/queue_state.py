@@ -1,7 +1,10 @@
 """The open queue in memory: the ordered items every view shows, kept in step by applying Changes.
 
 `queue_key` is the order storage.items.QUEUE_ORDER gives in SQL, as a pure function (a test checks
-they agree). A write's Changes move, insert or remove only the rows they name; a full re-read
+they agree), with one thing SQL leaves to the desk: items overdue at the state's `pinned_before`
+are pinned on top (most overdue first), re-pinned as time passes (repin). A skip does not move an
+item: it is hidden from this desk for a while (`hidden`) and comes back in its place, never behind
+items due later than it. A write's Changes move, insert or remove only the rows they name; a full re-read
 (import, bank routing, an explicit refresh) is a Snapshot carrying the version it was read at, and a
 snapshot older than changes applied since is refused, so a stale read never undoes a newer decision.
 """
@@ -19,12 +22,20 @@ OPEN = frozenset({ItemStatus.PENDING, ItemStatus.SKIPPED})
 QueueKey = tuple
 
 
-def queue_key(item: Item) -> QueueKey:
-    """Sorts like QUEUE_ORDER: pending before skipped, higher priority, due soonest (undated last),
-    reported earliest, imported earliest, then id. SQL sorts NULL first, hence (x is not None, x)."""
+def queue_key(item: Item, pinned_before: str | None = None) -> QueueKey:
+    """Sorts like QUEUE_ORDER: higher priority, due soonest (undated last), reported earliest,
+    imported earliest, then id (SQL sorts NULL first, hence (x is not None, x)); pending and skipped
+    alike. With `pinned_before` (ISO UTC), items due before it come first, soonest due first."""
     reported = item.reported_at if item.reported_at is not None else item.imported_at
-    return (item.status is not ItemStatus.PENDING, -item.priority, item.sla_due_at is None, item.sla_due_at or "",
-            reported is not None, reported or "", item.imported_at is not None, item.imported_at or "", item.id)
+    pinned = is_overdue(item, pinned_before)
+    return (not pinned, item.sla_due_at if pinned else "", -item.priority, item.sla_due_at is None,
+            item.sla_due_at or "", reported is not None, reported or "", item.imported_at is not None,
+            item.imported_at or "", item.id)
+
+
+def is_overdue(item: Item, at: str | None) -> bool:
+    """Due before `at` (ISO UTC, as stored): the item has breached its SLA by then."""
+    return at is not None and item.sla_due_at is not None and item.sla_due_at < at
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,7 @@ class Snapshot:
     items: tuple[Item, ...]
     keys: tuple[QueueKey, ...]
     version: int
+    hidden: Mapping[str, str] | None = None  # skipped items hidden now -> until when; None: not read
 
 
 class QueueState:
@@ -73,11 +85,13 @@ class QueueState:
     Mutated on one thread (the desk's GUI thread); `read` runs on a worker and only reads `version`.
     """
 
-    def __init__(self, items: Iterable[Item] = ()):
-        ordered = sorted(items, key=queue_key)
+    def __init__(self, items: Iterable[Item] = (), pinned_before: str | None = None):
+        self.pinned_before = pinned_before  # overdue at this time (ISO UTC): pinned on top; None: no pins
+        ordered = sorted(items, key=self.key)
         self._items: list[Item] = ordered
-        self._keys: list[QueueKey] = [queue_key(i) for i in ordered]
+        self._keys: list[QueueKey] = [self.key(i) for i in ordered]
         self._by_id: dict[str, Item] = {i.id: i for i in ordered}
+        self.hidden: dict[str, str] = {}  # skipped: hidden from this desk until (ISO UTC)
         self.version = 0
         self.reads = 0  # full reads of the stored queue, counted: a decision must cause none
         self._reads_lock = threading.Lock()
@@ -94,18 +108,32 @@ class QueueState:
     def get(self, item_id: str) -> Item | None:
         return self._by_id.get(item_id)
 
+    def key(self, item: Item) -> QueueKey:
+        return queue_key(item, self.pinned_before)
+
     def row_of(self, item_id: str) -> int | None:
         item = self._by_id.get(item_id)
-        return None if item is None else bisect_left(self._keys, queue_key(item))
+        return None if item is None else bisect_left(self._keys, self.key(item))
 
-    def read(self, fetch: Callable[[], list[Item]]) -> Snapshot:
+    def top_after(self, item_id: str | None) -> Item | None:
+        """The most urgent open item once `item_id` has left: where the desk goes after a decision."""
+        return next((i for i in self._items[:2] if i.id != item_id), None)
+
+    def read(self, fetch: Callable[[], list[Item]], fetch_hidden: Callable[[], Mapping[str, str]] | None = None
+             ) -> Snapshot:
         """Read the whole stored queue with `fetch` (on a worker), tagged with the version it saw first:
-        a change applied after that may be missing from the read, so `load` will refuse it."""
+        a change applied after that may be missing from the read, so `load` will refuse it. Sorted
+        here: SQL knows the order but not the pins."""
         version = self.version
         with self._reads_lock:
             self.reads += 1
-        items = tuple(fetch())
-        return Snapshot(items, tuple(queue_key(i) for i in items), version)
+        hidden = dict(fetch_hidden()) if fetch_hidden is not None else None
+        items = tuple(i for i in fetch() if hidden is None or i.id not in hidden)
+        keys = [self.key(i) for i in items]
+        if any(a > b for a, b in zip(keys, keys[1:], strict=False)):  # pins moved some: sort (rare)
+            order = sorted(range(len(items)), key=keys.__getitem__)
+            items, keys = tuple(items[n] for n in order), [keys[n] for n in order]
+        return Snapshot(items, tuple(keys), version, hidden)
 
     # -- writes -------------------------------------------------------------------------------
     def load(self, snapshot: Snapshot) -> bool:
@@ -114,8 +142,39 @@ class QueueState:
             return False
         self._items, self._keys = list(snapshot.items), list(snapshot.keys)
         self._by_id = {i.id: i for i in snapshot.items}
+        if snapshot.hidden is not None:
+            self.hidden = dict(snapshot.hidden)
         self.version += 1
         return True
+
+    def hide(self, item_id: str, until: str) -> QueueDelta:
+        """A skip: the item leaves this desk's queue until `until`; its stored place is unchanged."""
+        self.hidden[item_id] = until
+        item = self._by_id.get(item_id)
+        steps = (self._remove(item),) if item is not None else ()
+        self.version += 1
+        return QueueDelta(steps, self.version)
+
+    def due_back(self, now: str) -> list[str]:
+        """The hidden items whose time is up at `now`: no longer hidden; the caller reads their rows
+        and applies them (they come back in their place)."""
+        back = [i for i, until in self.hidden.items() if until <= now]
+        for item_id in back:
+            del self.hidden[item_id]
+        return back
+
+    def repin(self, now: str) -> QueueDelta | None:
+        """Move the items that became overdue by `now` to the top (as time passes, nothing else moves);
+        None, and no new version, when none did."""
+        moved = [i for i in self._items if is_overdue(i, now) != is_overdue(i, self.pinned_before)]
+        if not moved:
+            self.pinned_before = now  # the keys of every item are unchanged
+            return None
+        steps: list[Step] = [self._remove(i) for i in moved]  # found by their old keys
+        self.pinned_before = now
+        steps += [self._insert(i) for i in moved]
+        self.version += 1
+        return QueueDelta(tuple(steps), self.version)
 
     @staticmethod
     def rows_to_read(changes: Changes) -> tuple[str, ...]:
@@ -136,11 +195,11 @@ class QueueState:
     def _apply_one(self, change: ItemChange, row: Item | None) -> list[Step]:
         old = self._by_id.get(change.item_id)
         new = self._updated(change, old, row)
-        if new is None or new.status not in OPEN:
+        if new is None or new.status not in OPEN or change.item_id in self.hidden:
             return [self._remove(old)] if old is not None else []
         if old is None:
             return [self._insert(new)]
-        at, key = self.row_of(old.id), queue_key(new)
+        at, key = self.row_of(old.id), self.key(new)
         to = bisect_left(self._keys, key)
         to -= to > at  # counted without the item's own row
         if to == at:
@@ -163,7 +222,7 @@ class QueueState:
         return Remove(at)
 
     def _insert(self, item: Item) -> Insert:
-        key = queue_key(item)
+        key = self.key(item)
         at = bisect_left(self._keys, key)
         self._items.insert(at, item)
         self._keys.insert(at, key)

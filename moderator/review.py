@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from moderator import decision_log
-from moderator.clock import now_iso
+from moderator import decision_log, history, undo_rules
+from moderator.clock import iso, now_iso, parse_iso, plus_minutes, utc_now
 from moderator.domain import (
     Action,
     Changes,
@@ -40,6 +40,31 @@ class ReviewError(ValueError):
     pass
 
 
+class UndoRefused(ReviewError):
+    """Ctrl+Z may not undo this one without asking (moderator.undo_rules): nothing was written."""
+
+
+@dataclass(frozen=True)
+class UndoOutcome:
+    """An undo's rows, the decisions they supersede and how the moderator knows the item."""
+
+    result: DecisionResult
+    undone: tuple[Decision, ...]
+    title: str
+
+    @property
+    def changes(self) -> Changes:
+        return self.result.changes
+
+    @property
+    def decision(self) -> Decision | None:
+        return self.result.decision
+
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        return self.result.decisions
+
+
 @dataclass(frozen=True)
 class _Draft:
     """A decision before the log has seen it: what the moderator chose for one item."""
@@ -62,8 +87,21 @@ class ReviewService:
 
     # -- reads --------------------------------------------------------------------------------
     def queue(self, limit: int | None = None) -> list[Item]:
+        """The open items in queue order, without the ones a skip hides for now (hidden_until)."""
         rate = self.golden_rate if self.golden_rate is not None else load_settings().golden_rate
-        return items_repo.queue(self.store.db, limit=limit, golden_rate=rate)
+        hidden = self.hidden_until()
+        items = items_repo.queue(self.store.db, limit=None if hidden else limit, golden_rate=rate)
+        items = [i for i in items if i.id not in hidden] if hidden else items
+        return items[:limit] if limit is not None else items
+
+    def hidden_until(self) -> dict[str, str]:
+        """Open items a skip hides from this desk now -> when they come back (ISO UTC)."""
+        db = self.store.db
+        if "skip_until" not in {c[1] for c in db.execute("PRAGMA table_info(items)")}:
+            return {}  # a store before migration 0009 (read-only opens): nothing is hidden
+        rows = db.execute("SELECT id, skip_until FROM items WHERE skip_until > ? AND status IN ('pending', 'skipped')",
+                          (now_iso(),))
+        return {r[0]: r[1] for r in rows}
 
     def item(self, item_id: str) -> Item:
         return items_repo.get_item(self.store.db, item_id)
@@ -117,12 +155,19 @@ class ReviewService:
                                supersedes=current.uuid if current else None)
         return self._append(db, [d])
 
-    def skip(self, item_id: str) -> Changes:
+    def skip(self, item_id: str, hide_minutes: float | None = None) -> Changes:
+        """Leave the item pending for later: hidden from this desk for `hide_minutes` (None: the
+        skip_hide_minutes setting), or until its SLA is due if that comes first. Its place in the
+        queue order does not change (moderator.queue_state.queue_key ignores the skip)."""
+        minutes = load_settings().skip_hide_minutes if hide_minutes is None else hide_minutes
+
         def write(db: Database) -> Changes:
             _require_item(db, item_id)
-            before = items_repo.get_item(db, item_id).status
+            item = items_repo.get_item(db, item_id)
+            before, until = item.status, skip_until(now_iso(), minutes, item.sla_due_at)
             items_repo.set_status(db, item_id, ItemStatus.SKIPPED)
-            audit.append(db, self.actor, "skip", item_id, {}, [("item_state", item_id)])
+            db.execute("UPDATE items SET skip_until = ? WHERE id = ?", (until, item_id))
+            audit.append(db, self.actor, "skip", item_id, {"until": until}, [("item_state", item_id)])
             fields = frozenset({ItemField.STATUS}) if before is not ItemStatus.SKIPPED else frozenset()
             change = ItemChange(item_id, fields, ItemStatus.SKIPPED)
             return Changes(items=(item_id,), queue=True, item_changes=(change,) if fields else ())
@@ -135,13 +180,36 @@ class ReviewService:
 
         def write(db: Database) -> DecisionResult:
             target = decisions_repo.last_undoable(db, self.actor)
-            if target is None:
-                return DecisionResult((), Changes())
-            batch_id = str(uuid.uuid4()) if target.batch_id else None
-            undos = [decision_log.undo_of(m, uuid=str(uuid.uuid4()), actor=self.actor, decided_at=now_iso(),
-                                          policy_version=self.policy.version, batch_id=batch_id)
-                     for m in decisions_repo.undo_set(db, target)]
-            return self._append(db, undos)
+            return DecisionResult((), Changes()) if target is None else self._undo(db, target).result
+
+        return self.store.write(write)
+
+    def undo_recent(self, window_minutes: int) -> UndoOutcome:
+        """Ctrl+Z: undo_last, but only a decision within `window_minutes` and never an escalation
+        (moderator.undo_rules); UndoRefused, nothing written, otherwise."""
+
+        def write(db: Database) -> UndoOutcome:
+            target = decisions_repo.last_undoable(db, self.actor)
+            refusal = undo_rules.quick_undo_refusal(target, utc_now(), window_minutes)
+            if refusal is not None:
+                raise UndoRefused(refusal)
+            return UndoOutcome(DecisionResult((), Changes()), (), "") if target is None else self._undo(db, target)
+
+        return self.store.write(write)
+
+    def undo_decision(self, decision_uuid: str) -> UndoOutcome:
+        """The history panel's undo: supersede this actor's decision `decision_uuid` (its whole batch
+        for a batch member), if it still stands; ReviewError otherwise, nothing written."""
+
+        def write(db: Database) -> UndoOutcome:
+            target = decisions_repo.decision_by_uuid(db, decision_uuid)
+            if target is None or target.actor != self.actor or target.action is Action.UNDO:
+                raise ReviewError(f"no decision of yours {decision_uuid!r} to undo")
+            current = decisions_repo.current_for_item(db, target.item_id)
+            if current is None or current.uuid != target.uuid:
+                raise ReviewError(f"{history.title_of(db, target.item_id)}: that decision no longer stands "
+                                  "(undone or decided again since)")
+            return self._undo(db, target)
 
         return self.store.write(write)
 
@@ -151,6 +219,14 @@ class ReviewService:
         self.store.write(lambda db: db["exposure_events"].insert(row))
 
     # -- internals ----------------------------------------------------------------------------
+    def _undo(self, db: Database, target: Decision) -> UndoOutcome:
+        batch_id = str(uuid.uuid4()) if target.batch_id else None
+        members = decisions_repo.undo_set(db, target)
+        undos = [decision_log.undo_of(m, uuid=str(uuid.uuid4()), actor=self.actor, decided_at=now_iso(),
+                                      policy_version=self.policy.version, batch_id=batch_id) for m in members]
+        result = self._append(db, undos)
+        return UndoOutcome(result, tuple(members), history.title_of(db, target.item_id))
+
     def _label(self, name: str) -> Label:
         try:
             return self.policy.label(name)
@@ -188,6 +264,15 @@ class ReviewService:
             supersedes=supersedes, note=draft.note, qa_of=qa_of,
             escalation_target=draft.escalation_target, escalation_reason=draft.escalation_reason,
         )
+
+
+def skip_until(now: str, minutes: float, sla_due_at: str | None) -> str:
+    """When a skip made at `now` ends: `minutes` later, or when the item is due if that is sooner
+    (a skipped item is back before it breaches, never after)."""
+    until = plus_minutes(now, minutes)
+    if sla_due_at and parse_iso(now) < parse_iso(sla_due_at) < parse_iso(until):
+        return iso(parse_iso(sla_due_at))
+    return until  # already overdue: it has breached, hidden the full time so another desk takes it
 
 
 def _require_item(db: Database, item_id: str) -> None:

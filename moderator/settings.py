@@ -55,6 +55,10 @@ class Settings:
     golden_rate: float = _setting(0.05, "Golden items mixed into the queue (share of items served)", 0, 0.5)
     # Grid: a batch of more items than this asks before it is written (docs/GRID.md).
     batch_confirm_over: int = _setting(50, "Grid: confirm a batch of more items than", 1, 100_000)
+    # Undo and skip (docs/HISTORY.md): Ctrl+Z undoes the last decision only this recent; older ones go
+    # through the history panel (H). A skipped item is hidden this long, or until it would breach.
+    undo_window_minutes: int = _setting(10, "Ctrl+Z undoes the last decision if this recent, minutes", 0, 1440)
+    skip_hide_minutes: int = _setting(15, "A skipped item comes back after, minutes (or before it breaches)", 1, 1440)
 
     def validate(self) -> Settings:
         """Self, if every value has its type and lies within its declared bounds (NaN and inf never do)."""

@@ -119,6 +119,11 @@ class SyncService:
         theirs until their decisions are delivered). Tried even while backing off."""
         return self._step(self._release_all, force=True)
 
+    def return_item(self, item_id: str) -> SyncResult:
+        """A skip: hand back the lease of this one undecided item, so another desk can take it (the
+        item leaves this desk's queue, status released); nothing when this desk holds none for it."""
+        return self._step(lambda: self._return_item(item_id))
+
     def status(self) -> SyncStatus:
         """Counts read from the store now (a worker call; the GUI thread reads last_status)."""
         with self._lock:
@@ -179,6 +184,15 @@ class SyncService:
         for lease in sync_repo.to_return(self.store.db):
             returned = sync_media.return_lease(self._client, lease.lease_id)
             done.append((lease, sync_repo.RETURNED if returned else sync_repo.EXPIRED, "returned on quit"))
+        changes = self.store.write(_let_go, done, self.actor)
+        return _changes(changes, f"returned {len(done)}"), {"returned": len(done)}
+
+    def _return_item(self, item_id: str) -> tuple[Changes, dict[str, int]]:
+        done = []
+        for lease in sync_repo.to_return(self.store.db):
+            if lease.item_id == item_id:
+                returned = sync_media.return_lease(self._client, lease.lease_id)
+                done.append((lease, sync_repo.RETURNED if returned else sync_repo.EXPIRED, "skipped"))
         changes = self.store.write(_let_go, done, self.actor)
         return _changes(changes, f"returned {len(done)}"), {"returned": len(done)}
 

@@ -16,8 +16,9 @@ from moderator.domain import Item, ItemStatus, MediaKind
 from storage import qa as qa_repo
 
 # moderator.queue_state.queue_key sorts the same in Python (tests/test_queue_state.py checks it).
+# A skipped item keeps its place (the desk hides it for a while instead: items.skip_until).
 QUEUE_ORDER = (
-    "CASE i.status WHEN 'pending' THEN 0 ELSE 1 END, i.priority DESC, "
+    "i.priority DESC, "
     "i.sla_due_at IS NULL, i.sla_due_at, COALESCE(i.reported_at, i.imported_at), i.imported_at, i.id"
 )
 # The report's context (migration 0010), as named on Item, in manifests and in the hub's lease payload.

@@ -73,7 +73,8 @@ def test_the_issue_key_sequence(qtbot, desk, good_store):
     assert audit.verify(store.db) is None
     assert store.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 5
     assert [r["labels"] for r in export.export_rows(store.db)] == [["no_violation"], ["spam"], []]
-    assert [i.id for i in desk.reviewer.items] == [ids[2]]  # only the skipped item is open
+    assert [i.id for i in desk.reviewer.items] == []  # only the skipped item is open, hidden for a while
+    assert list(desk.reviewer.queue.hidden) == [ids[2]]
 
 
 def test_a_double_press_while_saving_counts_once(qtbot, desk, good_store):

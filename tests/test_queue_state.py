@@ -90,9 +90,10 @@ def test_a_change_that_keeps_the_row_is_an_update_naming_its_fields():
     change = ItemChange("a", frozenset({ItemField.SUGGESTED_LABEL}))
     delta = state.apply(Changes(item_changes=(change,)), {"a": replace(a, suggested_label="spam")})
     assert delta.steps == (Update(0, replace(a, suggested_label="spam"), frozenset({ItemField.SUGGESTED_LABEL})),)
-    skip = ItemChange("a", frozenset({ItemField.STATUS}), ItemStatus.SKIPPED)  # a move: behind b
-    assert state.apply(Changes(item_changes=(skip,))).steps[0] == Remove(0)
-    assert [i.id for i in state.items] == ["b", "a"]
+    skip = ItemChange("a", frozenset({ItemField.STATUS}), ItemStatus.SKIPPED)  # keeps its place (issue 12)
+    assert state.apply(Changes(item_changes=(skip,))).steps == (
+        Update(0, replace(a, status=ItemStatus.SKIPPED, suggested_label="spam"), frozenset({ItemField.STATUS})),)
+    assert [i.id for i in state.items] == ["a", "b"]
 
 
 def test_a_read_older_than_applied_changes_is_refused():
@@ -143,5 +144,7 @@ def test_service_changes_keep_the_state_equal_to_a_full_reread(good_store, polic
             target = rng.choice(state.items[:5]).id
             changes = service.skip(target) if op == "skip" else service.decide(target, "spam").changes
         state.apply(changes, {i: service.item(i) for i in QueueState.rows_to_read(changes)})
+        if op == "skip":  # the desk hides a skipped item for a while (its place is kept)
+            state.hide(target, service.hidden_until()[target])
         assert state.items == service.queue()
     assert state.reads == 1

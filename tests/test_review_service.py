@@ -67,9 +67,11 @@ def test_redecision_supersedes_and_undo_restores_previous(service, store, items)
 
 
 def test_skip_and_escalate(service, items):
+    before = [i.id for i in service.queue()]
     service.skip(items[0])
-    queue_ids = [i.id for i in service.queue()]
-    assert queue_ids[-1] == items[0]  # skipped items wait behind pending ones
+    assert [i.id for i in service.queue()] == [i for i in before if i != items[0]]  # hidden for a while
+    service.store.write(lambda db: db.execute("UPDATE items SET skip_until = '2000-01-01T00:00:00.000Z'"))
+    assert [i.id for i in service.queue()] == before  # back in its place, not behind the rest
     d = service.escalate(items[1], "looks like a known series").decision
     assert d.action is Action.ESCALATE and d.note == "looks like a known series"
     assert service.item(items[1]).status is ItemStatus.ESCALATED

@@ -8,15 +8,32 @@ While a decision is being saved the reviewer is in transition: further decision 
 so one key press never counts twice and nothing is decided on an item the moderator has not seen.
 The next item is painted as soon as the key is pressed, while the commit is flushed (_show_ahead);
 a failed save brings the decided item back.
+
+After a decision or a skip the desk goes to the top of the queue order (QueueState.top_after: the
+most urgent open item, overdue ones pinned first), and the early paint predicts that same item. A
+skipped item is hidden for a while (QueueState.hidden) and comes back in its place; a timer brings
+hidden items back and re-pins the items that became overdue.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 
-from moderator.domain import Action, Changes, Decision, DecisionResult, FilterSpec, Item
+from moderator import undo_rules
+from moderator.clock import now_iso
+from moderator.domain import (
+    Action,
+    Changes,
+    Decision,
+    DecisionResult,
+    FilterSpec,
+    Item,
+    ItemChange,
+    ItemField,
+)
+from moderator.history import local_time
 from moderator.queue_state import QueueState, Snapshot
-from moderator.review import ReviewService
+from moderator.review import ReviewService, UndoOutcome, UndoRefused
 from moderator.settings import Settings
 from moderator.viewing import decision_severity, filter_spec, needs_calm_screen
 from ui.images import Prepared
@@ -33,6 +50,9 @@ class Reviewer(QObject):
     decided = Signal(int)  # severity of a decision just saved (for break reminders)
     exposure_saved = Signal()
     message = Signal(str)
+    skipped = Signal(str)  # item id: with a hub, its lease goes back (ui/sync_driver.py)
+
+    TICK_MS = 15_000  # hidden items come back and new overdue items are pinned this often
 
     def __init__(self, service: ReviewService, runner: TaskRunner, viewer: MediaViewer,
                  settings: Settings | None = None, parent=None):
@@ -42,7 +62,8 @@ class Reviewer(QObject):
         self.blur_offset = 0
         self.empty_text = "The queue is empty. Import media, or `moderator import PATH`."  # the window names the key
         self.cache = PreviewCache(runner, self.spec_for, self)
-        self.queue = QueueState()
+        self.queue = QueueState(pinned_before=now_iso())
+        self.session_start = now_iso()  # the progress strip counts this session's decisions from here
         self.model = QueueModel(self)
         self.index = 0
         self.saving = False
@@ -57,6 +78,10 @@ class Reviewer(QObject):
         viewer.reveal.exposed.connect(self._on_viewer_exposed)
         viewer.shown.connect(lambda _id: self._seen.start())
         viewer.resized.connect(self._on_viewer_resized)
+        self._tick_timer = QTimer(self)
+        self._tick_timer.setInterval(self.TICK_MS)
+        self._tick_timer.timeout.connect(self.tick)
+        self._tick_timer.start()
 
     # -- reads --------------------------------------------------------------------------------
     @property
@@ -91,7 +116,7 @@ class Reviewer(QObject):
             self._show(self.index)
 
     def load(self) -> None:
-        self.runner.run(lambda: self.queue.read(self.service.queue), self._on_queue_reread)
+        self.runner.run(lambda: self.queue.read(self.service.queue, self.service.hidden_until), self._on_queue_reread)
 
     def reload(self) -> None:
         """Re-read the stored queue on a worker (after an import, bank routing or a refresh) and keep
@@ -99,7 +124,7 @@ class Reviewer(QObject):
         shown = tuple(self.items)
 
         def reread() -> Snapshot | None:  # compared on the worker: 10,000 Items take ~5 ms to compare
-            snapshot = self.queue.read(self.service.queue)
+            snapshot = self.queue.read(self.service.queue, self.service.hidden_until)
             return None if snapshot.items == shown else snapshot
 
         self.runner.run(reread, self._on_queue_reread)
@@ -156,15 +181,61 @@ class Reviewer(QObject):
         self._close_current(lambda item, ms: self.service.escalate(item.id, note, handle_ms=ms), calm)
 
     def skip(self) -> None:
+        """Hide the item on screen for a while (skip_hide_minutes, or until it would breach), then go
+        to the top of the queue; with a hub its lease goes back (`skipped`)."""
         item = self._ready_item()
-        if item is not None:
-            self._transaction(lambda: self.service.skip(item.id), self._on_skipped)
+        if item is None:
+            return
+        minutes = self.settings.skip_hide_minutes
+
+        def op() -> _Skipped:
+            changes = self.service.skip(item.id, minutes)
+            return _Skipped(changes, self.service.hidden_until().get(item.id, now_iso()))
+
+        def done(outcome: _Skipped) -> str | None:
+            self.queue.hidden[item.id] = outcome.until  # apply() below takes it out of the list
+            name = item.external_id or item.source_name or item.id[:8]
+            self.message.emit(f"Skipped: {name} is hidden until {local_time(outcome.until)}, then back in its place")
+            self.skipped.emit(item.id)
+            top = self.queue.top_after(item.id)
+            return top.id if top is not None else None
+
+        self._transaction(op, done)
 
     def undo(self) -> None:
+        """Ctrl+Z: the last decision, only within undo_window_minutes and never an escalation
+        (moderator.undo_rules); anything else is the history panel's, which asks first."""
         if self.saving:
             return
         self.viewer.end_reveal()
-        self._transaction(self.service.undo_last, self._on_undone)
+        window = self.settings.undo_window_minutes
+        self._transaction(lambda: self.service.undo_recent(window), self._on_undone)
+
+    def undo_decision(self, decision_uuid: str) -> bool:
+        """The history panel's undo (after its confirmation); False (ignored) while a save is under way."""
+        if self.saving:
+            return False
+        self.viewer.end_reveal()
+        self._transaction(lambda: self.service.undo_decision(decision_uuid), self._on_undone)
+        return True
+
+    def set_summary(self, text: str) -> None:
+        """What the viewer says when the queue is empty (the shift summary): shown now if it is."""
+        self.empty_text = text
+        if self.current is None and not self.saving and not self.viewer.calm:
+            self.viewer.show_message(text)
+
+    def tick(self) -> None:
+        """Bring back hidden items whose time is up, and pin items that became overdue on top."""
+        if self.saving:
+            return  # the next tick
+        now, current = now_iso(), self.current
+        back = self.queue.due_back(now)
+        if back:
+            self._bring_back(back)
+        delta = self.queue.repin(now)
+        if delta is not None:
+            self._announce(current.id if current else self.index, lambda: self.model.apply(delta))
 
     def move(self, delta: int) -> None:
         if self.items and not self.saving:
@@ -182,10 +253,12 @@ class Reviewer(QObject):
         if item is not None:
             ms = self._handle_ms()
 
-            def done(result: DecisionResult) -> None:
+            def done(result: DecisionResult) -> str | None:
                 d = result.decision
                 self.last_decided = (item, d)
                 self._on_decided(d)
+                top = self.queue.top_after(item.id)  # the most urgent open item, not the row below
+                return top.id if top is not None else None
 
             self._transaction(lambda: op(item, ms), done)
             if not calm:
@@ -195,8 +268,8 @@ class Reviewer(QObject):
         """While the decision is being saved, the item that follows it is already on screen: the
         commit's flush is not what the moderator waits on. Keys still wait for the save (`saving`);
         the queue list follows when it returns, and a failed save brings the decided item back."""
-        items, i = self.items, self.index
-        following = items[i + 1] if i + 1 < len(items) else items[i - 1] if i > 0 else None
+        decided = self.current
+        following = self.queue.top_after(decided.id if decided else None)  # where the save's return goes
         prepared = self.cache.get(following.id) if following is not None else None
         if prepared is None or prepared.spec != self.spec_for(following):
             return  # not prepared yet: the save's return shows it as before
@@ -257,17 +330,28 @@ class Reviewer(QObject):
         if needs_calm_screen(policy, settings, d.labels, d.action):
             self._cleanse = True
 
-    def _on_skipped(self, _changes) -> None:
-        self.message.emit("Skipped: it waits behind the pending items")
+    def _bring_back(self, ids: list[str]) -> None:
+        """Read the rows of items no longer hidden (on a worker) and put the open ones back in place."""
+        version = self.queue.version
 
-    def _on_undone(self, result: DecisionResult) -> str | None:
-        d = result.decision
+        def done(rows: dict[str, Item]) -> None:
+            if self.queue.version != version or self.saving:  # rows may predate changes: the next tick
+                self.queue.hidden.update({i: now_iso() for i in ids})
+                return
+            current = self.current
+            changes = Changes(items=tuple(rows), queue=True, item_changes=tuple(
+                ItemChange(i, frozenset({ItemField.STATUS}), row.status) for i, row in rows.items()))
+            delta = self.queue.apply(changes, rows)
+            self._announce(current.id if current else self.index, lambda: self.model.apply(delta))
+
+        self.runner.run(lambda: {i: self.service.item(i) for i in ids}, done)
+
+    def _on_undone(self, outcome: UndoOutcome) -> str | None:
+        d = outcome.decision
         if d is None:
             self.message.emit("Nothing to undo")
             return None
-        n = len(result.decisions)
-        self.saved.emit(d.uuid, "Undone: the item is back in the queue" if n == 1 else
-                        f"Undone: the batch's {n} items are back in the queue")
+        self.saved.emit(d.uuid, undo_rules.undone_text(self.service.policy, outcome.title, list(outcome.undone)))
         return d.item_id
 
     def _on_failed(self, exc: Exception) -> None:
@@ -275,7 +359,7 @@ class Reviewer(QObject):
         if self._ahead:  # the next item went on screen early: back to the one that was not saved
             self._ahead = False
             self._show(self.index)
-        self.message.emit(f"Not saved: {exc}")
+        self.message.emit(str(exc) if isinstance(exc, UndoRefused) else f"Not saved: {exc}")
         if self._reread_after_save:
             self._reread_after_save = False
             self.reload()
@@ -351,3 +435,10 @@ class Reviewer(QObject):
             return
         self.runner.write(lambda: self.service.record_exposure(item, kind, started_at, ms, fraction),
                           lambda _r: self.exposure_saved.emit())
+
+
+class _Skipped:
+    """A skip's Changes and when the item comes back (what `_transaction` and the reviewer need)."""
+
+    def __init__(self, changes: Changes, until: str):
+        self.changes, self.until = changes, until
