@@ -3,6 +3,7 @@ audit entry, in the caller's transaction), and reads that replay them with moder
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
@@ -37,9 +38,15 @@ _SOURCES = {s.value: s for s in DecisionSource}
 UNDO_WINDOW = 500  # an actor's latest rows searched first for the one to undo
 
 
+@functools.lru_cache(maxsize=256)
+def _labels_json(labels: tuple[str, ...]) -> str:
+    """A decision's labels as stored (a batch's 1,000 rows share one list: encoded once)."""
+    return json.dumps(list(labels))
+
+
 def decision_to_row(d: Decision) -> dict[str, Any]:
     row = {c: getattr(d, c) for c in COLUMNS}  # not asdict: its deep copies cost a batch of 1,000 ~100 ms
-    row["labels"] = json.dumps(list(d.labels))
+    row["labels"] = _labels_json(tuple(d.labels))
     row["action"] = d.action.value
     row["source"] = d.source.value
     return row
@@ -56,12 +63,16 @@ def row_to_decision(row: Any) -> Decision:
 
 def _decisions(db: Database, sql: str, params: Sequence[Any]) -> list[Decision]:
     """Decisions from `sql` selecting COLUMNS in order (tuples: ~3x faster than rows for a batch's history)."""
-    at = {c: COLUMNS.index(c) for c in ("labels", "action", "source")}
+    labels_at, action_at, source_at = (COLUMNS.index(c) for c in ("labels", "action", "source"))
+    parsed: dict[str, tuple[str, ...]] = {}  # a batch's rows share a few label lists: each parsed once
     out = []
     for values in audit.tuples(db, sql, params):
         v = list(values)
-        v[at["labels"]] = tuple(json.loads(v[at["labels"]]))
-        v[at["action"]], v[at["source"]] = _ACTIONS[v[at["action"]]], _SOURCES[v[at["source"]]]
+        text = v[labels_at]
+        labels = parsed.get(text)
+        if labels is None:
+            labels = parsed[text] = tuple(json.loads(text))
+        v[labels_at], v[action_at], v[source_at] = labels, _ACTIONS[v[action_at]], _SOURCES[v[source_at]]
         out.append(Decision(*v))
     return out
 
@@ -75,19 +86,45 @@ def append_decisions(db: Database, decisions: Sequence[Decision]) -> DecisionRes
     statuses = {item_id: ItemStatus(row[2]) for item_id, row in items.items()}
     plan = decision_log.plan(history_for_items(db, list(items)), decisions, statuses)
     rows = [decision_to_row(d) for d in plan.rows]
+    after = {table: audit.last_id(db, table) for table in ("decisions", "outbox")}
     # One executemany per table, not a statement per row: a batch of 1,000 is 3 statements, not 3,000.
     db.conn.executemany(_INSERT, [[row[c] for c in COLUMNS] for row in rows])
     outbox = [(d.uuid, messages.encode(messages.decision_message(
         d, sha256=items[d.item_id][0], external_id=items[d.item_id][1])), d.decided_at) for d in plan.rows]
     db.conn.executemany("INSERT INTO outbox (kind, ref, payload, created_at) VALUES ('decision', ?, ?, ?)", outbox)
-    seqs = _outbox_seqs(db, [d.uuid for d in plan.rows])
+    items_repo.set_statuses(db, plan.statuses)
+    known, seqs = _written(db, after, items, plan.statuses)
     records: list[audit.Record] = []
     for d in plan.rows:
         records += [("decision", d.uuid), ("outbox", seqs[d.uuid])] + ([("decision_qa", d.uuid)] if d.qa_of else [])
-    items_repo.set_statuses(db, plan.statuses)
     records += [("item_state", item_id) for item_id in plan.statuses]
-    _audit(db, plan.rows, records)
+    _audit(db, plan.rows, records, known)
     return DecisionResult(plan.rows, plan.changes)
+
+
+_DECISION_KEY = audit.VIEWS["decision"].columns.index("uuid")
+_OUTBOX_KEY, _OUTBOX_REF = (audit.VIEWS["outbox"].columns.index(c) for c in ("seq", "ref"))
+
+
+def _written(db: Database, after: dict[str, int], items: dict[str, tuple], statuses: dict[str, ItemStatus],
+             ) -> tuple[dict[audit.Record, str], dict[str, str]]:
+    """The audit hashes of the rows just written, and each decision's outbox seq. The decision and
+    outbox rows are read back as one range each (the rowids above the last before this append: the
+    writer holds the write lock); the items' state is what _identities read in this transaction with
+    the status just set (nothing else here writes an item's priority or suggested label)."""
+    known: dict[audit.Record, str] = {}
+    for row, digest in audit.appended(db, "decision", after["decisions"]):
+        known[("decision", row[_DECISION_KEY])] = digest
+    seqs = {}
+    for row, digest in audit.appended(db, "outbox", after["outbox"]):
+        known[("outbox", str(row[_OUTBOX_KEY]))] = digest
+        seqs[row[_OUTBOX_REF]] = str(row[_OUTBOX_KEY])
+    columns = audit.VIEWS["item_state"].columns
+    for item_id, status in statuses.items():
+        _, _, _, priority, suggested = items[item_id]
+        state = {"id": item_id, "status": status.value, "priority": priority, "suggested_label": suggested}
+        known[("item_state", item_id)] = audit.row_hash([state[c] for c in columns])
+    return known, seqs
 
 
 # -- history brought in: `moderator decisions import` ----------------------------------------------
@@ -217,31 +254,27 @@ def teams(db: Database) -> dict[str, str]:
     return {r[0]: r[1] for r in db.execute("SELECT uuid, team FROM decision_teams")}
 
 
-def _outbox_seqs(db: Database, uuids: list[str]) -> dict[str, str]:
-    """The outbox seq of each decision just queued (the newest row of its uuid)."""
-    found = db.execute(f"SELECT ref, MAX(seq) FROM outbox WHERE kind = 'decision' AND ref {_IN} GROUP BY ref",
-                       (json.dumps(uuids),))
-    return {ref: str(seq) for ref, seq in found}
-
-
-def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple[str, str | None, str]]:
-    """item id -> (sha256, external_id, status), in the order asked; DecisionLogError for a missing item."""
+def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple]:
+    """item id -> (sha256, external_id, status, priority, suggested_label), in the order asked;
+    DecisionLogError for a missing item."""
     wanted = list(dict.fromkeys(item_ids))
-    found = {r[0]: (r[1], r[2], r[3]) for r in db.execute(
-        f"SELECT id, sha256, external_id, status FROM items WHERE id {_IN}", (json.dumps(wanted),))}
+    found = {r[0]: r[1:] for r in audit.tuples(
+        db, f"SELECT id, sha256, external_id, status, priority, suggested_label FROM items WHERE id {_IN}",
+        (json.dumps(wanted),))}
     missing = next((i for i in wanted if i not in found), None)
     if missing is not None:
         raise decision_log.DecisionLogError(f"no item {missing!r}")
     return {i: found[i] for i in wanted}
 
 
-def _audit(db: Database, rows: Sequence[Decision], records: list[audit.Record]) -> None:
+def _audit(db: Database, rows: Sequence[Decision], records: list[audit.Record],
+           known: dict[audit.Record, str]) -> None:
     event = "undo" if all(d.action is Action.UNDO for d in rows) else "decision"
     if len(rows) == 1:
-        audit.append(db, rows[0].actor, event, rows[0].item_id, _summary(rows[0]), records)
+        audit.append(db, rows[0].actor, event, rows[0].item_id, _summary(rows[0]), records, known)
     else:
         payload = {"batch_id": rows[0].batch_id, "decisions": [_summary(d) for d in rows]}
-        audit.append(db, rows[0].actor, event, rows[0].batch_id, payload, records)
+        audit.append(db, rows[0].actor, event, rows[0].batch_id, payload, records, known)
 
 
 def _summary(d: Decision) -> dict[str, Any]:
@@ -278,9 +311,9 @@ def last_undoable(db: Database, actor: str) -> Decision | None:
     window = UNDO_WINDOW
     while True:
         sql = ("WITH mine AS (SELECT uuid FROM decisions WHERE actor = ? ORDER BY seq DESC LIMIT ?) "
-               "SELECT * FROM decisions WHERE uuid IN (SELECT uuid FROM mine) "
+               f"SELECT {_SELECT} FROM decisions WHERE uuid IN (SELECT uuid FROM mine) "
                "OR (action = 'undo' AND supersedes IN (SELECT uuid FROM mine)) ORDER BY seq")
-        history = [row_to_decision(r) for r in db.execute(sql, (actor, window))]
+        history = _decisions(db, sql, (actor, window))
         found = decision_log.last_undoable(history, actor)
         if found is not None or sum(d.actor == actor for d in history) < window:
             return found
@@ -291,9 +324,9 @@ def undo_set(db: Database, target: Decision) -> list[Decision]:
     """What undoing `target` supersedes: it alone, or every member of its batch not undone yet."""
     if target.batch_id is None:
         return [target]
-    sql = ("SELECT * FROM decisions WHERE batch_id = ? OR (action = 'undo' AND supersedes IN "
+    sql = (f"SELECT {_SELECT} FROM decisions WHERE batch_id = ? OR (action = 'undo' AND supersedes IN "
            "(SELECT uuid FROM decisions WHERE batch_id = ?)) ORDER BY seq")
-    history = [row_to_decision(r) for r in db.execute(sql, (target.batch_id, target.batch_id))]
+    history = _decisions(db, sql, (target.batch_id, target.batch_id))
     return decision_log.undo_set(history, target)
 
 
@@ -318,6 +351,8 @@ def unassigned_exposure(db: Database, item_id: str, actor: str) -> tuple[list[in
 
 
 def assign_exposure(db: Database, ids: list[int], decision_uuid: str) -> None:
+    if not ids:  # most items of a batch were never revealed: no statement at all
+        return
     db.conn.executemany("UPDATE exposure_events SET decision_uuid = ? WHERE id = ?", [(decision_uuid, i) for i in ids])
 
 
