@@ -44,6 +44,10 @@ class DeskAction(StrEnum):
     GRID_LARGER = "grid_larger", "Grid: larger thumbnails", ""
     GRID_SMALLER = "grid_smaller", "Grid: smaller thumbnails", ""
     GRID_FAMILIES = "grid_families", "Grid: fold near-duplicates into families (a label key labels whole families)", "{key} families"
+    TOGGLE_QUEUE = "toggle_queue", "Hide or show the queue panel (more room for the media)", ""
+    TOGGLE_SIDE = "toggle_side", "Hide or show the side panel (item facts and labels)", ""
+    BREAK_START = "break_start", "Start a break now (the break banner's Start break)", ""
+    BREAK_SNOOZE = "break_snooze", "Snooze the break reminder for 10 minutes", ""
 
     def __new__(cls, command: str, description: str, hint: str) -> DeskAction:
         member = str.__new__(cls, command)

@@ -34,6 +34,7 @@ from moderator.domain import (
     Reveal,
     normalise_category,
 )
+from moderator.policy_floors import parse_floors
 from moderator.resources import resource_path
 
 DECISION_ACTIONS = (Action.ALLOW, Action.REMOVE, Action.ESCALATE, Action.AGE_RESTRICT)
@@ -41,7 +42,7 @@ VALID_KEYS = tuple(str(d) for d in range(1, 10))
 SEVERITY_MAX = 10  # settings' high_severity shares this scale
 FILTER_LEVELS = 6  # blur and pixelate: 0 (off) … 6 (unrecognisable), as in blurring.filters
 STYLES = ("drawing",)
-TOP_KEYS = ("version", "labels", "filters")
+TOP_KEYS = ("version", "labels", "filters", "floors")
 LABEL_KEYS = ("key", "name", "title", "action", "severity")
 FILTER_KEYS = ("blur", "grayscale", "pixelate", "style", "reveal")
 
@@ -72,7 +73,9 @@ def parse_policy(data: dict[str, Any]) -> Policy:
         raise Bad("version", "a non-empty string", version)
     default, categories = _parse_filters(data.get("filters", {}))
     labels = _parse_labels(data.get("labels", MISSING), categories)
-    return Policy(version=str(version), labels=labels, default_filter=default, category_filters=categories)
+    floors = parse_floors(data.get("floors", {}), FILTER_LEVELS)  # what settings may not go below
+    return Policy(version=str(version), labels=labels, default_filter=default, category_filters=categories,
+                  floors=floors)
 
 
 def _parse_filters(raw: Any) -> tuple[FilterSpec, dict[str, FilterSpec]]:

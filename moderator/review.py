@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from moderator import decision_log, history, undo_rules
+from moderator import decision_log, exposure, history, undo_rules
 from moderator.clock import iso, now_iso, parse_iso, plus_minutes, utc_now
 from moderator.domain import (
     Action,
@@ -217,6 +217,9 @@ class ReviewService:
         row = {"item_id": item.id, "actor": self.actor, "category": item.category,
                "started_at": started_at, "ms": int(ms), "kind": kind, "fraction": float(fraction)}
         self.store.write(lambda db: db["exposure_events"].insert(row))
+        # Then the per-person ledger, so the budget counts this reveal in every store on the machine
+        # (moderator.exposure); the store's own row is already safe if the ledger cannot be written.
+        exposure.record(self.actor, self.store.path, item.id, kind, started_at, ms)
 
     # -- internals ----------------------------------------------------------------------------
     def _undo(self, db: Database, target: Decision) -> UndoOutcome:

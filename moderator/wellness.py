@@ -50,17 +50,19 @@ class BreakAdvisor:
 
 @dataclass(frozen=True)
 class Today:
-    exposure_ms: int
+    exposure_ms: int  # every store and desk of this person (elsewhere_ms included)
     reviewed: int
     budget_ms: int
+    elsewhere_ms: int = 0  # of which in other stores on this machine and on other desks (hub)
 
     @property
     def over_budget(self) -> bool:
         return self.budget_ms > 0 and self.exposure_ms >= self.budget_ms
 
 
-def today(db: Database, actor: str, day: str, budget_s: int) -> Today:
-    """Exposure and items reviewed by `actor` on `day` (YYYY-MM-DD, UTC), from stored rows only."""
+def today(db: Database, actor: str, day: str, budget_s: int, elsewhere_ms: int = 0) -> Today:
+    """Exposure and items reviewed by `actor` on `day` (YYYY-MM-DD, UTC): this store's rows, plus
+    `elsewhere_ms` from other stores and desks (moderator.exposure) toward the one budget."""
     exposure = db.execute(
         "SELECT COALESCE(SUM(ms), 0) FROM exposure_events WHERE actor = ? AND substr(started_at, 1, 10) = ?",
         (actor, day),
@@ -71,7 +73,8 @@ def today(db: Database, actor: str, day: str, budget_s: int) -> Today:
         "AND substr(decided_at, 1, 10) = ?",
         (actor, day),
     ).fetchone()[0]
-    return Today(int(exposure), int(reviewed), budget_s * 1000)
+    elsewhere_ms = max(0, int(elsewhere_ms))
+    return Today(int(exposure) + elsewhere_ms, int(reviewed), budget_s * 1000, elsewhere_ms)
 
 
 def exposure_summary(db: Database, actor: str | None = None) -> list[dict]:

@@ -91,6 +91,10 @@ _KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = 
     DeskAction.GRID_LARGER: lambda w: lambda: w.grid.grow(1),
     DeskAction.GRID_SMALLER: lambda w: lambda: w.grid.grow(-1),
     DeskAction.GRID_FAMILIES: lambda w: lambda: w.grid.toggle_families(),
+    DeskAction.TOGGLE_QUEUE: lambda w: w.toggle_queue,
+    DeskAction.TOGGLE_SIDE: lambda w: w.toggle_side,
+    DeskAction.BREAK_START: lambda w: w.wellness.start_break_by_key,
+    DeskAction.BREAK_SNOOZE: lambda w: w.wellness.snooze_by_key,
 }
 for _action, _target in _KEY_COMMANDS.items():
     add_action(_action)(lambda w, keys, target=_target: KeyCommand(w, keys, target(w)))

@@ -9,8 +9,9 @@ from moderator.actions import GRID_VIEW_KEYS, DeskMode, hints
 from moderator.banks import BankService
 from moderator.keymap import Binding
 from moderator.keymap import bindings as make_bindings
+from moderator.policy_floors import apply_floors, describe
 from moderator.review import ReviewService
-from moderator.settings import Settings, save_settings
+from moderator.settings import FORM, Settings, save_settings
 from ui.actions import create_actions, create_label_actions, set_mode
 from ui.bank_actions import BankActions
 from ui.bank_bar import AddToBankBar
@@ -31,13 +32,17 @@ from ui.video_player import VideoPlayer
 from ui.viewer import MediaViewer
 from ui.wellness_panel import BreakBanner, ExposureMeter, WellnessMonitor
 
+SIDE_WIDTH = 350  # "Media: image · image/jpeg · 1024×768" on one line at the theme's 13 px (measured: 207 px)
+QUEUE_WIDTH, QUEUE_MIN_WIDTH = 400, 250
+
 
 class MainWindow(QMainWindow):
     def __init__(self, service: ReviewService, keymap: dict[str, tuple[str, ...]],
                  settings: Settings | None = None, title: str = "", sync=None):
         super().__init__()
         self.setWindowTitle(f"Moderator Desk — {title}" if title else "Moderator Desk")
-        self.settings = settings = settings or Settings()
+        # The policy's floors first: a setting below one never takes effect (moderator.policy_floors)
+        self.settings = settings = apply_floors(settings or Settings(), service.policy.floors)[0]
         self.runner = TaskRunner(self)
         self.reveal = RevealController(settings.reveal_seconds, self)
         self.viewer = MediaViewer(self.reveal, settings.spotlight_radius)
@@ -60,16 +65,18 @@ class MainWindow(QMainWindow):
         self.help = HelpDialog(self.bindings + [Binding("grid_view", k, d) for k, d in GRID_VIEW_KEYS], self)
         self.grid: GridPanel | None = None  # made on the first G: a desk that never opens it pays nothing
         self.grid_shown = False
-        self.settings_dialog = SettingsDialog(self)
+        self.settings_dialog = SettingsDialog(self, floors=service.policy.floors)
         self.dashboard = DashboardPanel(service.store, self.runner, self)
         self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
         if self.sync is not None:
             self.reviewer.empty_text = "Waiting for work from the hub…"
         self._quit_confirmed = False
+        self._queue_hidden = self._queue_dragged = False
         self._build_layout()
         self.key_actions = dict(create_actions(self, keymap))
         self.label_actions = create_label_actions(self)
         self._keymap = keymap
+        self.break_banner.set_keys(keymap["break_start"], keymap["break_snooze"])
         self.set_mode(DeskMode.DESK)
         self._wire()
         self.resize(1500, 900)
@@ -93,21 +100,53 @@ class MainWindow(QMainWindow):
         column.addWidget(self.viewer, 1)
         column.addWidget(self.escalate_bar)
         column.addWidget(self.bank_bar)
-        side = QWidget()
+        self.side_panel = side = QWidget()
+        side.setObjectName("sidePanel")
         side_column = QVBoxLayout(side)
+        side_column.setContentsMargins(4, 0, 2, 0)  # the facts' own form keeps its margins: no double gutter
         side_column.addWidget(self.facts)
         side_column.addWidget(self.labels, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        # The side panel has one width whatever its text says: a long name wraps inside it and
+        # never pushes the viewer aside (the splitter would re-lay out on a new minimum width).
+        side.setFixedWidth(SIDE_WIDTH)
+        self.queue_panel.setMinimumWidth(QUEUE_MIN_WIDTH)  # the ID, SLA and category columns stay readable
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget, stretch in ((self.queue_panel, 0), (centre, 1), (side, 0)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([440, 760, 300])
+            splitter.setCollapsible(splitter.count() - 1, False)  # hidden by its key, never squeezed to 0
+        splitter.setSizes([QUEUE_WIDTH, 760, SIDE_WIDTH])
+        splitter.splitterMoved.connect(self._on_splitter_dragged)
         self.setCentralWidget(splitter)
         self.status_label = QLabel("")
-        self.statusBar().addPermanentWidget(self.meter)
-        self.statusBar().addPermanentWidget(self.status_label)
-        if self.sync is not None:
-            self.statusBar().addPermanentWidget(self.sync.indicator)
+        for widget in (self.meter, self.status_label) + ((self.sync.indicator,) if self.sync else ()):
+            widget.setObjectName(widget.objectName() or "statusCounter")
+            widget.setContentsMargins(10, 0, 10, 0)  # counters side by side, never running together
+            self.statusBar().addPermanentWidget(widget)
+
+    # -- the panels' room (Ctrl+1 / Ctrl+3) -----------------------------------------------------------
+    def toggle_queue(self) -> None:
+        """Hide or show the queue panel: the viewer takes (or gives back) its width."""
+        self._queue_hidden = not self._queue_hidden
+        self.queue_panel.setVisible(not self._queue_hidden and not self.grid_shown)  # the grid hides it anyway
+
+    def toggle_side(self) -> None:
+        self.side_panel.setVisible(self.side_panel.isHidden())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._queue_dragged:  # until the moderator drags it, the queue takes a quarter at most
+            self._fit_queue()
+
+    def _fit_queue(self) -> None:
+        sizes = self.splitter.sizes()
+        if self.queue_panel.isHidden() or sum(sizes) <= 0:
+            return
+        queue = max(QUEUE_MIN_WIDTH, min(QUEUE_WIDTH, self.width() // 4))
+        self.splitter.setSizes([queue, max(0, sum(sizes) - queue - sizes[2]), sizes[2]])
+
+    def _on_splitter_dragged(self, _pos: int, index: int) -> None:
+        self._queue_dragged = self._queue_dragged or index == 1  # the handle right of the queue
 
     def _wire(self) -> None:
         r, v = self.reviewer, self.viewer
@@ -133,6 +172,8 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: Settings) -> None:
         """Use new per-user settings now, and store them (on a worker) for the next start."""
+        chosen = settings
+        settings, overrides = apply_floors(chosen, self.reviewer.service.policy.floors)
         self.settings = settings
         self.reviewer.settings = settings
         self.reveal.reveal_seconds = settings.reveal_seconds
@@ -142,8 +183,10 @@ class MainWindow(QMainWindow):
         self.wellness.settings = self.wellness.advisor.settings = settings
         self.reviewer.refilter()
         self.wellness.refresh()
-        self.runner.write(lambda: save_settings(settings),
-                          lambda _r: self.statusBar().showMessage("Settings saved", 4000))
+        said = "Settings saved" if not overrides else \
+            "Settings saved; the policy overrides " + describe(overrides, {n: f[0] for n, f in FORM.items()}) \
+            .replace("\n", "; ")
+        self.runner.write(lambda: save_settings(settings), lambda _r: self.statusBar().showMessage(said, 12000))
 
     def _on_reviewer_current(self, item) -> None:
         self.facts.show_item(item)
@@ -171,6 +214,7 @@ class MainWindow(QMainWindow):
             self.grid.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
             self.grid.focused_changed.connect(self._on_grid_focus)
             self.grid.peek.exposure_saved.connect(self.wellness.refresh)
+            self.wellness.watch(self.grid.peek.reveal)  # the meter counts a grid peek while it runs
         self.viewer.end_reveal()
         self.player.pause()
         for widget in (self.viewer, self.escalate_bar, self.bank_bar, self.queue_panel):
@@ -190,7 +234,7 @@ class MainWindow(QMainWindow):
         self.grid_shown = False
         self.reviewer.prefetch = True
         self.viewer.show()
-        self.queue_panel.show()
+        self.queue_panel.setVisible(not self._queue_hidden)  # Ctrl+1's choice outlives the grid
         self.set_mode(DeskMode.DESK)
         row = self.reviewer.queue.row_of(item_id) if item_id else None
         if row is not None and row != self.reviewer.index:

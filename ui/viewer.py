@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QImage,
+    QLinearGradient,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -30,7 +31,10 @@ from ui.reveal import RevealController
 BACKGROUND = QColor("#15171a")
 SAFE = QColor("#2f7d4f")
 DANGER = QColor("#c0392b")
-CALM = (QColor("#a8c6d8"), QColor("#dfe9df"))
+# The calm screen follows the dark theme: two deep, low-saturation tones a shade off the background
+# (a bright gradient after a hard item would be a flash of its own) and soft, readable text.
+CALM = (QColor("#17242b"), QColor("#1b2a24"))
+CALM_TEXT = QColor("#9fb4bf")
 _GRID = np.stack(np.meshgrid(np.linspace(0, 1, 48), np.linspace(0, 1, 48)), axis=-1).reshape(-1, 2)
 
 
@@ -193,9 +197,11 @@ class MediaViewer(QWidget):
 
     def _paint_message(self, p: QPainter) -> None:
         if self._calm:  # the palate cleanser: a soft, empty gradient after a hard item
-            for i, colour in enumerate(CALM):
-                p.fillRect(QRect(0, i * self.height() // 2, self.width(), self.height() // 2 + 1), colour)
-            p.setPen(QColor("#34495e"))
+            fade = QLinearGradient(0, 0, 0, self.height())  # one soft fade, no edge across the middle
+            fade.setColorAt(0, CALM[0])
+            fade.setColorAt(1, CALM[1])
+            p.fillRect(self.rect(), fade)
+            p.setPen(CALM_TEXT)
         else:
             p.setPen(QColor("#c8ccd2"))
         p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from dataclasses import replace
 
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from moderator import exposure
 from moderator.clock import utc_now
 from moderator.review import ReviewService
 from moderator.settings import Settings
@@ -13,6 +16,7 @@ from ui.reveal import RevealController
 from ui.tasks import TaskRunner
 
 TICK_MS = 15_000
+LIVE_MS = 500  # the meter's refresh while a reveal runs
 
 
 def _clock(ms: int) -> str:
@@ -33,15 +37,32 @@ class BreakBanner(QFrame):
         self.text.setWordWrap(True)
         self.start_button = QPushButton("Start break")
         self.snooze_button = QPushButton("Snooze 10 min")
+        self.start_button.setObjectName("breakStart")
+        self.snooze_button.setObjectName("breakSnooze")
         for b in (self.start_button, self.snooze_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the review
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.start_button)
-        layout.addWidget(self.snooze_button)
+        # The reason on its own line, the buttons under it: in a narrow viewer (1024 px window, both
+        # panels shown) the text keeps the whole width instead of a column one word wide.
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.snooze_button)
+        layout.addLayout(buttons)
         self.start_button.clicked.connect(self.break_started)
         self.snooze_button.clicked.connect(self.snoozed)
         self.hide()
+
+    def set_keys(self, start: tuple[str, ...], snooze: tuple[str, ...]) -> None:
+        """Name the keys on the buttons (from the keymap): a break is one key away, like everything else."""
+        self.start_button.setText(f"Start break ({start[0]})" if start else "Start break")
+        self.snooze_button.setText(f"Snooze ({snooze[0]})" if snooze else "Snooze 10 min")
+        self.snooze_button.setToolTip("Remind me again in 10 minutes of active review")
+
+    @property
+    def reminding(self) -> bool:
+        return not self.isHidden() and not self.snooze_button.isHidden()
 
     def remind(self, reason: str) -> None:
         self.text.setText(f"Time for a short break: {reason}.")
@@ -57,7 +78,11 @@ class BreakBanner(QFrame):
 
 
 class WellnessMonitor(QObject):
-    """Counts active review time, watches decisions and exposure, and raises reminders."""
+    """Counts active review time, watches decisions and exposure, and raises reminders.
+
+    Today's exposure is the person's, not the store's: this store's rows plus every other store on
+    the machine (the ledger of moderator.exposure) plus, with a hub, other desks (`hub_ms`). While a
+    reveal runs the meter counts its running time too, so the budget is visible before it is spent."""
 
     updated = Signal(object)  # Today
 
@@ -68,6 +93,7 @@ class WellnessMonitor(QObject):
         self.advisor = BreakAdvisor(settings)
         self.settings = settings
         self.today: Today | None = None
+        self.hub_ms = None  # a callable returning other desks' exposure today (ms), run on a worker
         self._last_key = QElapsedTimer()
         self._tick = QTimer(self)
         self._tick.timeout.connect(lambda: self.tick(TICK_MS))
@@ -75,9 +101,20 @@ class WellnessMonitor(QObject):
         self._break = QTimer(self)
         self._break.timeout.connect(self._on_break_tick)
         self._break_left = 0
+        self._live_reveals: list[RevealController] = []
+        self._live_clock = QElapsedTimer()
+        self._live = QTimer(self)
+        self._live.setInterval(LIVE_MS)
+        self._live.timeout.connect(self._show_live)
+        self.watch(reveal)
         banner.snoozed.connect(self._on_banner_snoozed)
         banner.break_started.connect(self.start_break)
         QApplication.instance().installEventFilter(self)
+
+    def watch(self, reveal: RevealController) -> None:
+        """Count `reveal`'s spells on the meter while they run (the desk's viewer, the grid's peek)."""
+        self._live_reveals.append(reveal)
+        reveal.changed.connect(self._on_reveal_changed)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         # Shortcut keys are consumed before KeyPress reaches filters; ShortcutOverride comes first.
@@ -98,12 +135,32 @@ class WellnessMonitor(QObject):
 
     def refresh(self) -> None:
         actor, day, budget = self.service.actor, utc_now().date().isoformat(), self.settings.daily_exposure_budget_s
-        self.runner.run(lambda: today(self.service.store.db, actor, day, budget), self._on_today)
+        store, hub_ms = self.service.store, self.hub_ms
 
+        def read() -> Today:  # on a worker: the ledger and the hub are I/O
+            elsewhere = exposure.other_stores_ms(actor, day, store.path) + (hub_ms() if hub_ms else 0)
+            return today(store.db, actor, day, budget, elsewhere)
+
+        self.runner.run(read, self._on_today)
+
+    def live_ms(self) -> int:
+        """Today's exposure as the meter shows it now: the saved total and the running reveal."""
+        saved = self.today.exposure_ms if self.today else 0
+        return saved + (int(self._live_clock.elapsed()) if self._live.isActive() else 0)
+
+    # -- breaks (the banner's buttons and their keys) ------------------------------------------
     def start_break(self) -> None:
         self._break_left = self.settings.break_minutes * 60_000
         self.banner.count_down(self._break_left)
         self._break.start(1000)
+
+    def start_break_by_key(self) -> None:
+        if not self._break.isActive():  # the key twice does not restart a break under way
+            self.start_break()
+
+    def snooze_by_key(self) -> None:
+        if self.banner.reminding:
+            self._on_banner_snoozed()
 
     def _on_break_tick(self) -> None:
         self._break_left -= 1000
@@ -126,13 +183,39 @@ class WellnessMonitor(QObject):
     def _on_today(self, t: Today) -> None:
         self.today = t
         self.reveal.over_budget = t.over_budget
-        self.updated.emit(t)
+        for reveal in self._live_reveals:
+            reveal.over_budget = t.over_budget
+        if not self._live.isActive():  # a running reveal keeps its live figure until it is saved
+            self.updated.emit(t)
+
+    # -- the live meter ------------------------------------------------------------------------
+    def _on_reveal_changed(self) -> None:
+        running = any(r.active for r in self._live_reveals)
+        if running and not self._live.isActive():
+            self._live_clock.start()
+            self._live.start()
+        elif not running and self._live.isActive():
+            self._show_live()  # the spell's full length stays on the meter until its save is read back
+            self._live.stop()
+
+    def _show_live(self) -> None:
+        t = self.today or Today(0, 0, self.settings.daily_exposure_budget_s * 1000)
+        live = replace(t, exposure_ms=self.live_ms())
+        self.updated.emit(live)
+        for reveal in self._live_reveals:  # the budget ran out mid-spell: only hold-to-peek is left
+            reveal.over_budget = live.over_budget
+            if live.over_budget and reveal.active and reveal.kind != "peek":
+                reveal.end()
 
 
 class ExposureMeter(QLabel):
+    """Today's exposure for this person (every store, and other desks with a hub) and the budget."""
+
     def show_today(self, t: Today) -> None:
         budget = f" of {_clock(t.budget_ms)}" if t.budget_ms else ""
         self.setText(f"Exposure today {_clock(t.exposure_ms)}{budget} · reviewed {t.reviewed}")
         self.setStyleSheet("color: #e74c3c; font-weight: bold;" if t.over_budget else "")
-        self.setToolTip("Unfiltered time on screen today (peek, spotlight, reveal); "
-                        "past the budget only hold-to-peek is left")
+        elsewhere = f"; {_clock(t.elsewhere_ms)} of it in other stores or desks" \
+            if t.elsewhere_ms else ""
+        self.setToolTip("Your unfiltered time on screen today (peek, spotlight, reveal) in every store on this "
+                        f"machine{elsewhere}; past the budget only hold-to-peek is left")
