@@ -50,7 +50,10 @@ class QaOutcome:
     original: Decision | None  # the decision re-reviewed
     golden_labels: tuple[str, ...] | None  # the known answer, for a golden item
     agrees: bool  # the QA label is the original's (qa_sampling.label_of on both)
-    result: DecisionResult
+    result: DecisionResult | None  # the local rows written (None for a hub task: moderator.qa_hub)
+    # A hub task whose judgement is kept here but not (yet) answered by the hub: why, in one line; the
+    # original is then unknown (None) and stays so on this desk.
+    pending: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,23 @@ class Batch:
 
 
 class QaService:
-    def __init__(self, store: Store, policy: Policy, actor: str):
-        self.store, self.policy, self.actor = store, policy, actor
+    """One interface, two sources: the local store's tasks (`moderator qa sample`), or with `hub` (a
+    moderator.qa_hub.HubQaSource) the team hub's, leased. `remote` says every call may block on the
+    network (the desk then runs them on its network pool)."""
+
+    def __init__(self, store: Store, policy: Policy, actor: str, hub: Any = None):
+        self.store, self.policy, self.actor, self.hub = store, policy, actor, hub
         self._review = ReviewService(store=store, policy=policy, actor=actor)
+
+    @property
+    def remote(self) -> bool:
+        return self.hub is not None
 
     # -- reads --------------------------------------------------------------------------------
     def open_tasks(self) -> list[QaTask]:
         """This analyst's pending tasks, oldest batch first; never a task on the analyst's own decision."""
+        if self.hub is not None:
+            return self.hub.open_tasks()
         db = self.store.db
         answers = qa_repo.golden_answers(db)
         return [self._task(db, t, answers) for t in qa_repo.open_tasks(db, self.actor)]
@@ -77,6 +90,8 @@ class QaService:
     def judge(self, task_id: str, label: str, *, handle_ms: int = 0, note: str | None = None) -> QaOutcome:
         """The analyst's label for a pending task: the QA row and the task's new state in one
         transaction; the outcome is the first thing that shows the original."""
+        if self.hub is not None:
+            return self.hub.judge(task_id, label, handle_ms=handle_ms, note=note)
 
         def write(db: Database) -> tuple[qa_repo.TaskRow, DecisionResult, Decision]:
             t = self._pending(db, task_id)
@@ -101,6 +116,8 @@ class QaService:
         note = (note or "").strip()
         if not note:
             raise QaError("a resolution needs a note")
+        if self.hub is not None:
+            raise QaError("the hub takes no QA resolutions yet: press L to leave it for the lead")
 
         def write(db: Database) -> DecisionResult:
             t = self._disagreement(db, task_id)
@@ -114,6 +131,8 @@ class QaService:
     def leave_for_lead(self, task_id: str, note: str | None = None) -> None:
         """Leave a disagreement open for the lead (audited); the item's standing decision stays."""
         note = note.strip() if note and note.strip() else None
+        if self.hub is not None:
+            return self.hub.leave_for_lead(task_id, note)
 
         def write(db: Database) -> None:
             qa_repo.set_task(db, self.actor, self._disagreement(db, task_id), qa_repo.LEFT, note=note)

@@ -17,7 +17,9 @@ from moderator import qa_sampling
 from tests.hub_fixtures import add_items, clear_queue, decision, png_bytes
 
 BLIND_ITEM_KEYS = {"id", "sha256", "kind", "mime", "category", "priority", "sla_due_at", "reason", "report_count",
-                   "external_id", "source_name", "bytes"}
+                   "external_id", "source_name", "bytes",
+                   # the report's context (upstream.leases.ITEM_FIELDS): what was reported, not what was decided
+                   "reporter", "reported_account", "post_text", "source_url", "original_name"}
 
 
 def _name(prefix: str) -> str:
@@ -242,7 +244,8 @@ def test_a_judgement_marks_the_task_and_never_touches_the_item(hub):
     assert original.json() == {
         "task_id": task["task_id"], "decision_uuid": pushed[0]["uuid"], "qa_uuid": judged["uuid"], "item_id": item_id,
         "label": "spam", "labels": ["spam"], "action": "remove", "actor": record["actor"], "team": "vendor-x",
-        "decided_at": pushed[0]["decided_at"], "note": "looked twice"}
+        "decided_at": pushed[0]["decided_at"], "note": "looked twice", "source": "manual",
+        "policy_version": pushed[0]["policy_version"], "matches": [], "golden_labels": None}
     assert _one(hub, select(items.c.status).where(items.c.id == item_id))[0] == before == "decided"
     state = _one(hub, select(qa_tasks.c.state, qa_tasks.c.qa_uuid, qa_tasks.c.lease_id)
                  .where(qa_tasks.c.id == task["task_id"]))

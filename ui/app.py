@@ -28,8 +28,8 @@ def run_desk(args: argparse.Namespace) -> int:
     # PolicyError/KeymapError/SettingsError that `moderator` prints as one line, not a dead desk.
     try:
         qa = getattr(args, "qa", False)
-        # The demo queue never talks to a hub; QA works on the local store (QA on the hub: not yet).
-        hub = None if args.demo or qa else load_hub_config()
+        # The demo queue never talks to a hub; with one, `--qa` leases the hub's QA tasks.
+        hub = None if args.demo else load_hub_config()
     except HubConfigError as exc:
         print(f"moderator: error: {exc}", file=sys.stderr)
         return 2
@@ -53,6 +53,8 @@ def run_desk(args: argparse.Namespace) -> int:
         drain_all()  # every queued write reaches the store, and no worker outlives it
         if window is not None and window.sync is not None:
             window.sync.service.close()
+        if window is not None and getattr(window, "qa", None) is not None and window.qa.remote:
+            window.qa.hub.close()
         store.close()
 
 
@@ -81,20 +83,27 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
     sys.setswitchinterval(0.001)
     service = ReviewService(store=store, policy=policy, actor=actor)
     settings = settings or Settings()
-    sync = SyncService(store, policy, actor, hub, keep=settings.hub_in_hand) if hub is not None else None
+    sync = SyncService(store, policy, actor, hub, keep=settings.hub_in_hand) if hub is not None and not qa else None
     title = f"{'demo · ' if demo else ''}{store.data_dir}" + (f" · hub {hub.url}" if hub else "")
     if qa:
         from moderator.qa_service import QaService
         from ui.qa_window import QaWindow
 
-        window = QaWindow(service, QaService(store, policy, actor), keymap, settings, title=title)
+        source = None
+        if hub is not None:  # the hub's QA tasks, leased (moderator.qa_hub); else the local store's
+            from moderator.qa_hub import HubQaSource
+
+            source = HubQaSource.for_hub(store, policy, actor, hub.url, hub.token)
+        window = QaWindow(service, QaService(store, policy, actor, hub=source), keymap, settings, title=title)
     else:
         window = MainWindow(service, keymap, settings, title=title, sync=sync)
 
     def loaded(_result=None) -> None:
         window.reviewer.load()
-        if qa:
-            return  # no bank matching or hub: the QA desk only reads the moderation queue's history
+        if qa:  # no bank matching or moderation sync: the QA desk reads (or leases) QA tasks only
+            if window.hub_driver is not None:
+                window.hub_driver.start()
+            return
         window.bank_actions.match_in_background()
         if window.sync is not None:
             window.sync.start()

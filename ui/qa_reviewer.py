@@ -60,7 +60,14 @@ class QaReviewer(Reviewer):
 
     def load(self) -> None:
         found: dict[str, Item] = {}
-        self.runner.run(lambda: (self.queue.read(lambda: self._read_tasks(found)), found), self._on_tasks_read)
+        # Hub tasks: leasing and media downloads are network calls, on the network pool.
+        self.runner.run(lambda: (self.queue.read(lambda: self._read_tasks(found)), found), self._on_tasks_read,
+                        self._on_tasks_failed, network=self.qa.remote)
+
+    def _on_tasks_failed(self, exc: Exception) -> None:
+        self.message.emit(f"QA tasks not loaded: {exc}")
+        if not self.items:
+            self.viewer.show_message(f"{self.empty_text}\n\n{exc}")
 
     def reload(self) -> None:
         self.load()
@@ -106,7 +113,9 @@ class QaReviewer(Reviewer):
             self.queue_changed.emit(len(self.items), self.index)  # the list's selection snaps back
 
     def open_resolve(self) -> None:
-        if self.phase is Phase.DISAGREED and not self.saving:
+        if self.phase is Phase.DISAGREED and self.qa.remote:  # QaService.resolve refuses it: say so now
+            self.message.emit("The hub takes no QA resolutions yet: press L to leave it for the lead")
+        elif self.phase is Phase.DISAGREED and not self.saving:
             self.viewer.end_reveal()
             self._set_phase(Phase.RESOLVING)
 
@@ -140,11 +149,19 @@ class QaReviewer(Reviewer):
             return
         stored, ms = self.tasks[item.id], self._handle_ms()
         self.saving = True
-        self.runner.write(lambda: self.qa.judge(item.id, label_name, handle_ms=ms),
-                          lambda outcome: self._on_judged(outcome, stored), self._on_failed)
+        # A hub task's judgement is kept in the outbox, then pushed: the network pool, not the writer.
+        self.runner.run(lambda: self.qa.judge(item.id, label_name, handle_ms=ms),
+                        lambda outcome: self._on_judged(outcome, stored), self._on_failed,
+                        write=not self.qa.remote, network=self.qa.remote)
 
     def _on_judged(self, outcome: QaOutcome, stored: Item) -> None:
         self.saving = False
+        if outcome.pending is not None:  # kept here, not answered by the hub: the original stays unknown
+            self.saved.emit(outcome.qa.uuid, outcome.pending)
+            self.drop_tasks([outcome.task.task_id], outcome.pending)
+            return
+        if outcome.original is not None and self.qa.remote:
+            stored = outcome.task.item  # the hub's bank matches, sent with the original
         d, policy, settings = outcome.qa, self.service.policy, self.settings
         self.verdict = verdict_of(outcome, stored, policy)
         # Status lines name no label: the next task's must not seem to echo this one's.
@@ -166,6 +183,18 @@ class QaReviewer(Reviewer):
             self.message.emit(text)
         change = ItemChange(task_id, frozenset({ItemField.STATUS}), ItemStatus.DECIDED)
         delta = self.queue.apply(Changes(items=(task_id,), queue=True, item_changes=(change,)))
+        self._announce(self.index, lambda: self.model.apply(delta))
+
+    def drop_tasks(self, task_ids: list[str], text: str | None = None) -> None:
+        """Tasks that left this desk without a verdict (kept unanswered, or their hub lease is gone)."""
+        gone = [t for t in task_ids if self.queue.row_of(t) is not None and
+                (self.verdict is None or self.verdict.task_id != t)]
+        if text:
+            self.message.emit(text)
+        if not gone:
+            return
+        changes = tuple(ItemChange(t, frozenset({ItemField.STATUS}), ItemStatus.DECIDED) for t in gone)
+        delta = self.queue.apply(Changes(items=tuple(gone), queue=True, item_changes=changes))
         self._announce(self.index, lambda: self.model.apply(delta))
 
     def _set_phase(self, phase: Phase) -> None:

@@ -8,6 +8,7 @@ from moderator.qa_service import QaService
 from moderator.review import ReviewService
 from moderator.settings import Settings
 from ui.main_window import MainWindow
+from ui.qa_hub_driver import QaHubDriver
 from ui.qa_panels import QaFactsPanel, QaResolveBar, QaVerdictPanel
 from ui.qa_reviewer import QaReviewer
 
@@ -21,7 +22,19 @@ class QaWindow(MainWindow):
         super().__init__(service, keymap, settings, title=f"QA · {title}" if title else "QA")
         self.reviewer.empty_text = "No QA tasks for you. A lead samples decisions with `moderator qa sample`."
         self.queue_panel.title.setText("QA tasks")
+        self.hub_driver: QaHubDriver | None = None
+        if qa.remote:  # tasks leased from the team hub
+            self.reviewer.empty_text = ("No QA tasks for you on the hub. A lead samples decisions with "
+                                        "`moderator hub qa sample`.")
+            self.hub_driver = QaHubDriver(qa, self.reviewer, self.runner, self)
+            self.statusBar().addPermanentWidget(self.hub_driver.indicator)
+            self.hub_driver.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.set_mode(DeskMode.QA)
+
+    def closeEvent(self, event) -> None:
+        if self.hub_driver is not None and event.isAccepted():
+            self.hub_driver.release_on_quit()  # queued before MainWindow's runner shutdown, which waits
+        super().closeEvent(event)
 
     def _make_reviewer(self, service: ReviewService, settings: Settings) -> QaReviewer:
         return QaReviewer(service, self.qa, self.runner, self.viewer, settings, self)

@@ -19,6 +19,7 @@ from moderator import qa_sampling
 from moderator.clock import now_iso
 from upstream.auth import User
 from upstream.decisions import stored_decision
+from upstream.leases import item_matches
 from upstream.schema import decisions, golden_items, qa_batches, qa_tasks
 
 
@@ -82,9 +83,14 @@ def original(conn: Connection, user: User, task_id: str) -> dict:
         raise QaError(403, f"QA task {task_id} was judged by another analyst")
     row = conn.execute(select(decisions).where(decisions.c.uuid == task["decision_uuid"])).mappings().one()
     d = stored_decision(row)
+    golden = conn.execute(select(golden_items.c.labels).where(golden_items.c.item_id == d.item_id)).scalar()
+    # What the analyst may see now: the decision, its source (a bank's auto-action says so), the item's
+    # bank matches (what routing suggested) and a golden item's known answer.
     return {"task_id": task_id, "decision_uuid": d.uuid, "qa_uuid": task["qa_uuid"], "item_id": d.item_id,
             "label": qa_sampling.label_of(d), "labels": list(d.labels), "action": d.action.value, "actor": d.actor,
-            "team": row["team"], "decided_at": d.decided_at, "note": d.note}
+            "team": row["team"], "decided_at": d.decided_at, "note": d.note, "source": d.source.value,
+            "policy_version": d.policy_version, "matches": item_matches(conn, [d.item_id]).get(d.item_id, []),
+            "golden_labels": json.loads(golden) if golden else None}
 
 
 def add_golden(conn: Connection, actor: str, golden: list[tuple[str, tuple[str, ...], str | None]]) -> None:

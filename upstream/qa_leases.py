@@ -7,7 +7,8 @@ taken `FOR UPDATE SKIP LOCKED` on PostgreSQL, and expiry is a comparison at leas
 
 What a lease hands out is the item alone, the fields of POST /v1/leases without its matches: nothing
 of the original decision, its actor or any bank suggestion. The judgement comes back through POST
-/v1/decisions (upstream.decisions calls `refusal` and `finish` here).
+/v1/decisions (upstream.decisions calls `refusal` and `finish` here). A live QA lease is renewed
+(`renew_task`) and returned (`return_task`) as an item's is (upstream.leases.renew, return_lease).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from moderator.clock import iso, utc_now
-from upstream.leases import ITEM_FIELDS, Holder
+from upstream.leases import ITEM_FIELDS, Holder, LeaseError
 from upstream.schema import decisions, items, media, qa_batches, qa_leases, qa_tasks
 
 QA_ORDER = (qa_batches.c.created_at, qa_batches.c.id, qa_tasks.c.position)
@@ -135,3 +136,46 @@ def finish(conn: Connection, judged: list[dict], now_s: str) -> None:
         conn.execute(update(qa_tasks).where(or_(qa_tasks.c.id == task_id, same_decision))
                      .values(state="judged", qa_uuid=row["uuid"], judged_at=now_s, lease_id=None,
                              lease_expires_at=None))
+
+
+def _owned(conn: Connection, lease_id: str, holder: Holder):
+    """The QA lease row, `holder`'s; its task row locked first (the order leasing takes them in)."""
+    task_id = conn.execute(select(qa_leases.c.task_id).where(qa_leases.c.lease_id == lease_id)).scalar()
+    if task_id is not None:
+        conn.execute(select(qa_tasks.c.id).where(qa_tasks.c.id == task_id).with_for_update()).first()
+    row = conn.execute(select(qa_leases).where(qa_leases.c.lease_id == lease_id).with_for_update()).first()
+    if row is None:
+        raise LeaseError(404, f"no QA lease {lease_id}")
+    if row.actor != holder.actor:
+        raise LeaseError(403, f"QA lease {lease_id} is not yours")
+    return row
+
+
+def renew_task(conn: Connection, lease_id: str, holder: Holder, lease_seconds: int) -> dict:
+    """Extend a live QA lease of `holder`'s by `lease_seconds` from now; 409 when it is no longer held
+    (judged, returned, expired or taken over)."""
+    row = _owned(conn, lease_id, holder)
+    now = utc_now()
+    if row.ended_at is not None:
+        raise LeaseError(409, f"QA lease {lease_id} was {row.end_reason} at {row.ended_at}")
+    if row.expires_at <= iso(now):
+        raise LeaseError(409, f"QA lease {lease_id} expired at {row.expires_at}")
+    expires = iso(now + timedelta(seconds=lease_seconds))
+    conn.execute(update(qa_leases).where(qa_leases.c.lease_id == lease_id).values(expires_at=expires))
+    conn.execute(update(qa_tasks).where(qa_tasks.c.id == row.task_id, qa_tasks.c.lease_id == lease_id)
+                 .values(lease_expires_at=expires))
+    return {"lease_id": lease_id, "expires_at": expires}
+
+
+def return_task(conn: Connection, lease_id: str, holder: Holder) -> dict:
+    """End `holder`'s QA lease now: its task is leasable again at once. qa_leases has no `returned` end
+    reason (its CHECK is the hub's migration 0002_qa), so a returned lease ends as `expired`, at the
+    moment it was returned. Returning one that already ended changes nothing and answers the same."""
+    row = _owned(conn, lease_id, holder)
+    if row.ended_at is None:
+        now_s = iso(utc_now())
+        conn.execute(update(qa_leases).where(qa_leases.c.lease_id == lease_id)
+                     .values(ended_at=now_s, end_reason="expired", expires_at=min(row.expires_at, now_s)))
+        conn.execute(update(qa_tasks).where(qa_tasks.c.id == row.task_id, qa_tasks.c.lease_id == lease_id)
+                     .values(lease_id=None, lease_expires_at=None))
+    return {"lease_id": lease_id, "returned": True}

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from upstream.app import desk_id, role
 from upstream.auth import User
 from upstream.db import read_tx, write_tx
-from upstream.leases import Holder
+from upstream.leases import Holder, LeaseError
 from upstream.models import LeaseRequest
 from upstream.qa import QaError, original
-from upstream.qa_leases import lease_tasks
+from upstream.qa_leases import lease_tasks, renew_task, return_task
 
 router = APIRouter(prefix="/v1/qa")
 
@@ -23,6 +23,27 @@ def post_qa_leases(body: LeaseRequest, request: Request, user: User = Depends(ro
     state = request.app.state
     with write_tx(state.engine) as conn:
         return {"leases": lease_tasks(conn, Holder(user.name, desk), body.count, state.lease_seconds)}
+
+
+@router.post("/leases/{lease_id}/renew")
+def post_qa_renew(lease_id: str, request: Request, user: User = Depends(role("qa")),
+                  desk: str = Depends(desk_id)) -> dict:
+    state = request.app.state
+    try:
+        with write_tx(state.engine) as conn:
+            return renew_task(conn, lease_id, Holder(user.name, desk), state.lease_seconds)
+    except LeaseError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+
+
+@router.delete("/leases/{lease_id}")
+def delete_qa_lease(lease_id: str, request: Request, user: User = Depends(role("qa")),
+                    desk: str = Depends(desk_id)) -> dict:
+    try:
+        with write_tx(request.app.state.engine) as conn:
+            return return_task(conn, lease_id, Holder(user.name, desk))
+    except LeaseError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
 @router.get("/tasks/{task_id}/original")
