@@ -6,17 +6,23 @@ How it adds up, without counting anything twice:
 - the store in use counts its own `exposure_events` (the same rows as always, so older events count);
 - the ledger (storage/exposure_ledger.py, `exposure.sqlite3` 0600 in the config dir, beside
   settings.toml and hub.toml) adds every other store's events on this machine;
-- a hub adds what this person's decisions on other desks carried today (GET /v1/exposure/today).
+- a hub adds what this person's decisions on other desks carried today (GET /v1/exposure/today,
+  `HubExposure`; a decision carries the exposure summed up to it, so a reveal counts there once decided).
 `record` is the one path that writes the ledger; ReviewService.record_exposure calls it right after
 the store has saved the event.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+from moderator.hub_config import HubConfig
 from moderator.paths import config_dir
 from storage import exposure_ledger
+from storage import sync as sync_repo
+from storage.hub_client import HubClient, HubError
+from storage.store import Store
 
 LEDGER_FILE = "exposure.sqlite3"
 
@@ -39,3 +45,32 @@ def record(actor: str, store_path: str | Path, item_id: str, kind: str, started_
 def other_stores_ms(actor: str, day: str, store_path: str | Path, path: Path | None = None) -> int:
     """`actor`'s exposure on `day` in every store on this machine but `store_path`."""
     return exposure_ledger.total_ms(path or ledger_path(), actor, day, except_store=store_key(store_path))
+
+
+class HubExposure:
+    """This person's exposure today on the hub's other desks (GET /v1/exposure/today). Offline, or on
+    an answer that is not a count, the last figure the hub gave stands (0 before any): the budget
+    never drops because the network did. Call from a worker thread (HTTP; the desk id is a write)."""
+
+    def __init__(self, hub: HubConfig, store: Store):
+        self.hub, self.store = hub, store
+        self.last_ms = 0
+        self._client: HubClient | None = None
+        self._lock = threading.Lock()
+
+    def other_desks_ms(self) -> int:
+        with self._lock:  # two refreshes at once share one client, one at a time
+            try:
+                if self._client is None:
+                    self._client = HubClient(self.hub.url, self.hub.token, self.store.write(sync_repo.ensure_desk_id))
+                value = self._client.exposure_today().get("other_desks_ms")
+            except HubError:
+                return self.last_ms
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                self.last_ms = value
+            return self.last_ms
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()

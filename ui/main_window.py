@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidg
 
 from moderator.actions import GRID_VIEW_KEYS, DeskMode, hints
 from moderator.banks import BankService
+from moderator.exposure import HubExposure
 from moderator.keymap import Binding
 from moderator.keymap import bindings as make_bindings
 from moderator.policy_floors import apply_floors, describe
@@ -68,8 +69,10 @@ class MainWindow(QMainWindow):
         self.settings_dialog = SettingsDialog(self, floors=service.policy.floors)
         self.dashboard = DashboardPanel(service.store, self.runner, self)
         self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
+        self.hub_exposure = HubExposure(sync.hub, service.store) if sync is not None else None
         if self.sync is not None:
             self.reviewer.empty_text = "Waiting for work from the hub…"
+            self.wellness.use_hub(self.hub_exposure.other_desks_ms)  # the budget counts the other desks too
         self._quit_confirmed = False
         self._queue_hidden = self._queue_dragged = False
         self._build_layout()
@@ -270,4 +273,6 @@ class MainWindow(QMainWindow):
         # Every queued write reaches the store before the window goes, and no late callback
         # starts new work: the store closes right after this window.
         self.runner.shutdown()
+        if self.hub_exposure is not None:
+            self.hub_exposure.close()
         super().closeEvent(event)

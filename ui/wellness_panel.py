@@ -16,6 +16,7 @@ from ui.reveal import RevealController
 from ui.tasks import TaskRunner
 
 TICK_MS = 15_000
+HUB_REFRESH_MS = 60_000  # other desks' exposure changes without a local event: ask the hub this often
 LIVE_MS = 500  # the meter's refresh while a reveal runs
 
 
@@ -94,6 +95,8 @@ class WellnessMonitor(QObject):
         self.settings = settings
         self.today: Today | None = None
         self.hub_ms = None  # a callable returning other desks' exposure today (ms), run on a worker
+        self._hub_tick = QTimer(self)
+        self._hub_tick.timeout.connect(self.refresh)
         self._last_key = QElapsedTimer()
         self._tick = QTimer(self)
         self._tick.timeout.connect(lambda: self.tick(TICK_MS))
@@ -110,6 +113,11 @@ class WellnessMonitor(QObject):
         banner.snoozed.connect(self._on_banner_snoozed)
         banner.break_started.connect(self.start_break)
         QApplication.instance().installEventFilter(self)
+
+    def use_hub(self, other_desks_ms) -> None:
+        """Add the hub's figure for this person's other desks (a blocking call: run on a worker)."""
+        self.hub_ms = other_desks_ms
+        self._hub_tick.start(HUB_REFRESH_MS)
 
     def watch(self, reveal: RevealController) -> None:
         """Count `reveal`'s spells on the meter while they run (the desk's viewer, the grid's peek)."""

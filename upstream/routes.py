@@ -10,11 +10,13 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from moderator.banks import BankError
+from moderator.clock import utc_now
 from upstream.app import desk_id, role
 from upstream.auth import User
 from upstream.banks import changes_since, push_entries
 from upstream.db import read_tx, write_tx
 from upstream.decisions import receive
+from upstream.exposure import exposure_on
 from upstream.items import media_file
 from upstream.leases import Holder, LeaseError, holds_media, lease_items, renew, return_lease
 from upstream.models import BankEntriesPush, DecisionPush, LeaseRequest
@@ -91,6 +93,14 @@ def post_decisions(body: DecisionPush, request: Request, user: User = Depends(ro
     with write_tx(request.app.state.engine) as conn:
         results = receive(conn, user, desk, incoming, policy_labels(conn), head)
     return {"results": results}
+
+
+@router.get("/exposure/today")
+def get_exposure_today(request: Request, user: User = Depends(role(*ANYONE)), desk: str = Depends(desk_id),
+                       day: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$")) -> dict:
+    """The caller's exposure today (UTC) from their decisions on every desk, and from the other desks."""
+    with read_tx(request.app.state.engine) as conn:
+        return exposure_on(conn, user.name, day or utc_now().date().isoformat(), desk)
 
 
 @router.get("/policy")
