@@ -8,18 +8,23 @@ write's Changes and replays `row_steps` onto the view, so selections and scroll 
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from moderator.clock import parse_iso, utc_now
+from moderator.decision_log import OPEN
 from moderator.domain import Item, ItemStatus
 
 ANY, NONE = "any", "none"
 SOON_S = 3600  # "due soon": within the hour (the queue list colours the same rows)
 
-STATUS_CHOICES = (ANY, "pending", "skipped")
+# Status: ANY is every open item (pending or skipped). The two last choices show the items labelled
+# in this grid too, dimmed, in their queue place: with the open ones, or alone.
+WITH_DECIDED, DECIDED = "open + decided", "decided"
+STATUS_CHOICES = (ANY, "pending", "skipped", WITH_DECIDED, DECIDED)
 MATCH_CHOICES = (ANY, "matched", "unmatched")
 SLA_CHOICES = (ANY, "overdue", "due soon", "on time", "no SLA")
 SORTS = ("queue", "SLA", "category", "label", "match", "status")
@@ -49,8 +54,12 @@ class GridView:
     def filtered(self) -> bool:
         return any(v != ANY for v in (self.status, self.label, self.match, self.category, self.sla))
 
+    @property
+    def shows_decided(self) -> bool:
+        return self.status in (WITH_DECIDED, DECIDED)
+
     def accepts(self, item: Item, now: datetime) -> bool:
-        return (_is(self.status, item.status.value)
+        return (_status_is(self.status, item.status)
                 and _is(self.label, item.suggested_label)
                 and _is(self.match, "matched" if item.match_badges else "unmatched")
                 and _is(self.category, item.category)
@@ -59,6 +68,22 @@ class GridView:
 
 def _is(wanted: str, value: str | None) -> bool:
     return wanted == ANY or (value or NONE) == wanted
+
+
+def _status_is(wanted: str, status: ItemStatus) -> bool:
+    if wanted == ANY:
+        return status in OPEN
+    if wanted == WITH_DECIDED:
+        return True
+    if wanted == DECIDED:
+        return status not in OPEN
+    return status.value == wanted
+
+
+def with_decided(open_items: Sequence[Item], decided: Sequence[Item], key: Callable[[Item], tuple]) -> list[Item]:
+    """The open items (in queue order, sorted by `key`) with the decided ones each in the place its
+    queue key gives it, as if it had stayed in the queue."""
+    return list(heapq.merge(open_items, sorted(decided, key=key), key=key))
 
 
 def _sort_key(sort: str) -> Callable[[Item], tuple]:
@@ -98,7 +123,7 @@ def grid_rows(items: Sequence[Item], view: GridView, family_of: Mapping[str, str
     """The tiles for `items` (in queue order) under `view`; with view.families, items sharing a
     family id in `family_of` are one tile (their first in display order), counted in `members`."""
     now = now or utc_now()
-    shown = [i for i in items if view.accepts(i, now)] if view.filtered else list(items)
+    shown = [i for i in items if view.accepts(i, now)] if view.filtered else [i for i in items if i.status in OPEN]
     if view.sort != "queue":
         shown.sort(key=_sort_key(view.sort))
     if not view.families or not family_of:
@@ -106,8 +131,8 @@ def grid_rows(items: Sequence[Item], view: GridView, family_of: Mapping[str, str
     first_of: dict[str, str] = {}
     groups: dict[str, list[str]] = {}
     ids: list[str] = []
-    for item in shown:
-        family = family_of.get(item.id, item.id)
+    for item in shown:  # a decided item is never folded: its tile shows how it was labelled
+        family = family_of.get(item.id, item.id) if item.status in OPEN else item.id
         tile = first_of.setdefault(family, item.id)
         if tile == item.id:
             ids.append(item.id)

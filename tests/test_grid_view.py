@@ -146,3 +146,29 @@ def test_the_setting_is_typed_and_bounded():
     assert with_changes(Settings(), [("batch_confirm_over", "200")]).batch_confirm_over == 200
     with pytest.raises(SettingsError, match="batch_confirm_over"):
         with_changes(Settings(), [("batch_confirm_over", "0")])
+
+
+# -- decided items, under a filter that shows them ---------------------------------------------------
+def test_decided_items_show_only_under_the_filters_that_ask_for_them():
+    from moderator.grid_view import DECIDED, WITH_DECIDED, with_decided
+    from moderator.queue_state import queue_key
+
+    decided = [replace(QUEUE[1], status=ItemStatus.DECIDED), replace(QUEUE[3], status=ItemStatus.ESCALATED)]
+    still_open = [QUEUE[0], QUEUE[2], QUEUE[4]]
+    merged = with_decided(sorted(still_open, key=queue_key), decided, queue_key)
+    assert ids(grid_rows(merged, GridView(status=WITH_DECIDED), now=NOW)) == \
+        [i.id for i in sorted(QUEUE, key=queue_key)]  # each in its queue place
+    assert ids(grid_rows(merged, GridView(status=DECIDED), now=NOW)) == \
+        [i.id for i in sorted(decided, key=queue_key)]
+    assert set(ids(grid_rows(merged, GridView(), now=NOW))) == {i.id for i in still_open}
+    assert ids(grid_rows(merged, GridView(status="pending"), now=NOW)) == \
+        [i.id for i in sorted(still_open, key=queue_key)]
+
+
+def test_a_decided_item_is_never_folded_into_a_family():
+    from moderator.grid_view import WITH_DECIDED
+
+    family = {"i00": "f", "i01": "f", "i02": "f"}
+    items = [QUEUE[0], replace(QUEUE[1], status=ItemStatus.DECIDED), QUEUE[2]]
+    rows = grid_rows(items, GridView(status=WITH_DECIDED, families=True), family, now=NOW)
+    assert ids(rows) == ["i00", "i01"] and rows.members == {"i00": ("i00", "i02")}

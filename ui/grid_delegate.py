@@ -4,7 +4,8 @@ A tile is the thumbnail's square on top and two caption lines below it: the labe
 suggests, the match and family badges, then the category hint and the SLA state. Nothing is drawn
 over the picture, so what a tile shows of the media is exactly the thumbnail. Painting only reads:
 the Item from the model, the picture from the requester's memory cache (`picture_for`), the texts
-from the small helpers below; no file, no decode, no store.
+from the small helpers below; no file, no decode, no store. A decided tile (shown by a status filter
+that asks for them) is painted at DIMMED opacity, with the label it was given as its only badge.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from moderator.domain import Item
 from moderator.grid_view import sla_state
-from ui.grid_model import MembersRole
+from ui.grid_model import DecidedRole, MembersRole
 from ui.queue_model import ItemRole, due_text
 
 PAD = 6
@@ -35,6 +36,8 @@ SLA_COLOURS = {"overdue": QColor("#e74c3c"), "due soon": QColor("#f39c12"), "on 
 MATCH = QColor("#ff6b6b")
 LABEL = QColor("#f5c542")
 FAMILY = QColor("#7fb3ff")
+DECIDED = QColor("#5fd38d")
+DIMMED = 0.3  # a decided tile (shown by a status filter): its picture and caption at this opacity
 
 
 def tile_size(picture: int) -> QSize:
@@ -66,6 +69,11 @@ def match_badge(item: Item) -> str:
         return ""
     more = f" +{len(item.match_badges) - 1}" if len(item.match_badges) > 1 else ""
     return f"● {item.match_badges[0].split(':')[0]}{more}"
+
+
+def decided_badge(label: str | None) -> str:
+    """How a decided tile says what it was labelled here ("✓ spam")."""
+    return f"✓ {label}" if label else ""
 
 
 def family_badge(members: int) -> str:
@@ -115,8 +123,12 @@ class GridDelegate(QStyledItemDelegate):
         p.save()
         p.fillRect(tile, TILE_BG)
         peek = self.sources.peek_for(item)
+        decided = index.data(DecidedRole)
+        if decided:  # labelled already: still in its place, but out of the way of what is open
+            p.setOpacity(DIMMED)
         self._paint_picture(p, item, picture_rect(tile, self.picture), peek)
-        self._paint_caption(p, item, tile, len(index.data(MembersRole) or ()))
+        self._paint_caption(p, item, tile, len(index.data(MembersRole) or ()), decided)
+        p.setOpacity(1.0)
         if peek is not None:
             _frame(p, tile, PEEKING, 3)
         elif selected:
@@ -139,7 +151,7 @@ class GridDelegate(QStyledItemDelegate):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         p.drawImage(fitted(image, box), image)
 
-    def _paint_caption(self, p: QPainter, item: Item, tile: QRect, members: int) -> None:
+    def _paint_caption(self, p: QPainter, item: Item, tile: QRect, members: int, decided: str | None) -> None:
         top = tile.y() + PAD + self.picture + PAD // 2
         first = QRect(tile.x() + PAD, top, tile.width() - 2 * PAD, LINE)
         second = first.translated(0, LINE)
@@ -152,6 +164,10 @@ class GridDelegate(QStyledItemDelegate):
         category = self._small_metrics.elidedText(category_hint(item), Qt.TextElideMode.ElideRight,
                                                   first.width() - sla_width)
         p.drawText(first, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, category)
+        if decided:  # the label it was given, at full strength: what a dimmed tile is for
+            p.setOpacity(1.0)
+            self._chip(p, second, second.x(), decided_badge(decided), DECIDED)
+            return
         x = self._chip(p, second, second.x(), family_badge(members), FAMILY)
         x = self._chip(p, second, x, label_badge(item, self.sources.key_of), LABEL)
         self._chip(p, second, x, match_badge(item), MATCH)

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QL
 from moderator.domain import Policy
 from moderator.grid_view import ANY, MATCH_CHOICES, NONE, SLA_CHOICES, SORTS, STATUS_CHOICES, GridView
 
+MAX_LINES = 3
+
 
 class GridFilterBar(QWidget):
     changed = Signal(object)  # GridView
@@ -50,29 +52,37 @@ class GridFilterBar(QWidget):
         self._rows = 0
         self._reflow(1)
 
-    def _one_line_width(self) -> int:
-        spacing = self._layout.horizontalSpacing()
-        return sum(c.sizeHint().width() + spacing for c in self._cells) + 12
+    def _per_line(self, rows: int) -> int:
+        per_line = -(-len(self._cells) // rows)
+        return per_line + per_line % 2  # a title and its box stay on one line
+
+    def _width(self, rows: int) -> int:
+        """The bar's width with its cells on `rows` lines (the grid's columns line up across lines)."""
+        per_line, spacing = self._per_line(rows), self._layout.horizontalSpacing()
+        columns = [0] * per_line
+        for n, cell in enumerate(self._cells):
+            columns[n % per_line] = max(columns[n % per_line], cell.sizeHint().width())
+        return sum(columns) + spacing * per_line + 12
 
     def _reflow(self, rows: int) -> None:
-        """The titles and boxes on one line, or on two when the window is too narrow for one."""
+        """The titles and boxes on one line, or on two or three when the window is too narrow for fewer."""
         if rows == self._rows:
             return
         self._rows = rows
         for cell in self._cells:
             self._layout.removeWidget(cell)
-        per_line = -(-len(self._cells) // rows)
-        per_line += per_line % 2  # a title and its box stay on one line
+        per_line = self._per_line(rows)
         for n, cell in enumerate(self._cells):
             self._layout.addWidget(cell, n // per_line, n % per_line)
 
-    def minimumSizeHint(self):  # noqa: N802 (Qt's name): two lines fit where one does not
+    def minimumSizeHint(self):  # noqa: N802 (Qt's name): three lines fit where fewer do not
         hint = super().minimumSizeHint()
-        hint.setWidth(self._one_line_width() // 2 + 40)
+        hint.setWidth(self._width(MAX_LINES))
         return hint
 
     def resizeEvent(self, event) -> None:
-        self._reflow(1 if event.size().width() >= self._one_line_width() else 2)
+        width = event.size().width()
+        self._reflow(next((n for n in range(1, MAX_LINES) if width >= self._width(n)), MAX_LINES))
         super().resizeEvent(event)
 
     def set_families(self, on: bool) -> None:

@@ -5,6 +5,8 @@ It shows the reviewer's own queue (its QueueState and QueueModel) and writes thr
 so the list, the viewer and the grid always agree: a batch is ReviewService.decide_batch on the write
 worker (one batch id, one transaction), Ctrl+Z is the reviewer's undo (the whole batch), and the
 Changes each returns move the tiles (decided items leave, undone ones come back) without a re-read.
+Under a status filter that shows decided items, the items of a saved batch stay, dimmed, with the
+label they were given (GridModel.note_decided); an undo makes them open tiles again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from PySide6.QtCore import QElapsedTimer, QModelIndex, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from moderator.batch_confirm import confirm_reason
+from moderator.decision_log import STATUS_FOR_ACTION
 from moderator.domain import FilterSpec, Item
 from moderator.grid_view import GridView
 from moderator.thumbnails import ThumbnailService
@@ -21,7 +24,7 @@ from ui.grid_delegate import GridDelegate, TileSources
 from ui.grid_families import GridFamilies
 from ui.grid_filters import GridFilterBar
 from ui.grid_list import GridList
-from ui.grid_model import GridModel
+from ui.grid_model import DecidedRole, GridModel
 from ui.grid_peek import GridPeek
 from ui.grid_thumbs import ThumbnailRequester
 from ui.queue_model import ItemIdRole
@@ -60,6 +63,7 @@ class GridPanel(QWidget):
         self.status.setObjectName("gridStatus")
         self._visible: dict[str, int] = {}  # item id -> row, of the tiles asked for
         self._batch_clock = QElapsedTimer()
+        self._in_flight: tuple[list[str], str] | None = None  # a batch handed to the reviewer, not yet saved
         self._set_size(SIZES.index(160))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -75,6 +79,7 @@ class GridPanel(QWidget):
         self.list.selectionModel().selectionChanged.connect(lambda *_: self._show_count())
         self.list.activated.connect(lambda index: self.open_item.emit(index.data(ItemIdRole)))
         self.model.resynced.connect(self._on_resynced)
+        self.reviewer.saved.connect(self._on_saved)
         self.requester.ready.connect(self._repaint_item)
         self.requester.failed.connect(lambda item_id, _why: self._repaint_item(item_id))
         self.peek.changed.connect(self._repaint_item)
@@ -91,6 +96,7 @@ class GridPanel(QWidget):
         self.model.set_active(on)
         if not on:
             self.peek.end()
+            self._in_flight = None  # the viewer's saves are not a grid batch
             return
         self._batch_clock.start()
         row = self.model.row_of(item_id) if item_id else None
@@ -138,7 +144,9 @@ class GridPanel(QWidget):
         rows = self.selected_rows() or ([self.list.currentIndex().row()] if self.list.currentIndex().isValid() else [])
         ids = self.model.covered(rows)
         if not ids:
-            self.message.emit("Select thumbnails first (arrows, Shift+arrows, click)")
+            decided = any(self.model.index(r, 0).data(DecidedRole) for r in rows)
+            self.message.emit("Those tiles are decided already (Ctrl+Z undoes the last batch)" if decided
+                              else "Select thumbnails first (arrows, Shift+arrows, click)")
             return
         label = r.service.policy.label(label_name)
         reason = confirm_reason(r.service.policy, r.settings, label_name, len(ids))
@@ -152,9 +160,21 @@ class GridPanel(QWidget):
     def _commit(self, ids: list[str], label_name: str) -> None:
         ids = [i for i in ids if self.reviewer.queue.get(i) is not None]  # still open here (a hub lease may have gone)
         self.peek.end()
+        self._in_flight = None
         if ids and self.reviewer.decide_batch(ids, label_name, int(self._batch_clock.elapsed())):
             self._batch_clock.start()
+            self._in_flight = (ids, label_name)
         self.list.setFocus()
+
+    def _on_saved(self, _uuid: str, _text: str) -> None:
+        """The reviewer saved something: if it is the grid's batch, its items are decided tiles from now
+        (the model keeps those that then leave the queue; a failed batch never emits `saved`)."""
+        if self._in_flight is None:
+            return
+        ids, label_name = self._in_flight
+        self._in_flight = None
+        label = self.reviewer.service.policy.label(label_name)
+        self.model.note_decided(ids, label_name, STATUS_FOR_ACTION[label.action])
 
     def _after_confirm(self, _result: int) -> None:
         """The keys go back to the grid whichever way the question was answered."""
@@ -240,6 +260,8 @@ class GridPanel(QWidget):
         covered = len(self.model.covered(rows)) if rows else 0
         shown, total = self.model.rowCount(), len(self.reviewer.items)
         tiles = f"{shown} tiles" if self.model.view.families else f"{shown} shown"
+        if self.model.view.shows_decided:
+            tiles += f" ({self.model.decided_count()} decided here, dimmed)"
         picked = f"{covered} selected" + (f" in {len(rows)} tiles" if covered != len(rows) else "")
         self.status.setText(f"{tiles} of {total} open · {picked}")
 
