@@ -48,6 +48,7 @@ class DeskAction(StrEnum):
     TOGGLE_SIDE = "toggle_side", "Hide or show the side panel (item facts and labels)", ""
     BREAK_START = "break_start", "Start a break now (the break banner's Start break)", ""
     BREAK_SNOOZE = "break_snooze", "Snooze the break reminder for 10 minutes", ""
+    MESSAGES = "messages", "Show or hide the messages: each import and bank result, item by item", ""
 
     def __new__(cls, command: str, description: str, hint: str) -> DeskAction:
         member = str.__new__(cls, command)

@@ -10,6 +10,8 @@ floors are checked here, and a policy below them is refused rather than quietly 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from moderator.domain import (
     CSAM_FLOOR,
     DEFAULT_FLOOR,
     Action,
+    EscalationTarget,
     FilterSpec,
     Label,
     Policy,
@@ -42,9 +45,15 @@ VALID_KEYS = tuple(str(d) for d in range(1, 10))
 SEVERITY_MAX = 10  # settings' high_severity shares this scale
 FILTER_LEVELS = 6  # blur and pixelate: 0 (off) … 6 (unrecognisable), as in blurring.filters
 STYLES = ("drawing",)
-TOP_KEYS = ("version", "labels", "filters", "floors")
+TOP_KEYS = ("version", "labels", "filters", "floors", "escalation")
 LABEL_KEYS = ("key", "name", "title", "action", "severity")
 FILTER_KEYS = ("blur", "grayscale", "pixelate", "style", "reveal")
+ESCALATION_KEYS = ("targets", "reasons")
+TARGET_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_TITLE, MAX_REASON, MAX_REASONS = 100, 200, 50
+# A policy without [escalation] still escalates somewhere a person looks.
+DEFAULT_TARGETS = (EscalationTarget("senior_review", "Senior review"),)
+DEFAULT_REASONS = ("Other (see the note)",)
 
 
 class PolicyError(ValueError):
@@ -74,8 +83,45 @@ def parse_policy(data: dict[str, Any]) -> Policy:
     default, categories = _parse_filters(data.get("filters", {}))
     labels = _parse_labels(data.get("labels", MISSING), categories)
     floors = parse_floors(data.get("floors", {}), FILTER_LEVELS)  # what settings may not go below
+    targets, reasons = _parse_escalation(data.get("escalation", {}))
     return Policy(version=str(version), labels=labels, default_filter=default, category_filters=categories,
-                  floors=floors)
+                  floors=floors, escalation_targets=targets, escalation_reasons=reasons)
+
+
+def _parse_escalation(raw: Any) -> tuple[tuple[EscalationTarget, ...], tuple[str, ...]]:
+    """`[escalation.targets]` name = "Title" (the first is the default) and `reasons`, a list of lines."""
+    table = expect_table(raw, "escalation", ESCALATION_KEYS)
+    targets = DEFAULT_TARGETS
+    if "targets" in table:
+        raw_targets = expect_table(table["targets"], "escalation.targets")
+        if not raw_targets:
+            raise Bad("escalation.targets", "at least one target (name = \"Title\")", raw_targets)
+        targets = tuple(_target(name, title) for name, title in raw_targets.items())
+    reasons = DEFAULT_REASONS
+    if "reasons" in table:
+        value = table["reasons"]
+        if not isinstance(value, list) or not 1 <= len(value) <= MAX_REASONS:
+            raise Bad("escalation.reasons", f"a list of 1..{MAX_REASONS} strings", value)
+        reasons = tuple(_line(r, f"escalation.reasons[{i}]", MAX_REASON) for i, r in enumerate(value))
+        if len(set(reasons)) != len(reasons):
+            raise Bad("escalation.reasons", "each reason once", value)
+    return targets, reasons
+
+
+def _target(name: str, title: Any) -> EscalationTarget:
+    where = join("escalation.targets", name)
+    if not TARGET_NAME.fullmatch(name):
+        raise Bad(where, "a name of lowercase letters, digits and _ starting with a letter (at most 64)", name)
+    return EscalationTarget(name, _line(title, where, MAX_TITLE))
+
+
+def _line(value: Any, where: str, limit: int) -> str:
+    """One line of text a moderator reads: not empty, no control characters, at most `limit` long."""
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise Bad(where, f"a non-empty string of at most {limit} characters", value)
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise Bad(where, "one line without control characters", value)
+    return value.strip()
 
 
 def _parse_filters(raw: Any) -> tuple[FilterSpec, dict[str, FilterSpec]]:

@@ -46,7 +46,7 @@ def test_the_next_item_is_painted_before_the_save_returns(qtbot, desk, good_stor
         qtbot.keyClick(desk.viewer, Qt.Key.Key_2)
         qtbot.waitUntil(lambda: desk.viewer.prepared.item_id == ids[1], timeout=5000)
         assert desk.reviewer.saving and decided(good_store) == []  # on screen, not yet saved
-        assert desk.facts.text_of("Item") == (desk.reviewer.items[1].external_id or ids[1])  # the panel follows
+        assert desk.facts.text_of("Item") == (desk.reviewer.items[1].external_id or desk.reviewer.items[1].source_name)  # the panel follows
         assert saturation(painted_picture(desk.viewer)).max() <= 12  # filtered like any item
         qtbot.keyClick(desk.viewer, Qt.Key.Key_3)  # too early: the first save is still under way
     finally:
@@ -72,7 +72,7 @@ def test_a_failed_save_brings_the_decided_item_back(qtbot, desk, good_store, tmp
     qtbot.waitUntil(lambda: not desk.reviewer.saving and desk.viewer.prepared.item_id == ids[0], timeout=10000)
     assert "Not saved" in desk.statusBar().currentMessage()
     assert decided(good_store) == [] and [i.id for i in desk.reviewer.items] == ids
-    assert desk.facts.text_of("Item") == (desk.reviewer.items[0].external_id or ids[0])
+    assert desk.facts.text_of("Item") == (desk.reviewer.items[0].external_id or desk.reviewer.items[0].source_name)
     monkeypatch.delenv("MODERATOR_AUDIT_KEY_FILE")
     qtbot.waitUntil(lambda: on_screen(desk))
     qtbot.keyClick(desk.viewer, Qt.Key.Key_2)  # the same key again saves it

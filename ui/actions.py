@@ -95,6 +95,7 @@ _KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = 
     DeskAction.TOGGLE_SIDE: lambda w: w.toggle_side,
     DeskAction.BREAK_START: lambda w: w.wellness.start_break_by_key,
     DeskAction.BREAK_SNOOZE: lambda w: w.wellness.snooze_by_key,
+    DeskAction.MESSAGES: lambda w: w.messages.toggle,
 }
 for _action, _target in _KEY_COMMANDS.items():
     add_action(_action)(lambda w, keys, target=_target: KeyCommand(w, keys, target(w)))

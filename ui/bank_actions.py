@@ -6,6 +6,7 @@ from PySide6.QtCore import QObject, Signal
 
 from moderator.banks import BankService
 from moderator.matching import MatchSummary, match_pending, reopen
+from moderator.result_messages import ResultMessage, bank_messages
 from moderator.session import bank_decisions
 from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
@@ -16,6 +17,7 @@ from ui.tasks import TaskRunner
 class BankActions(QObject):
     message = Signal(str)
     matched = Signal(object)  # MatchSummary
+    results = Signal(object)  # list[ResultMessage]: each item the run closed or could not match
 
     def __init__(self, banks: BankService, reviewer: Reviewer, runner: TaskRunner, bar: AddToBankBar,
                  dialog: BankDecisionsDialog, parent: QObject | None = None):
@@ -51,8 +53,11 @@ class BankActions(QObject):
         """
         store, policy = self.banks.store, self.banks.policy
 
-        def work() -> MatchSummary | None:
-            return match_pending(store, policy) if self.banks.list_banks() else None
+        def work() -> tuple[MatchSummary, list[ResultMessage]] | None:
+            if not self.banks.list_banks():
+                return None
+            summary = match_pending(store, policy)
+            return summary, bank_messages(summary, bank_decisions(store)) if summary.hashed else []
 
         self.runner.run(work, self._on_matched, lambda exc: self.message.emit(f"Matching stopped: {exc}"),
                         background=True)
@@ -79,10 +84,12 @@ class BankActions(QObject):
                         lambda r: self.message.emit(f"Added {r.added} hash(es) to {r.bank} as {r.label or 'unlabelled'}"),
                         lambda exc: self.message.emit(f"Not added: {exc}"), background=True)
 
-    def _on_matched(self, summary: MatchSummary | None) -> None:
-        if summary is None:
+    def _on_matched(self, done: tuple[MatchSummary, list[ResultMessage]] | None) -> None:
+        if done is None:
             return
+        summary, messages = done
         self.matched.emit(summary)
         if summary.hashed:
             self.message.emit(f"Bank matching: {summary.text}")
+        self.results.emit(messages)
         self.reviewer.apply_changes(summary.changes)

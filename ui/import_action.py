@@ -9,12 +9,15 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from moderator.importing import ImportOutcome, import_and_match
 from moderator.ingest import ImportReport, ImportUsageError
+from moderator.result_messages import ResultMessage, bank_messages, import_messages
+from moderator.session import bank_decisions
 from ui.reviewer import Reviewer
 from ui.tasks import TaskRunner
 
 
 class ImportAction(QObject):
     message = Signal(str)
+    results = Signal(object)  # list[ResultMessage]: each skipped file, duplicate and item a bank closed
     progressed = Signal(int, int)  # emitted on the worker; queued to the GUI thread
     finished = Signal(object)  # ImportReport
 
@@ -22,6 +25,7 @@ class ImportAction(QObject):
         super().__init__(parent)
         self.reviewer, self.runner, self._parent = reviewer, runner, parent
         self.running = False
+        self.panel_key = "M"  # the messages panel's key, named in the status line (main window sets it)
         self.progressed.connect(self._on_progressed)
 
     def ask(self) -> None:
@@ -39,21 +43,26 @@ class ImportAction(QObject):
         self.message.emit("Importing…")
         self.runner.run(lambda: self._work(service, paths), self._on_done, self._on_failed, background=True)
 
-    def _work(self, service, paths: list[Path]) -> ImportReport:
+    def _work(self, service, paths: list[Path]) -> tuple[ImportReport, list[ResultMessage]]:
         # The op walks the folders first (slow for big ones, so here on the worker) and raises
-        # ImportUsageError before writing anything.
+        # ImportUsageError before writing anything. The messages are built here too: they read the
+        # bank decisions the run wrote.
         outcome: ImportOutcome = import_and_match(service.store, paths, service.actor, service.policy,
                                                   progress=self.progressed.emit)
-        return outcome.report
+        messages = import_messages(outcome.report)
+        if outcome.matching is not None:
+            messages += bank_messages(outcome.matching, bank_decisions(service.store))
+        return outcome.report, messages
 
     def _on_progressed(self, done: int, total: int) -> None:
         self.message.emit(f"Importing… {done} / {total}")
 
-    def _on_done(self, report: ImportReport) -> None:
+    def _on_done(self, done: tuple[ImportReport, list[ResultMessage]]) -> None:
         self.running = False
-        reasons = "; ".join(f"{Path(s.origin).name}: {s.reason}" for s in report.skipped[:3])
-        more = f" (+{len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
-        self.message.emit(f"Import: {report.summary}" + (f" — skipped {reasons}{more}" if reasons else ""))
+        report, messages = done
+        # One short line; every file's reason is in the messages panel, which never overflows.
+        self.message.emit(f"Import: {report.summary}" + (f" ({self.panel_key} lists each)" if report.skipped else ""))
+        self.results.emit(messages)
         self.finished.emit(report)
         self.reviewer.reload()
 

@@ -11,6 +11,7 @@ from moderator.exposure import HubExposure
 from moderator.keymap import Binding
 from moderator.keymap import bindings as make_bindings
 from moderator.policy_floors import apply_floors, describe
+from moderator.report_context import item_context
 from moderator.review import ReviewService
 from moderator.settings import FORM, Settings, save_settings
 from ui.actions import create_actions, create_label_actions, set_mode
@@ -22,6 +23,7 @@ from ui.escalate_bar import EscalateBar
 from ui.grid_panel import GridPanel
 from ui.help_dialog import HelpDialog
 from ui.import_action import ImportAction
+from ui.messages_panel import MessagesPanel
 from ui.queue_panel import QueuePanel
 from ui.reveal import RevealController
 from ui.reviewer import Reviewer
@@ -54,7 +56,8 @@ class MainWindow(QMainWindow):
         self.queue_panel = QueuePanel(self.reviewer.model)
         self.facts = self._make_facts(keymap)
         self.labels = LabelsPanel(service.policy, keymap)
-        self.escalate_bar = EscalateBar()
+        self.escalate_bar = EscalateBar(service.policy)
+        self.messages = MessagesPanel(keymap["messages"][0])
         self.bank_bar = AddToBankBar()
         self.importer = ImportAction(self.reviewer, self.runner, self)
         self.bank_actions = BankActions(BankService(service.store, service.policy, service.actor),
@@ -88,7 +91,11 @@ class MainWindow(QMainWindow):
         return Reviewer(service, self.runner, self.viewer, settings, self)
 
     def _make_facts(self, keymap: dict[str, tuple[str, ...]]) -> FactsPanel:
-        return FactsPanel(keymap)
+        facts = FactsPanel(keymap)
+        store = self.reviewer.service.store  # the context around an item is read on a worker
+        facts.attach(self.reviewer.service.policy,
+                     lambda item, done: self.runner.run(lambda: item_context(store.db, item), done))
+        return facts
 
     def set_mode(self, mode: DeskMode) -> None:
         """Only the commands live in `mode` answer their keys; the hint line names those."""
@@ -103,6 +110,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.viewer, 1)
         column.addWidget(self.escalate_bar)
         column.addWidget(self.bank_bar)
+        column.addWidget(self.messages)
         self.side_panel = side = QWidget()
         side.setObjectName("sidePanel")
         side_column = QVBoxLayout(side)
@@ -168,6 +176,9 @@ class MainWindow(QMainWindow):
         self.bank_bar.closed.connect(lambda: v.setFocus())
         self.bank_actions.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.importer.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.importer.panel_key = self._keymap["messages"][0]
+        self.importer.results.connect(self.messages.add)
+        self.bank_actions.results.connect(self.messages.add)
         self.settings_dialog.saved.connect(self.apply_settings)
         if self.sync is not None:
             self.sync.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
