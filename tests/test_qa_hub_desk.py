@@ -121,6 +121,7 @@ def test_the_qa_desk_leases_from_the_hub_and_sees_the_original_only_after_the_ju
         if label == "spam":
             qtbot.keyClick(window.viewer, Qt.Key.Key_3)  # any key moves on
         else:
+            assert "the hub takes no resolutions" in window.verdict_panel.keys.text()
             qtbot.keyClick(window.viewer, Qt.Key.Key_Return)  # no resolutions on the hub: one line
             assert "leave it for the lead" in window.statusBar().currentMessage()
             qtbot.keyClick(window.viewer, Qt.Key.Key_L)

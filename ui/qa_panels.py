@@ -68,6 +68,7 @@ class QaVerdictPanel(QFrame):
         self.setObjectName("qaVerdict")
         self._resolve_key = first_key(keymap, DeskAction.QA_RESOLVE)
         self._leave_key = first_key(keymap, DeskAction.QA_LEAVE_FOR_LEAD)
+        self.remote = False  # hub tasks (QaWindow sets it): no resolve key to offer
         self.headline = QLabel()
         self.headline.setObjectName("qaHeadline")
         self.keys = QLabel()
@@ -106,8 +107,10 @@ class QaVerdictPanel(QFrame):
             self.bank.setText("")
             return
         self._set_headline(verdict.headline, "qaAgree" if verdict.agrees else "qaDisagree")
-        self.keys.setText(f"{self._resolve_key}: resolve (final label + note) · {self._leave_key}: leave for the lead"
-                          if verdict.resolvable else "Any key: the next task")
+        resolve = (f"{self._resolve_key}: resolve (final label + note) · " if not self.remote else
+                   "the hub takes no resolutions · ")
+        self.keys.setText(f"{resolve}{self._leave_key}: leave for the lead" if verdict.resolvable
+                          else "Any key: the next task")
         self._fill(verdict.original, verdict.qa)
         golden = f" · <b>Golden item, known answer:</b> {verdict.golden}" if verdict.golden else ""
         self.bank.setText(f"<b>Banks:</b> {verdict.bank}{golden}")

@@ -24,6 +24,7 @@ class QaWindow(MainWindow):
         self.queue_panel.title.setText("QA tasks")
         self.hub_driver: QaHubDriver | None = None
         if qa.remote:  # tasks leased from the team hub
+            self.verdict_panel.remote = True
             self.reviewer.empty_text = ("No QA tasks for you on the hub. A lead samples decisions with "
                                         "`moderator hub qa sample`.")
             self.hub_driver = QaHubDriver(qa, self.reviewer, self.runner, self)
