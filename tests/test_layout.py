@@ -135,3 +135,37 @@ def test_the_help_sheet_fits_the_window_and_cuts_no_row(qtbot, desk, size):
         keys = table.item(row, 0).text()
         assert table.fontMetrics().horizontalAdvance(keys) <= table.columnWidth(0)
     desk.help.hide()
+
+
+@pytest.fixture
+def csam_desk(qtbot, store, policy, tmp_path):
+    import json
+
+    from moderator.ingest import import_paths
+    from tests.conftest import photo, write_image
+
+    work = tmp_path / "work"
+    work.mkdir()
+    items = [("astronaut", "csam_suspected"), ("coffee", "hate_symbol")]
+    for n, (name, _category) in enumerate(items):
+        write_image(work / f"{n}.jpg", photo(name))
+    (work / "m.jsonl").write_text("".join(json.dumps({"path": f"{n}.jpg", "category": c}) + "\n"
+                                          for n, (_name, c) in enumerate(items)))
+    import_paths(store, [work / "m.jsonl"], "tester")
+    window = open_desk(qtbot, store, policy, Settings(palate_cleanser=False))
+    yield window
+    window.close()
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1600, 1000)])
+def test_queue_categories_are_read_whole(qtbot, csam_desk, size):
+    from ui.queue_model import COLUMNS
+
+    settle(qtbot, csam_desk, size)
+    view, model = csam_desk.queue_panel.view, csam_desk.queue_panel.model
+    category = COLUMNS.index("Category")
+    names = [model.index(r, category).data() for r in range(model.rowCount())]
+    assert "csam_suspected" in names
+    for name in names:
+        assert view.fontMetrics().horizontalAdvance(name) + 8 <= view.columnWidth(category), name
+    assert view.isColumnHidden(COLUMNS.index("Kind")) == (size[0] == 1024)  # narrow: Kind gives way

@@ -35,6 +35,7 @@ class QueuePanel(QWidget):
         # Items that arrive one by one (a hub's leases into an empty queue) never reset the model:
         # the first rows measure the columns as a reset would.
         self._measured = False
+        self._kind_width = 0
         self.model.rowsInserted.connect(self._on_rows_inserted)
 
     def show_items(self, count: int, current: int) -> None:
@@ -58,6 +59,26 @@ class QueuePanel(QWidget):
         kind = COLUMNS.index("Kind")
         widest = self.view.fontMetrics().horizontalAdvance("video ·skipped") + 16
         header.resizeSection(kind, max(header.sectionSize(kind), widest))
+        self._kind_width = max(header.sectionSize(kind), widest)  # kept: a hidden section measures 0
+        # A category is read whole ("csam_suspected", not "csam_suspe…"): its column fits the longest
+        # name shown, past the 104 px the other columns stop at.
+        category = COLUMNS.index("Category")
+        names = {self.model.index(r, category).data() or "" for r in range(min(self.model.rowCount(), 2000))}
+        longest = max((self.view.fontMetrics().horizontalAdvance(n) for n in names | {"csam_suspected"}), default=0)
+        header.resizeSection(category, longest + 16)
+        self._fit_columns()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """A narrow queue (a 1024 px window) drops the Kind column, which the side panel's Media line
+        also says, rather than cut the category and the match badge."""
+        header = self.view.horizontalHeader()
+        kind = COLUMNS.index("Kind")
+        others = sum(header.sectionSize(c) for c in range(COLUMNS.index("Category") + 1) if c != kind)
+        self.view.setColumnHidden(kind, self.view.viewport().width() < others + self._kind_width + 60)
 
     def select(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
