@@ -1,6 +1,7 @@
 """Screenshots of the desk's layout at 1600x1000 and 1024x700 on the demo queue (docs/layout-*.png):
 the whole desk, the queue and side panel hidden (Ctrl+1, Ctrl+3), the `?` sheet, the calm screen
-after a high-severity item and the break banner with its keys.
+after a high-severity item and the break banner with its keys, and the settings dialog naming what
+a policy's floors override.
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_layout_screenshots.py  (or under xvfb-run)
 """
@@ -50,6 +51,20 @@ def open_window(app, store, size, settings=None):
     return window
 
 
+def settings_with_floors(app, window, tag: str) -> None:
+    """The settings dialog under a policy with floors, a value edited below one: what it says."""
+    from moderator.domain import WellnessFloors
+
+    dialog = window.settings_dialog
+    dialog.floors = WellnessFloors(min_blur=3, grayscale=True, max_daily_exposure_s=900, breaks=True)
+    dialog.edit(window.settings)
+    dialog.fields["blur"].setValue(1)
+    dialog.fields["daily_exposure_budget_s"].setValue(0)
+    settle(app)
+    save(app, dialog, f"settings-floors-{tag}.png")
+    dialog.reject()
+
+
 def main() -> None:
     app = QApplication.instance() or QApplication([])
     app.setStyleSheet((ROOT / "resources" / "theme.qss").read_text())
@@ -73,6 +88,7 @@ def main() -> None:
                 window.break_banner.remind("1 high-severity items since your last break")
                 window.viewer.show_message("Take a breath. The next item follows in a moment.", calm=True)
                 save(app, window, f"calm-{tag}.png")
+                settings_with_floors(app, window, tag)
             window.runner.wait()
             window.close()
 

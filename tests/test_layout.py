@@ -169,3 +169,16 @@ def test_queue_categories_are_read_whole(qtbot, csam_desk, size):
     for name in names:
         assert view.fontMetrics().horizontalAdvance(name) + 8 <= view.columnWidth(category), name
     assert view.isColumnHidden(COLUMNS.index("Kind")) == (size[0] == 1024)  # narrow: Kind gives way
+
+
+def test_the_settings_dialog_fits_a_1024x700_window(qtbot, desk):
+    settle(qtbot, desk, (1024, 700))
+    dialog = desk.settings_dialog
+    dialog.floors = replace(desk.reviewer.service.policy.floors, min_blur=5, max_daily_exposure_s=900)
+    dialog.edit(desk.settings)
+    dialog.fields["daily_exposure_budget_s"].setValue(0)  # the note under the form takes two lines
+    settle(qtbot, desk)
+    hint = dialog.sizeHint()
+    assert hint.height() <= 700 - 40 and hint.width() <= 1024
+    assert "0 → 900" in dialog.policy_note.text()
+    dialog.reject()
