@@ -87,3 +87,18 @@ def test_the_meter_counts_a_reveal_while_it_runs(qtbot, desk):
     QTest.keyClick(desk.viewer, Qt.Key.Key_R)  # end it
     qtbot.waitUntil(lambda: desk.wellness.today is not None and desk.wellness.today.exposure_ms >= 1000)
     assert "Exposure today 0:01" in desk.meter.text()
+
+
+def test_the_meter_counts_a_grid_peek_while_it_is_held(qtbot, good_store, policy):
+    from tests.grid_helpers import open_grid
+
+    window = open_desk(qtbot, good_store, policy, Settings(palate_cleanser=False, reveal_seconds=5))
+    grid = open_grid(qtbot, window)
+    qtbot.keyPress(grid.list, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: grid.peek.peeking)
+    qtbot.waitUntil(lambda: "Exposure today 0:01" in window.meter.text(), timeout=2500)
+    assert grid.peek.peeking  # counted while held, before the release saves it
+    qtbot.keyRelease(grid.list, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.wellness.today is not None and window.wellness.today.exposure_ms >= 1000)
+    window.runner.wait()
+    window.close()
