@@ -13,6 +13,8 @@ from sqlite_utils import Database
 
 from moderator import decision_log
 from moderator import outbox as messages
+from moderator.batch_confirm import Holding, not_held, not_held_refusal
+from moderator.clock import utc_now
 from moderator.domain import (
     Action,
     Changes,
@@ -84,6 +86,8 @@ def append_decisions(db: Database, decisions: Sequence[Decision]) -> DecisionRes
     caller's transaction; DecisionLogError (before anything is written) when the log refuses a row."""
     items = _identities(db, [d.item_id for d in decisions])
     statuses = {item_id: ItemStatus(row[2]) for item_id, row in items.items()}
+    if decisions and decisions[0].source is DecisionSource.BATCH:
+        _refuse_unheld(db, list(items))
     plan = decision_log.plan(history_for_items(db, list(items)), decisions, statuses)
     rows = [decision_to_row(d) for d in plan.rows]
     after = {table: audit.last_id(db, table) for table in ("decisions", "outbox")}
@@ -252,6 +256,18 @@ def teams(db: Database) -> dict[str, str]:
     if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decision_teams'").fetchone() is None:
         return {}
     return {r[0]: r[1] for r in db.execute("SELECT uuid, team FROM decision_teams")}
+
+
+def _refuse_unheld(db: Database, item_ids: list[str]) -> None:
+    """A batch covers only items this desk holds when it is written (moderator.batch_confirm.not_held):
+    DecisionLogError with the one line that says how many are not, before anything is written."""
+    sql = (f"SELECT i.id, i.status, i.origin = 'hub', l.state, l.expires_at FROM items i "
+           f"LEFT JOIN hub_leases l ON l.lease_id = (SELECT lease_id FROM hub_leases WHERE item_id = i.id "
+           f"AND state != 'refused' ORDER BY leased_at DESC, rowid DESC LIMIT 1) WHERE i.id {_IN}")
+    found = [Holding(r[0], ItemStatus(r[1]), bool(r[2]), r[3], r[4]) for r in db.execute(sql, (json.dumps(item_ids),))]
+    gone = not_held(found, utc_now())
+    if gone:
+        raise decision_log.DecisionLogError(not_held_refusal(len(gone), len(item_ids)))
 
 
 def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple]:

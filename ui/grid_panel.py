@@ -14,7 +14,7 @@ from __future__ import annotations
 from PySide6.QtCore import QElapsedTimer, QModelIndex, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from moderator.batch_confirm import confirm_reason
+from moderator.batch_confirm import confirm_reason, not_held_refusal
 from moderator.decision_log import STATUS_FOR_ACTION
 from moderator.domain import FilterSpec, Item
 from moderator.grid_view import GridView
@@ -158,9 +158,16 @@ class GridPanel(QWidget):
                          f"→ {label.action.value}?", reason, lambda: self._commit(ids, label_name))
 
     def _commit(self, ids: list[str], label_name: str) -> None:
-        ids = [i for i in ids if self.reviewer.queue.get(i) is not None]  # still open here (a hub lease may have gone)
+        """Hand the batch to the reviewer, whole or not at all: if an item left the queue while the
+        question was open (its hub lease ended), nothing is labelled (moderator.batch_confirm; the
+        store checks the leases again when it writes)."""
         self.peek.end()
         self._in_flight = None
+        gone = [i for i in ids if self.reviewer.queue.get(i) is None]
+        if gone:
+            self.message.emit(not_held_refusal(len(gone), len(ids)))
+            self.list.setFocus()
+            return
         if ids and self.reviewer.decide_batch(ids, label_name, int(self._batch_clock.elapsed())):
             self._batch_clock.start()
             self._in_flight = (ids, label_name)
