@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blurring.decode import OpenImage, open_image
+from blurring.hashing import pdq_luma, pdq_luma_dihedral, phash_luma
 from blurring.sniff import sniff_file
 from moderator.domain import MediaKind
 from moderator.signals import (
@@ -19,7 +20,6 @@ from moderator.signals import (
     PHASH,
     SHA256,
     HashResult,
-    pdq_dihedral,
 )
 from moderator.video_hash import FrameHash, distinct_frames, hash_video, keep_distinct
 from storage import banks as banks_repo
@@ -89,16 +89,24 @@ def hash_media(path: str | Path, sha256: str | None = None, dihedral: bool = Tru
 
 def hash_decoded(im: OpenImage, digests: tuple[HashResult, ...], dihedral: bool) -> MediaHashes:
     """PDQ (and its dihedral variants), pHash and, for an animation, every frame's PDQ, from one pass
-    over an opened image's frames at the hashing size; `digests` are the file's, read by the caller."""
-    first, frames, animated = None, [], im.info.frames > 1
-    for index, time_s, rgb in im.frames((HASH_MAX_SIDE, HASH_MAX_SIDE)):
-        result = PDQ.hash_pixels(rgb)
+    over an opened image's frames at the hashing size; `digests` are the file's, read by the caller.
+
+    Frames are decoded as luma, all either hash sees (blurring.hashing), and the first frame's PDQ
+    comes from the same pdqhash pass as its dihedral variants when a bank needs them: one PDQ an image."""
+    first, frames, animated, variants = None, [], im.info.frames > 1, ()
+    for index, time_s, gray in im.frames((HASH_MAX_SIDE, HASH_MAX_SIDE), "L"):
+        if index == 0 and dihedral:
+            hexed, quality, turned = pdq_luma_dihedral(gray)
+        else:
+            (hexed, quality), turned = pdq_luma(gray), ()
+        result = HashResult(PDQ.name, hexed, quality, quality >= PDQ_MIN_QUALITY)
         if index == 0:
-            first, pdq = rgb, result
+            first, pdq = gray, result
+            variants = tuple(turned) if result.usable else ()
         if animated:
             keep_distinct(frames, index, time_s, result)
-    variants = tuple(pdq_dihedral(first)) if dihedral and pdq.usable else ()
-    return MediaHashes(MediaKind.IMAGE, (pdq, PHASH.hash_pixels(first), *digests), variants, tuple(frames))
+    return MediaHashes(MediaKind.IMAGE, (pdq, HashResult(PHASH.name, phash_luma(first)), *digests),
+                       variants, tuple(frames))
 
 
 def _digests(path: str | Path, sha256: str | None) -> tuple[HashResult, HashResult]:

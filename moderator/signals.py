@@ -14,7 +14,8 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from blurring.decode import decode_reduced
+from blurring.decode import decode_reduced_gray
+from blurring.hashing import pdq_luma, pdq_luma_dihedral, phash_luma
 from blurring.sniff import sniff_file
 from moderator.domain import MediaKind
 
@@ -90,12 +91,13 @@ class SignalType(ABC):
         return value
 
 def decode_for_hash(path: str | Path) -> np.ndarray | None:
-    """RGB pixels at the hashing size (an animated image's first frame: its other frames are hashed
-    by moderator.video_hash.hash_animation); None for a video; MediaError for a file that is not media."""
+    """Luma pixels (H, W) at the hashing size, all PDQ and pHash look at (blurring.hashing: the same
+    pixels import hashes); an animated image's first frame (its other frames are hashed by
+    moderator.video_hash.hash_animation); None for a video; MediaError for a file that is not media."""
     kind, _mime = sniff_file(path)
     if kind is not MediaKind.IMAGE:
         return None
-    return decode_reduced(path, (HASH_MAX_SIDE, HASH_MAX_SIDE))
+    return decode_reduced_gray(path, (HASH_MAX_SIDE, HASH_MAX_SIDE))
 
 
 def _bits_to_hex(bits: np.ndarray) -> str:
@@ -128,6 +130,10 @@ class PdqSignal(_PixelSignal):
     default_threshold = 31
 
     def hash_pixels(self, rgb: np.ndarray) -> HashResult:
+        """Of RGB (H, W, 3) or luma (H, W) uint8 pixels; luma takes blurring.hashing's one-pass path."""
+        if rgb.ndim == 2 and rgb.dtype == np.uint8:
+            hexed, quality = pdq_luma(rgb)
+            return HashResult(self.name, hexed, quality, quality >= PDQ_MIN_QUALITY)
         bits, quality = pdqhash.compute(_as_rgb(rgb))
         return HashResult(self.name, _bits_to_hex(bits), int(quality), quality >= PDQ_MIN_QUALITY)
 
@@ -144,6 +150,8 @@ class PhashSignal(_PixelSignal):
     default_threshold = 10
 
     def hash_pixels(self, rgb: np.ndarray) -> HashResult:
+        if rgb.ndim == 2 and rgb.dtype == np.uint8:
+            return HashResult(self.name, phash_luma(rgb))
         return HashResult(self.name, str(imagehash.phash(Image.fromarray(_as_rgb(rgb)))))
 
 
@@ -212,5 +220,7 @@ def pdq_dihedral(rgb: np.ndarray) -> list[str]:
 
     Query with all eight so a mirrored or rotated re-upload still matches a bank of originals.
     """
+    if rgb.ndim == 2 and rgb.dtype == np.uint8:
+        return pdq_luma_dihedral(rgb)[2]
     variants, _quality = pdqhash.compute_dihedral(_as_rgb(rgb))
     return [_bits_to_hex(bits) for bits in variants]
