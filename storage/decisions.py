@@ -86,8 +86,9 @@ def append_decisions(db: Database, decisions: Sequence[Decision]) -> DecisionRes
     caller's transaction; DecisionLogError (before anything is written) when the log refuses a row."""
     items = _identities(db, [d.item_id for d in decisions])
     statuses = {item_id: ItemStatus(row[2]) for item_id, row in items.items()}
-    if decisions and decisions[0].source is DecisionSource.BATCH:
-        _refuse_unheld(db, list(items))
+    hub = [item_id for item_id, row in items.items() if row[5] == "hub"]
+    if hub and decisions[0].source is DecisionSource.BATCH:
+        _refuse_unheld(db, hub, len(items))
     plan = decision_log.plan(history_for_items(db, list(items)), decisions, statuses)
     rows = [decision_to_row(d) for d in plan.rows]
     after = {table: audit.last_id(db, table) for table in ("decisions", "outbox")}
@@ -125,7 +126,7 @@ def _written(db: Database, after: dict[str, int], items: dict[str, tuple], statu
         seqs[row[_OUTBOX_REF]] = str(row[_OUTBOX_KEY])
     columns = audit.VIEWS["item_state"].columns
     for item_id, status in statuses.items():
-        _, _, _, priority, suggested = items[item_id]
+        _, _, _, priority, suggested, _ = items[item_id]
         state = {"id": item_id, "status": status.value, "priority": priority, "suggested_label": suggested}
         known[("item_state", item_id)] = audit.row_hash([state[c] for c in columns])
     return known, seqs
@@ -258,7 +259,7 @@ def teams(db: Database) -> dict[str, str]:
     return {r[0]: r[1] for r in db.execute("SELECT uuid, team FROM decision_teams")}
 
 
-def _refuse_unheld(db: Database, item_ids: list[str]) -> None:
+def _refuse_unheld(db: Database, item_ids: list[str], total: int) -> None:
     """A batch covers only items this desk holds when it is written (moderator.batch_confirm.not_held):
     DecisionLogError with the one line that says how many are not, before anything is written."""
     sql = (f"SELECT i.id, i.status, i.origin = 'hub', l.state, l.expires_at FROM items i "
@@ -267,15 +268,15 @@ def _refuse_unheld(db: Database, item_ids: list[str]) -> None:
     found = [Holding(r[0], ItemStatus(r[1]), bool(r[2]), r[3], r[4]) for r in db.execute(sql, (json.dumps(item_ids),))]
     gone = not_held(found, utc_now())
     if gone:
-        raise decision_log.DecisionLogError(not_held_refusal(len(gone), len(item_ids)))
+        raise decision_log.DecisionLogError(not_held_refusal(len(gone), total))
 
 
 def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple]:
-    """item id -> (sha256, external_id, status, priority, suggested_label), in the order asked;
+    """item id -> (sha256, external_id, status, priority, suggested_label, origin), in the order asked;
     DecisionLogError for a missing item."""
     wanted = list(dict.fromkeys(item_ids))
     found = {r[0]: r[1:] for r in audit.tuples(
-        db, f"SELECT id, sha256, external_id, status, priority, suggested_label FROM items WHERE id {_IN}",
+        db, f"SELECT id, sha256, external_id, status, priority, suggested_label, origin FROM items WHERE id {_IN}",
         (json.dumps(wanted),))}
     missing = next((i for i in wanted if i not in found), None)
     if missing is not None:
