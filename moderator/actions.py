@@ -44,6 +44,7 @@ class DeskAction(StrEnum):
     GRID_LARGER = "grid_larger", "Grid: larger thumbnails", ""
     GRID_SMALLER = "grid_smaller", "Grid: smaller thumbnails", ""
     GRID_FAMILIES = "grid_families", "Grid: fold near-duplicates into families (a label key labels whole families)", "{key} families"
+    HISTORY = "history", "Your last decisions: undo one (with a confirmation) or open it read-only", "{key} history"
     TOGGLE_QUEUE = "toggle_queue", "Hide or show the queue panel (more room for the media)", ""
     TOGGLE_SIDE = "toggle_side", "Hide or show the side panel (item facts and labels)", ""
     BREAK_START = "break_start", "Start a break now (the break banner's Start break)", ""
@@ -99,7 +100,8 @@ _VERDICT_ONLY = frozenset({DeskAction.QA_RESOLVE, DeskAction.QA_LEAVE_FOR_LEAD})
 # The grid's own keys; the toggle, undo and the queue-wide ops work in the desk and the grid alike.
 _GRID_ONLY = frozenset({DeskAction.GRID_OPEN, DeskAction.GRID_SELECT_ALL, DeskAction.GRID_LARGER,
                         DeskAction.GRID_SMALLER, DeskAction.GRID_FAMILIES})
-_DESK_AND_GRID = frozenset({DeskAction.GRID, DeskAction.UNDO, DeskAction.BANK_DECISIONS, DeskAction.IMPORT_MEDIA})
+_DESK_AND_GRID = frozenset({DeskAction.GRID, DeskAction.UNDO, DeskAction.BANK_DECISIONS, DeskAction.IMPORT_MEDIA,
+                            DeskAction.HISTORY})
 # Keys of the one item in the viewer, which the grid hides.
 _VIEWER_ONLY = frozenset({DeskAction.REVEAL, DeskAction.PLAY, DeskAction.FRAME_NEXT, DeskAction.FRAME_PREVIOUS})
 # Keys the grid's list view owns (Qt's own item navigation and selection): listed by `?`, not rebindable.

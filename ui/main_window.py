@@ -22,8 +22,10 @@ from ui.dashboard import DashboardPanel
 from ui.escalate_bar import EscalateBar
 from ui.grid_panel import GridPanel
 from ui.help_dialog import HelpDialog
+from ui.history_panel import HistoryPanel
 from ui.import_action import ImportAction
 from ui.messages_panel import MessagesPanel
+from ui.progress_strip import attach_progress
 from ui.queue_panel import QueuePanel
 from ui.reveal import RevealController
 from ui.reviewer import Reviewer
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
         self.grid_shown = False
         self.settings_dialog = SettingsDialog(self, floors=service.policy.floors)
         self.dashboard = DashboardPanel(service.store, self.runner, self)
+        self.history = HistoryPanel(self.reviewer, self.runner, self)
         self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
         self.hub_exposure = HubExposure(sync.hub, service.store) if sync is not None else None
         if self.sync is not None:
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
         self.break_banner.set_keys(keymap["break_start"], keymap["break_snooze"])
         self.set_mode(DeskMode.DESK)
         self._wire()
+        self.progress = attach_progress(self)  # above the viewer; it keeps the status bar's count too
         self.resize(1500, 900)
 
     def _make_reviewer(self, service: ReviewService, settings: Settings) -> Reviewer:
@@ -210,8 +214,6 @@ class MainWindow(QMainWindow):
             self.grid.refilter()
             self.facts.show_item(self.grid.focused_item())
         self.queue_panel.select(self.reviewer.index)
-        total = len(self.reviewer.items)
-        self.status_label.setText(f"{self.reviewer.index + 1 if total else 0} / {total} open")
 
     # -- the grid (G) ------------------------------------------------------------------------
     def toggle_grid(self) -> None:

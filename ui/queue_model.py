@@ -27,6 +27,7 @@ PRIORITY_COLUMN, KIND_COLUMN, MATCH_COLUMN = 1, 2, 4
 OVERDUE = QColor("#e74c3c")
 MATCHED = QColor("#ff6b6b")
 SOON = QColor("#f39c12")
+BREACHED_ROW = QColor("#4a1f1f")  # the background of an overdue row: pinned on top, the breach colour
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 # What a view re-renders when a field changes (the Item itself changes with every field).
@@ -39,7 +40,8 @@ ROLES_FOR_FIELD = {
 
 
 _ANSWERED = frozenset(int(r) for r in (_DISPLAY, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,
-                                        ItemRole, ItemIdRole, StatusRole, SuggestedLabelRole))
+                                        Qt.ItemDataRole.BackgroundRole, ItemRole, ItemIdRole, StatusRole,
+                                        SuggestedLabelRole))
 
 
 def roles_for(fields) -> list[int]:
@@ -123,8 +125,12 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return _due_colour(item.sla_due_at) if column == 0 and item.sla_due_at else \
                 MATCHED if column == MATCH_COLUMN else None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return BREACHED_ROW if item.sla_due_at and is_breached(item.sla_due_at) else None
         if role == Qt.ItemDataRole.ToolTipRole and column == MATCH_COLUMN and item.match_badges:
             return "\n".join(item.match_badges)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0 and item.sla_due_at:
+            return f"Due {item.sla_due_at} UTC" + (" — breached: pinned on top" if is_breached(item.sla_due_at) else "")
         return _user_role(item, role)
 
 
@@ -152,6 +158,10 @@ def _display(item: Item, column: int) -> str:
     if column == MATCH_COLUMN:
         return _short(f"● {item.match_badges[0].split(':')[0]}") if item.match_badges else ""
     return item.external_id or item.source_name or item.id[:8]
+
+
+def is_breached(sla_due_at: str) -> bool:
+    return parse_iso(sla_due_at) < utc_now()
 
 
 def _due_colour(sla_due_at: str) -> QColor | None:
