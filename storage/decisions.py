@@ -360,10 +360,14 @@ def current_rows(db: Database) -> list[dict[str, Any]]:
 
 
 def unassigned_exposure(db: Database, item_id: str, actor: str) -> tuple[list[int], int]:
-    rows = db.execute(
+    """The ids and total ms of the item's exposure this actor has not counted in a decision yet. Called
+    once per item of a batch: the bare connection, and nothing more when (as mostly) there is none."""
+    rows = db.conn.execute(
         "SELECT id, ms FROM exposure_events WHERE item_id = ? AND actor = ? AND decision_uuid IS NULL",
         (item_id, actor),
     ).fetchall()
+    if not rows:
+        return [], 0
     return [r[0] for r in rows], sum(r[1] for r in rows)
 
 
