@@ -12,14 +12,22 @@ import sqlite3
 
 from moderator import cli_banks, cli_hub, cli_qa, cli_report, cli_review, cli_sync, cli_wellness
 from moderator.cli_common import COMMANDS, EXIT_NOTHING, EXIT_USAGE, Parser, UsageError, fail
-from moderator.keymap import KeymapError
-from moderator.policy import PolicyError
-from moderator.settings import SettingsError
-from storage.audit import AuditKeyError
-from storage.store import StoreError
 
+# Start-up: the command modules import what their commands need inside the commands, and the error
+# types below are imported only when a command fails, so `--help`, a usage error and the commands that do
+# not open the store never load sqlite_utils, numpy or the services (tests/test_startup.py).
 GROUPS = [cli_review, cli_wellness, cli_banks, cli_hub, cli_sync, cli_report, cli_qa]
-KNOWN_USAGE_ERRORS = (UsageError, PolicyError, KeymapError, SettingsError, AuditKeyError)
+
+
+def known_errors() -> tuple[tuple[type[BaseException], ...], type[BaseException]]:
+    """(the usage errors: one line, exit 2; the store's own error: exit 1)."""
+    from moderator.keymap import KeymapError
+    from moderator.policy import PolicyError
+    from moderator.settings import SettingsError
+    from storage.audit import AuditKeyError
+    from storage.store import StoreError
+
+    return (UsageError, PolicyError, KeymapError, SettingsError, AuditKeyError), StoreError
 # Everything we write (store, media, anchors, exports of decisions) is private to the user.
 PRIVATE_UMASK = 0o077
 
@@ -52,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         args.demo = False
     try:
         return COMMANDS[name](args)
-    except KNOWN_USAGE_ERRORS as exc:
-        return fail(str(exc), EXIT_USAGE)
-    except StoreError as exc:
-        return fail(str(exc), EXIT_NOTHING)
-    except (sqlite3.DatabaseError, OSError) as exc:
-        return fail(f"store problem: {exc}", EXIT_NOTHING)
+    except Exception as exc:  # the error types are looked at only now: their modules are loaded by then
+        usage_errors, store_error = known_errors()
+        if isinstance(exc, usage_errors):
+            return fail(str(exc), EXIT_USAGE)
+        if isinstance(exc, store_error):
+            return fail(str(exc), EXIT_NOTHING)
+        if isinstance(exc, (sqlite3.DatabaseError, OSError)):
+            return fail(f"store problem: {exc}", EXIT_NOTHING)
+        raise

@@ -118,7 +118,9 @@ def load_policy_of(args: argparse.Namespace):
 
 
 def print_json(obj) -> None:
-    json.dump(obj, sys.stdout, ensure_ascii=False, indent=None)
+    # dumps, not dump: json.dump streams through the pure-Python encoder, dumps takes the C one
+    # (queue --json at 5,000 items: 1.6 s -> under 0.1 s of encoding, bench/bench_startup.py).
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None))
     sys.stdout.write("\n")
 
 
