@@ -7,7 +7,8 @@ How it adds up, without counting anything twice:
 - the ledger (storage/exposure_ledger.py, `exposure.sqlite3` 0600 in the config dir, beside
   settings.toml and hub.toml) adds every other store's events on this machine;
 - a hub adds what this person's decisions on other desks carried today (GET /v1/exposure/today,
-  `HubExposure`; a decision carries the exposure summed up to it, so a reveal counts there once decided).
+  `HubExposure`; a decision carries the exposure summed up to it, so a reveal counts there once decided),
+  leaving out the desks of this machine's stores (their ids are on the ledger's rows): never twice.
 `record` is the one path that writes the ledger; ReviewService.record_exposure calls it right after
 the store has saved the event.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from moderator.clock import utc_now
 from moderator.hub_config import HubConfig
 from moderator.paths import config_dir
 from storage import exposure_ledger
@@ -36,10 +38,12 @@ def store_key(store_path: str | Path) -> str:
     return str(Path(store_path).resolve())
 
 
-def record(actor: str, store_path: str | Path, item_id: str, kind: str, started_at: str, ms: int,
+def record(actor: str, store: Store, item_id: str, kind: str, started_at: str, ms: int,
            path: Path | None = None) -> None:
-    exposure_ledger.record(path or ledger_path(), actor=actor, store=store_key(store_path), item_id=item_id,
-                           kind=kind, started_at=started_at, ms=ms)
+    """Add one saved reveal of `store` to the ledger, with the store's hub desk id when it syncs."""
+    desk = sync_repo.get_state(store.db, "desk_id")
+    exposure_ledger.record(path or ledger_path(), actor=actor, store=store_key(store.path), item_id=item_id,
+                           kind=kind, started_at=started_at, ms=ms, desk=desk)
 
 
 def other_stores_ms(actor: str, day: str, store_path: str | Path, path: Path | None = None) -> int:
@@ -52,18 +56,20 @@ class HubExposure:
     an answer that is not a count, the last figure the hub gave stands (0 before any): the budget
     never drops because the network did. Call from a worker thread (HTTP; the desk id is a write)."""
 
-    def __init__(self, hub: HubConfig, store: Store):
-        self.hub, self.store = hub, store
+    def __init__(self, hub: HubConfig, store: Store, actor: str, path: Path | None = None):
+        self.hub, self.store, self.actor, self.path = hub, store, actor, path
         self.last_ms = 0
         self._client: HubClient | None = None
         self._lock = threading.Lock()
 
     def other_desks_ms(self) -> int:
+        """Other desks' exposure today, leaving out every desk on this machine: the ledger counts those."""
         with self._lock:  # two refreshes at once share one client, one at a time
             try:
                 if self._client is None:
                     self._client = HubClient(self.hub.url, self.hub.token, self.store.write(sync_repo.ensure_desk_id))
-                value = self._client.exposure_today().get("other_desks_ms")
+                local = exposure_ledger.desks(self.path or ledger_path(), self.actor, utc_now().date().isoformat())
+                value = self._client.exposure_today(exclude=local).get("other_desks_ms")
             except HubError:
                 return self.last_ms
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:

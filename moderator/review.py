@@ -219,7 +219,7 @@ class ReviewService:
         self.store.write(lambda db: db["exposure_events"].insert(row))
         # Then the per-person ledger, so the budget counts this reveal in every store on the machine
         # (moderator.exposure); the store's own row is already safe if the ledger cannot be written.
-        exposure.record(self.actor, self.store.path, item.id, kind, started_at, ms)
+        exposure.record(self.actor, self.store, item.id, kind, started_at, ms)
 
     # -- internals ----------------------------------------------------------------------------
     def _undo(self, db: Database, target: Decision) -> UndoOutcome:

@@ -2,9 +2,11 @@
 where), holding one row per saved reveal of any store on this machine, so the daily budget and the
 meter count a person's unfiltered time across the demo store, a real store and any other.
 
-It holds no media and no decision, only (actor, store, item, kind, when, how long). The file is
-created 0600 before SQLite opens it (its journal copies the mode). A row is keyed by its store, item,
-kind and start, so recording the same reveal twice counts it once.
+It holds no media and no decision, only (actor, store, the store's hub desk id if it syncs, item,
+kind, when, how long). The desk ids let a hub's count leave out the desks on this machine, whose
+reveals the ledger counts already. The file is created 0600 before SQLite opens it (its journal
+copies the mode). A row is keyed by its store, item, kind and start, so recording the same reveal
+twice counts it once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ CREATE TABLE IF NOT EXISTS exposure (
 );
 CREATE INDEX IF NOT EXISTS exposure_actor_day ON exposure(actor, day);
 """
+_DESK_COLUMN = "ALTER TABLE exposure ADD COLUMN desk TEXT"  # the hub desk id of the row's store, if any
 
 
 class LedgerError(RuntimeError):
@@ -37,18 +40,21 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=10, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=10000")  # two desks of one person may write at once
         conn.executescript(_SCHEMA)
+        if "desk" not in {row[1] for row in conn.execute("PRAGMA table_info(exposure)")}:
+            conn.execute(_DESK_COLUMN)
     except (OSError, sqlite3.Error) as exc:
         raise LedgerError(f"exposure ledger {path}: {exc}") from None
     return conn
 
 
-def record(path: Path, *, actor: str, store: str, item_id: str, kind: str, started_at: str, ms: int) -> None:
+def record(path: Path, *, actor: str, store: str, item_id: str, kind: str, started_at: str, ms: int,
+           desk: str | None = None) -> None:
     """Add one saved reveal (the same one again changes nothing)."""
     conn = _connect(path)
     try:
-        conn.execute("INSERT OR IGNORE INTO exposure (actor, store, item_id, kind, started_at, day, ms) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (actor, store, item_id, kind, started_at, started_at[:10], max(0, int(ms))))
+        conn.execute("INSERT OR IGNORE INTO exposure (actor, store, item_id, kind, started_at, day, ms, desk) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (actor, store, item_id, kind, started_at, started_at[:10], max(0, int(ms)), desk))
     except sqlite3.Error as exc:
         raise LedgerError(f"exposure ledger {path}: {exc}") from None
     finally:
@@ -68,3 +74,18 @@ def total_ms(path: Path, actor: str, day: str, *, except_store: str | None = Non
     finally:
         conn.close()
     return int(row[0])
+
+
+def desks(path: Path, actor: str, day: str) -> list[str]:
+    """The hub desk ids of this machine's stores that hold `actor`'s exposure on `day`."""
+    if not path.exists():
+        return []
+    conn = _connect(path)
+    try:
+        rows = conn.execute("SELECT DISTINCT desk FROM exposure WHERE actor = ? AND day = ? AND desk IS NOT NULL "
+                            "ORDER BY desk", (actor, day)).fetchall()
+    except sqlite3.Error as exc:
+        raise LedgerError(f"exposure ledger {path}: {exc}") from None
+    finally:
+        conn.close()
+    return [r[0] for r in rows]

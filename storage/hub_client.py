@@ -89,9 +89,10 @@ class HubClient:
             raise HubUnreachable("hub answered a push with results that do not match the decisions sent")
         return results
 
-    def exposure_today(self) -> dict[str, Any]:
-        """This person's exposure today on the hub: `exposure_ms` (every desk), `other_desks_ms`."""
-        return self._json("GET", "/exposure/today")
+    def exposure_today(self, exclude: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        """This person's exposure today on the hub: `exposure_ms` (every desk), `other_desks_ms` (all
+        but this desk and the `exclude` desk ids)."""
+        return self._json("GET", "/exposure/today", params={"exclude": list(exclude)})
 
     def policy(self) -> dict[str, Any]:
         return self._json("GET", "/policy")

@@ -57,7 +57,7 @@ def test_the_ledger_is_private_counts_a_reveal_once_and_keeps_people_apart(two_s
     (demo, demo_service), (real, _real_service) = two_stores
     started = now_iso()
     reveal(demo_service, 1_000, started_at=started)
-    exposure.record("tester", demo.path, demo_service.queue()[0].id, "reveal", started, 1_000)  # again
+    exposure.record("tester", demo, demo_service.queue()[0].id, "reveal", started, 1_000)  # again
     reveal(ReviewService(store=demo, policy=demo_service.policy, actor="someone-else"), 9_000)
     path = exposure.ledger_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

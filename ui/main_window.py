@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.dashboard = DashboardPanel(service.store, self.runner, self)
         self.history = HistoryPanel(self.reviewer, self.runner, self)
         self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
-        self.hub_exposure = HubExposure(sync.hub, service.store) if sync is not None else None
+        self.hub_exposure = HubExposure(sync.hub, service.store, service.actor) if sync is not None else None
         if self.sync is not None:
             self.reviewer.empty_text = "Waiting for work from the hub…"
             self.wellness.use_hub(self.hub_exposure.other_desks_ms)  # the budget counts the other desks too

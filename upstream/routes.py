@@ -97,10 +97,14 @@ def post_decisions(body: DecisionPush, request: Request, user: User = Depends(ro
 
 @router.get("/exposure/today")
 def get_exposure_today(request: Request, user: User = Depends(role(*ANYONE)), desk: str = Depends(desk_id),
-                       day: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$")) -> dict:
-    """The caller's exposure today (UTC) from their decisions on every desk, and from the other desks."""
+                       day: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+                       exclude: list[str] = Query([])) -> dict:
+    """The caller's exposure today (UTC) from their decisions on every desk, and from the other desks
+    (less the `exclude` desks: the caller's neighbours on one machine count their own)."""
+    if len(exclude) > 50 or any(not 0 < len(d) <= 100 for d in exclude):
+        raise HTTPException(422, "exclude: at most 50 desk ids of 1-100 characters")
     with read_tx(request.app.state.engine) as conn:
-        return exposure_on(conn, user.name, day or utc_now().date().isoformat(), desk)
+        return exposure_on(conn, user.name, day or utc_now().date().isoformat(), desk, exclude)
 
 
 @router.get("/policy")
