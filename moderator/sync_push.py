@@ -64,6 +64,9 @@ def api_decision(db: Database, row: sync_repo.OutboxRow) -> dict[str, Any]:
     }
     if d.qa_of is not None:
         out["qa_of"] = d.qa_of
+    if d.escalation_target is not None:  # sent only when set: other pushes are what they were
+        out["escalation_target"] = d.escalation_target
+        out["escalation_reason"] = d.escalation_reason
     return out
 
 

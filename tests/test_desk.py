@@ -162,7 +162,7 @@ def test_import_from_the_desk_adds_items_and_names_bad_files(qtbot, desk, tmp_pa
     qtbot.waitUntil(lambda: len(desk.reviewer.items) == 5)
     assert "imported 1, skipped 1" in desk.statusBar().currentMessage()
     # The status line stays short; each bad file and its reason is a row of the messages panel (M).
-    assert any(r[1:3] == ("not imported", "broken.jpg") and r[3].startswith("not an image") for r in desk.messages.rows())
+    assert any(r[:2] == ("not imported", "broken.jpg") and r[2].startswith("not an image") for r in desk.messages.rows())
     desk.importer.start([tmp_path / "missing"])
     qtbot.waitUntil(lambda: not desk.importer.running)
     assert "Not imported: no such file or folder" in desk.statusBar().currentMessage()

@@ -46,16 +46,53 @@ def test_desk_import_lists_bad_duplicate_and_bank_closed_items(qtbot, tmp_path, 
     with qtbot.waitSignal(window.importer.results, timeout=30000):
         window.importer.start([drop])
     rows = window.messages.rows()
-    kinds = {(what, name) for _, what, name, _ in rows}
+    kinds = {(what, name) for what, name, _ in rows}
     assert ("not imported", "broken.jpg") in kinds
     assert ("duplicate", "retina (copy).jpg") in kinds or ("duplicate", "retina.jpg") in kinds
     assert ("closed by a bank", "rocket-reupload.jpg") in kinds
-    closed = next(r for r in rows if r[1] == "closed by a bank")
-    assert closed[3].startswith("no_violation → allow by bank:memes-allow"), closed
-    broken = next(r for r in rows if r[2] == "broken.jpg")
-    assert broken[3].startswith("not an image")  # the reason in full, not cut by a status bar
-    assert [r[1:3] for r in rows[:1]] == [("summary", "Import")]
+    closed = next(r for r in rows if r[0] == "closed by a bank")
+    assert closed[2].startswith("no_violation → allow by bank:memes-allow"), closed
+    broken = next(r for r in rows if r[1] == "broken.jpg")
+    assert broken[2].startswith("not an image")  # the reason in full, not cut by a status bar
+    assert [r[:2] for r in rows[:1]] == [("summary", "Import")] and " (at " in rows[0][2]
     status = window.statusBar().currentMessage()
     assert status.startswith("Import: imported 2, skipped 2") and status.endswith("(M lists each)"), status
     qtbot.keyClick(window.viewer, Qt.Key.Key_M)
     assert not window.messages.isVisible()
+
+
+def test_bank_decisions_dialog_is_readable_at_any_name_length(qtbot, tmp_path, good_store, policy, monkeypatch):
+    import time
+
+    from moderator.clock import parse_iso
+    from moderator.matching import match_pending
+    from moderator.session import bank_decisions
+    from ui.bank_decisions_dialog import BankDecisionsDialog
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+5:30: a local time cannot pass for the stored UTC one
+    time.tzset()
+    try:
+        long_bank = "allow-list-of-known-benign-memes-shared-by-the-consortium-2026"  # 62 of the 64 characters allowed
+        bank_of_edited_copy(tmp_path, long_bank, "no_violation", "allow", "allow", policy, good_store)
+        match_pending(good_store, policy)
+        rows = bank_decisions(good_store)
+        assert len(rows) == 1
+        dialog = BankDecisionsDialog()
+        qtbot.addWidget(dialog)
+        dialog.show_rows(rows)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        header = dialog.table.horizontalHeader()
+        assert header.sectionSize(1) <= 200 and header.sectionSize(5) >= 150  # the long name does not push evidence off
+        shown, tip = dialog.cell_text(0, 1)
+        assert shown == f"bank:{long_bank}" and tip == shown  # elided when painted, full on hover
+        when, when_tip = dialog.cell_text(0, 4)
+        stored = rows[0]["decided_at"]
+        assert when == parse_iso(stored).astimezone().strftime("%Y-%m-%d %H:%M:%S") and when != stored[:19].replace("T", " ")
+        assert stored in when_tip and "(your time)" in when_tip
+        evidence, evidence_tip = dialog.cell_text(0, 5)
+        assert evidence_tip == rows[0]["note"] and evidence == " ".join(rows[0]["note"].split())
+        assert dialog.width() <= 1000  # fits a 1024 px wide screen
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

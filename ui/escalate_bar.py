@@ -73,8 +73,12 @@ class EscalateBar(QWidget):
         self.policy = policy
         self.target = ChoiceField(self)
         self.reason = ChoiceField(self)
-        self.reason.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.reason.setMinimumContentsLength(18)
+        # Sized by a few characters, not the longest entry: the bar never widens the window (1024 px);
+        # the open list shows every entry in full, and each one is on hover.
+        for box, chars in ((self.target, 6), (self.reason, 8)):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(chars)
+            box.currentTextChanged.connect(box.setToolTip)
         if policy is not None:
             for t in policy.escalation_targets:
                 self.target.addItem(t.title, t.name)

@@ -119,8 +119,8 @@ class MainWindow(QMainWindow):
         side.setObjectName("sidePanel")
         side_column = QVBoxLayout(side)
         side_column.setContentsMargins(4, 0, 2, 0)  # the facts' own form keeps its margins: no double gutter
-        side_column.addWidget(self.facts)
-        side_column.addWidget(self.labels, 1)
+        side_column.addWidget(self.facts, 1)  # the facts scroll in what the labels (their own size) leave
+        side_column.addWidget(self.labels)
         # The side panel has one width whatever its text says: a long name wraps inside it and
         # never pushes the viewer aside (the splitter would re-lay out on a new minimum width).
         side.setFixedWidth(SIDE_WIDTH)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from moderator.clock import parse_iso
 from moderator.result_messages import MessageKind, ResultMessage
 
-COLUMNS = ("When", "What", "Item", "Why")
+COLUMNS = ("What", "Item", "Why")  # when: the run's summary row says, every row's hover too
 KIND_WORDS = {MessageKind.BAD: "not imported", MessageKind.DUPLICATE: "duplicate",
               MessageKind.BANK_CLOSED: "closed by a bank", MessageKind.SUMMARY: "summary"}
 KIND_COLOURS = {MessageKind.BAD: "#ff8a7a", MessageKind.DUPLICATE: "#e0b050",
@@ -37,6 +37,8 @@ class MessagesPanel(QWidget):
         self.setObjectName("messagesPanel")
         self.title = QLabel(f"Messages · import and bank results ({key} hides)")
         self.title.setObjectName("panelTitle")
+        self.title.setWordWrap(True)  # never widens the window (1024 px)
+        self.title.setMinimumWidth(120)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
         head = QHBoxLayout()
@@ -49,13 +51,15 @@ class MessagesPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
-        for col, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.ResizeToContents,
-                                    QHeaderView.ResizeMode.Interactive, QHeaderView.ResizeMode.Stretch)):
+        for col, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Interactive,
+                                    QHeaderView.ResizeMode.Stretch)):
             header.setSectionResizeMode(col, mode)
-        header.resizeSection(2, 220)
+        header.resizeSection(1, 150)  # a long name elides in the middle (full on hover); the reason wraps
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.empty = QLabel("No messages yet: an import or a bank run lists its results here.")
         self.empty.setObjectName("hint")
+        self.empty.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addLayout(head)
@@ -95,12 +99,13 @@ class MessagesPanel(QWidget):
 
     def _fill(self, row: int, m: ResultMessage) -> None:
         when = parse_iso(m.at).astimezone().strftime("%H:%M:%S")
-        cells = (when, KIND_WORDS[m.kind], m.subject, m.text)
-        for col, text in enumerate(cells):
-            cell = QTableWidgetItem(text)
-            cell.setToolTip(m.detail or m.subject if col == 2 else text)
+        text = f"{m.text} (at {when})" if m.kind is MessageKind.SUMMARY else m.text
+        cells = (KIND_WORDS[m.kind], m.subject, text)
+        for col, value in enumerate(cells):
+            cell = QTableWidgetItem(value)
+            cell.setToolTip(f"{m.detail or m.subject}\n{when}" if col == 1 else f"{value}\n{when}")
             cell.setData(Qt.ItemDataRole.UserRole, m.kind.value)
-            if col == 1:
+            if col == 0:
                 cell.setForeground(_brush(KIND_COLOURS[m.kind]))
             self.table.setItem(row, col, cell)
 

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from moderator.actions import DeskAction, first_key, hints
 from moderator.clock import parse_iso, utc_now
@@ -42,11 +51,24 @@ class FactsPanel(QWidget):
         self.post.setObjectName("postText")
         self.post.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.post.setFixedHeight(self.post.fontMetrics().lineSpacing() * POST_LINES + 12)
-        self._form = form = QFormLayout(self)
+        # The facts scroll inside the panel: a long post, many matches or prior decisions never squeeze
+        # a row into clipped text, whatever room the window leaves the side panel.
+        body = QWidget()
+        body.setObjectName("factsBody")
+        self._form = form = QFormLayout(body)
+        form.setContentsMargins(0, 0, 4, 0)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(body)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         title = QLabel("This item")
         title.setObjectName("panelTitle")
-        form.addRow(title)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(title)
+        outer.addWidget(self.scroll, 1)
         for name in FACTS:
             widget = self.post if name == "Post" else self._values[name]
             if isinstance(widget, QLabel):

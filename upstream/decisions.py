@@ -151,9 +151,12 @@ def _checked(push: Push, raw: dict) -> Decision:
                  action=Action(raw["action"]), actor=push.user.name, decided_at=raw["decided_at"],
                  policy_version=raw["policy_version"], source=DecisionSource(raw["source"]),
                  handle_ms=raw["handle_ms"], exposure_ms=raw["exposure_ms"], batch_id=raw["batch_id"],
-                 supersedes=raw["supersedes"], note=raw["note"], qa_of=raw.get("qa_of"))
+                 supersedes=raw["supersedes"], note=raw["note"], qa_of=raw.get("qa_of"),
+                 escalation_target=raw.get("escalation_target"), escalation_reason=raw.get("escalation_reason"))
     if d.item_id not in push.items:
         raise Refused("rejected", f"no item {d.item_id} on this hub")
+    if (d.escalation_target or d.escalation_reason) and d.action is not Action.ESCALATE:
+        raise Refused("rejected", "escalation_target and escalation_reason are only for an escalation")
     allowed = QA_ROLES if d.source is DecisionSource.QA else MODERATION_ROLES
     if push.user.role not in allowed:
         raise Refused("rejected", f"a {push.user.role} may not push {d.source.value} decisions")

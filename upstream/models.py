@@ -51,6 +51,9 @@ class DecisionIn(Strict):
     source: DecisionSource
     note: LongText | None
     qa_of: Text | None = None
+    # An escalation's policy target and reason (hub migration 0004); only on escalations (docs/HUB.md).
+    escalation_target: Text | None = None
+    escalation_reason: Text | None = None
 
 
 class AuditHead(Strict):
