@@ -89,3 +89,24 @@ def test_hub_rejects_a_target_on_a_decision_that_is_no_escalation(sqlite_hub):
         assert c.post("/v1/decisions", json={"decisions": [good]}).json()["results"][0]["status"] == "accepted"
     stored = {r[0]: r[1] for r in hub_rows(hub, "decisions", "uuid", "escalation_target")}
     assert stored[good["uuid"]] == "legal" and bad["uuid"] not in stored
+
+
+def test_hub_import_takes_the_manifest_context(tmp_path, sqlite_hub):
+    import json
+
+    from tests.hub_fixtures import png_bytes
+
+    hub = sqlite_hub
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.png").write_bytes(png_bytes(4242))
+    rows = [{"path": "a.png", "external_id": "hub-import-ctx", **CONTEXT},
+            {"path": "a.png", "external_id": "hub-import-bad", "source_url": "ftp://x.example/a"}]
+    (drop / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    done = hub.cli("import", str(drop / "m.jsonl"), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert len(out["imported"]) == 1
+    assert out["skipped"][0]["reason"].startswith("source_url must be an http:// or https:// address")
+    got = {r[0]: r[1:] for r in hub_rows(hub, "items", "external_id", *CONTEXT, order="imported_at")}
+    assert got["hub-import-ctx"] == tuple(CONTEXT.values()) and "hub-import-bad" not in got
