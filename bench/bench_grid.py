@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import resource
@@ -119,9 +120,27 @@ class _PaintWatch(QObject):
         return False
 
 
+class _FullCollections:
+    """The full (gen-2) garbage collections while it is installed, and how long each took (ms)."""
+
+    def __init__(self) -> None:
+        self.took: list[float] = []
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.took.append((time.perf_counter() - self._start) * 1000)
+
+
 def scroll(app, grid) -> dict:
     bar = grid.list.verticalScrollBar()
     before = len(grid.requester.requested)
+    full = _FullCollections()
+    gc.callbacks.append(full)
     frames, shown = [], set()
     clock = QElapsedTimer()
     value = 0
@@ -133,9 +152,11 @@ def scroll(app, grid) -> dict:
         frames.append(clock.nsecsElapsed() / 1e6)
         first, last = grid.list.visible_rows()
         shown.update(range(first, last + 1))
+    gc.callbacks.remove(full)
     wait_until(app, lambda: first_screen_ready(grid))
     frames.sort()
-    return {"frames": len(frames), "p50": statistics.median(frames), "p99": frames[int(len(frames) * 0.99) - 1],
+    return {"gen2": len(full.took), "gen2_max": max(full.took, default=0.0),
+            "frames": len(frames), "p50": statistics.median(frames), "p99": frames[int(len(frames) * 0.99) - 1],
             "max": frames[-1], "over": sum(f > STALL_MS for f in frames), "shown": len(shown),
             "decoded": len(grid.requester.requested) - before}
 
@@ -214,9 +235,11 @@ def main() -> None:
     print(f"first paint: grid on screen {shown_ms:.0f} ms after G; first screen of thumbnails {ready_ms:.0f} ms")
     print(f"scroll top to bottom: {s['frames']} steps of {STEP_PX} px; frame p50 {s['p50']:.1f} ms, "
           f"p99 {s['p99']:.1f} ms, max {s['max']:.1f} ms, {s['over']} over {STALL_MS} ms; "
-          f"{s['decoded']} thumbnails decoded for {s['shown']} tiles shown")
+          f"{s['decoded']} thumbnails decoded for {s['shown']} tiles shown; {s['gen2']} full collections "
+          f"(longest {s['gen2_max']:.0f} ms)")
     print(f"  again (caches warm): p50 {warm['p50']:.1f} ms, p99 {warm['p99']:.1f} ms, max {warm['max']:.1f} ms, "
-          f"{warm['over']} over {STALL_MS} ms; {warm['decoded']} thumbnails made (memory cache misses)")
+          f"{warm['over']} over {STALL_MS} ms; {warm['decoded']} thumbnails made (memory cache misses); "
+          f"{warm['gen2']} full collections (longest {warm['gen2_max']:.0f} ms)")
     print(f"batch of {args.batch} through the window (key -> tiles gone): label {label_ms:.0f} ms, "
           f"undo {undo_ms:.0f} ms")
     print(f"ReviewService alone, {args.runs} runs: decide_batch {', '.join(f'{t:.0f}' for t in commit)} ms; "
