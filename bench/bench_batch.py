@@ -12,6 +12,7 @@ Then the audit log is verified whole (storage.audit_check): a faster hash that h
 show as a failure here, not as a speed-up.
   --baseline REV  the same runs on `git archive REV` (in a temporary folder) and on this tree, in turns,
                   `--rounds` times each, in separate processes; prints min-max of both and the ratio.
+                  With --only PATH...: the baseline is HEAD with just those files as REV had them.
   --profile       cProfile of the last run's decide_batch + undo_last on the store's writer thread.
 """
 
@@ -109,8 +110,13 @@ def _span(values: list[float]) -> str:
 def compare(args: argparse.Namespace) -> None:
     """This tree and REV in turns, each round in fresh processes, so both see the same load."""
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", str(HERE), "archive", args.baseline], check=True, capture_output=True)
+        archive = subprocess.run(["git", "-C", str(HERE), "archive", "HEAD" if args.only else args.baseline],
+                                 check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        for path in args.only:  # these files as REV had them, the rest as this tree's last commit
+            old = subprocess.run(["git", "-C", str(HERE), "show", f"{args.baseline}:{path}"], check=True,
+                                 capture_output=True).stdout
+            (Path(tmp) / path).write_bytes(old)
         found: dict[str, dict[str, list[float]]] = {args.baseline: {}, "this tree": {}}
         for _ in range(args.rounds):
             for name, root in ((args.baseline, tmp), ("this tree", str(HERE))):
@@ -119,6 +125,8 @@ def compare(args: argparse.Namespace) -> None:
                 line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
                 for key, values in json.loads(line).items():
                     found[name].setdefault(key, []).extend(values)
+    if args.only:
+        print(f"baseline: HEAD with {', '.join(args.only)} as in {args.baseline}")
     print(f"{args.items} items, batch of {args.batch}, {args.rounds} rounds x {args.runs} runs each "
           f"({'the same items every run' if args.same else 'fresh items every run'}), load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -138,6 +146,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--baseline", help="a git revision to compare with")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", nargs="+", default=[], metavar="PATH",
+                        help="with --baseline: only these files from REV, the rest from HEAD (one change alone)")
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
