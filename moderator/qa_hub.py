@@ -27,7 +27,7 @@ from blurring.errors import MediaError
 from moderator import sync_media
 from moderator.clock import now_iso, parse_iso, utc_now
 from moderator.decisions_import import HistoryRow
-from moderator.domain import Action, Decision, DecisionSource, ItemStatus, Policy
+from moderator.domain import Action, Decision, DecisionSource, FilterSpec, ItemStatus, Policy, Reveal
 from moderator.qa_service import QaError, QaOutcome, QaTask, agrees
 from storage import audit, qa_outbox
 from storage import decisions as decisions_repo
@@ -50,6 +50,7 @@ class HubTask:
     received_at: str  # when this desk last got or renewed the lease: renew once half of it is used
     decision_uuid: str
     item_id: str
+    floor: FilterSpec | None = None
     judged: bool = False
 
 
@@ -78,7 +79,7 @@ class HubQaSource:
                 for lease in self._call(lambda: self.client.qa_lease(want)):
                     self._take(lease)
             tasks = [t for t in self.held.values() if not t.judged]
-            return [QaTask(t.task_id, "hub", t.decision_uuid, self._item(t.item_id), False) for t in tasks]
+            return [QaTask(t.task_id, "hub", t.decision_uuid, self._item(t.item_id), False, t.floor) for t in tasks]
 
     def _take(self, lease: dict[str, Any]) -> None:
         """Bring one leased task's item here; a file that fails the checks is never shown, its lease
@@ -103,7 +104,7 @@ class HubQaSource:
             cache.commit(staged)
         now = now_iso()
         self.held[lease["task_id"]] = HubTask(lease["task_id"], lease["lease_id"], str(lease["expires_at"]), now,
-                                              lease["decision_uuid"], row["id"])
+                                              lease["decision_uuid"], row["id"], _floor(lease.get("filter_floor")))
 
     def _media(self, lease: dict[str, Any], sha256: str):
         known = items_repo.media_for_sha(self.store.db, sha256)
@@ -291,3 +292,14 @@ def _half_used(t: HubTask) -> bool:
 def _badges(matches: list[Any]) -> tuple[str, ...]:
     """"bank:label d=N" per match, strongest first, as storage.items makes them (at most 5)."""
     return tuple(f"{m.get('bank')}:{m.get('label')} d={m.get('distance')}" for m in matches[:5] if isinstance(m, dict))
+
+
+def _floor(body: Any) -> FilterSpec:
+    """The hub's filter floor for a task; the strictest filter when it is missing or unreadable (a hub
+    that sends none, or garbage, never makes the desk show more than a CSAM match would)."""
+    try:
+        spec = FilterSpec(blur=int(body["blur"]), grayscale=bool(body["grayscale"]), pixelate=int(body["pixelate"]),
+                          style=body.get("style") or None, reveal=Reveal(body["reveal"]))
+    except (KeyError, TypeError, ValueError):
+        return FilterSpec(blur=6, grayscale=True, reveal=Reveal.NONE)
+    return spec

@@ -17,7 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from moderator import qa_sampling
-from moderator.domain import Decision, DecisionResult, Item, Policy
+from moderator.domain import Decision, DecisionResult, FilterSpec, Item, Policy
 from moderator.qa_sampling import Filters, Pick
 from moderator.review import ReviewError, ReviewService
 from storage import decisions as decisions_repo
@@ -41,6 +41,9 @@ class QaTask:
     # The item is golden (it has a known answer). Like the original, not for the analyst's eyes before
     # the judgement: it tells them a known answer exists.
     golden: bool
+    # A hub task: the filter floor its bank suggestion gives (the hub sends the filter, not the match),
+    # so the item is filtered as its moderator saw it. Local tasks: None (the stored item carries it).
+    floor: FilterSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,8 @@ def test_a_qa_lease_is_the_item_alone_and_only_the_analysts(hub):
     assert [g["task_id"] for g in got] == [r["task_id"] for r in records]  # in review order
     assert [g["decision_uuid"] for g in got] == [r["decision_uuid"] for r in records]
     for g in got:
-        assert set(g) == {"lease_id", "expires_at", "task_id", "decision_uuid", "item"}
+        assert set(g) == {"lease_id", "expires_at", "task_id", "decision_uuid", "item", "filter_floor"}
+        assert set(g["filter_floor"]) == {"blur", "grayscale", "pixelate", "style", "reveal"}  # a filter only
         assert set(g["item"]) == BLIND_ITEM_KEYS  # no matches, suggested label, labels, actor, note
     mine_items = {g["item"]["id"]: g for g in got}
     assert {d["item_id"] for d in pushed} <= set(mine_items)

@@ -213,3 +213,50 @@ def test_a_lease_that_ran_out_mid_review_is_refused_and_kept(hub_factory, store,
         assert source.renew(all_held=True) == [again.task_id] and not source.held  # lost: dropped
     finally:
         source.close()
+
+
+def _csam_match(hub, item_id: str) -> None:
+    """A known-CSAM bank match on a hub item, written as hub matching writes one."""
+    from sqlalchemy import insert
+
+    from upstream.db import write_tx
+    from upstream.schema import bank_entries, banks, matches
+
+    bank, at = f"known-csam-{uuid.uuid4().hex[:6]}", "2026-12-01T10:00:00Z"
+    engine = hub.engine()
+    try:
+        with write_tx(engine) as conn:
+            conn.execute(insert(banks).values(name=bank, kind="block", signal_type="pdq", threshold=31,
+                                              action="escalate", created_at=at))
+            entry = conn.execute(insert(bank_entries).values(bank=bank, signal_type="pdq", hash="f" * 64,
+                                                             label="csam_suspected", added_at=at, added_by="lead",
+                                                             version=1)).inserted_primary_key[0]
+            conn.execute(insert(matches).values(item_id=item_id, bank=bank, entry_id=entry, distance=3,
+                                                signal_type="pdq", label="csam_suspected", matched_at=at))
+    finally:
+        engine.dispose()
+
+
+def test_a_known_csam_match_keeps_its_floor_on_the_qa_desk_unseen(qtbot, hub, store, policy):
+    """The lease sends the filter its hidden match gives, not the match: no reveal, no peek, blurred,
+    and still nothing of the bank or its label on screen."""
+    from moderator.domain import Reveal
+
+    name, token, pushed = _work(hub, 1)
+    _csam_match(hub, pushed[0]["item_id"])
+    window = _open(qtbot, store, policy, hub, name, token)
+    qtbot.waitUntil(lambda: on_screen(window) and bool(window.reviewer.items), timeout=30000)
+    r = window.reviewer
+    row = next(n for n, i in enumerate(r.items) if r.tasks[i.id].id == pushed[0]["item_id"])
+    r.go_to(row)
+    qtbot.waitUntil(lambda: on_screen(window) and window.viewer.prepared.item_id == r.current.id, timeout=10000)
+    spec = r.spec_for(r.current)
+    assert spec.reveal is Reveal.NONE and spec.blur == 6  # the CSAM floor, as the moderator had it
+    assert r.tasks[r.current.id].suggested_label is None  # the match itself is not on the desk
+    assert store.db.execute("SELECT COUNT(*) FROM matches").fetchone()[0] == 0
+    qtbot.keyPress(window.viewer, Qt.Key.Key_Space)  # hold to peek: refused
+    qtbot.wait(200)
+    assert saturation(painted_picture(window.viewer)).max() <= GRAY
+    qtbot.keyRelease(window.viewer, Qt.Key.Key_Space)
+    _assert_blind(window, ["known-csam", "csam_suspected", policy.label("csam_suspected").title])
+    window.close()

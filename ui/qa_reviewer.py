@@ -48,6 +48,7 @@ class QaReviewer(Reviewer):
         self.empty_text = "No QA tasks for you. A lead samples decisions with `moderator qa sample`."
         self.model = QaQueueModel(self)
         self.tasks: dict[str, Item] = {}  # blind id (the task id) -> the item as stored, for its filter
+        self.floors: dict[str, FilterSpec] = {}  # hub tasks: task id -> the hub's filter floor
         self.verdict: Verdict | None = None
         self.phase = Phase.JUDGING
 
@@ -56,12 +57,16 @@ class QaReviewer(Reviewer):
         """The filter the moderator had (category hint and bank suggestion count, so a known-CSAM
         match keeps its floor although the match itself stays hidden), under the analyst's settings."""
         stored = self.tasks.get(item.id, item)
-        return filter_spec(self.service.policy, self.settings, stored, self.blur_offset)
+        spec = filter_spec(self.service.policy, self.settings, stored, self.blur_offset)
+        floor = self.floors.get(item.id)  # a hub task: the floor its (hidden) bank suggestion gives
+        return spec.stricter(floor) if floor is not None else spec
 
     def load(self) -> None:
         found: dict[str, Item] = {}
+        floors: dict[str, FilterSpec] = {}
         # Hub tasks: leasing and media downloads are network calls, on the network pool.
-        self.runner.run(lambda: (self.queue.read(lambda: self._read_tasks(found)), found), self._on_tasks_read,
+        self.runner.run(lambda: (self.queue.read(lambda: self._read_tasks(found, floors)), found, floors),
+                        self._on_tasks_read,
                         self._on_tasks_failed, network=self.qa.remote)
 
     def _on_tasks_failed(self, exc: Exception) -> None:
@@ -72,17 +77,20 @@ class QaReviewer(Reviewer):
     def reload(self) -> None:
         self.load()
 
-    def _read_tasks(self, found: dict[str, Item]) -> list[Item]:
+    def _read_tasks(self, found: dict[str, Item], floors: dict[str, FilterSpec]) -> list[Item]:
         """On a worker: the open tasks as blind items, in QaService's order."""
         blind = []
         for rank, task in enumerate(self.qa.open_tasks()):
             found[task.task_id] = stored = self.service.item(task.item.id)
+            if task.floor is not None:
+                floors[task.task_id] = task.floor
             blind.append(blind_item(stored, task.task_id, rank))
         return blind
 
     def _on_tasks_read(self, result) -> None:
-        snapshot, found = result
+        snapshot, found, floors = result
         self.tasks.update(found)
+        self.floors.update(floors)
         self._on_queue_reread(snapshot)
 
     # -- keys ---------------------------------------------------------------------------------

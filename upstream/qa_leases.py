@@ -6,21 +6,26 @@ judged that decision already. As with items (upstream.leases), the live lease li
 taken `FOR UPDATE SKIP LOCKED` on PostgreSQL, and expiry is a comparison at lease time.
 
 What a lease hands out is the item alone, the fields of POST /v1/leases without its matches: nothing
-of the original decision, its actor or any bank suggestion. The judgement comes back through POST
+of the original decision, its actor or any bank suggestion; only the filter floor the suggestion
+gives (`filter_floor`), so the analyst sees the item filtered as its moderator did. The judgement comes back through POST
 /v1/decisions (upstream.decisions calls `refusal` and `finish` here). A live QA lease is renewed
 (`renew_task`) and returned (`return_task`) as an item's is (upstream.leases.renew, return_lease).
 """
 
 from __future__ import annotations
 
+import tomllib
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from moderator.clock import iso, utc_now
-from upstream.leases import ITEM_FIELDS, Holder, LeaseError
+from moderator.policy import parse_policy
+from upstream.leases import ITEM_FIELDS, Holder, LeaseError, item_matches
+from upstream.policy_store import current_policy
 from upstream.schema import decisions, items, media, qa_batches, qa_leases, qa_tasks
 
 QA_ORDER = (qa_batches.c.created_at, qa_batches.c.id, qa_tasks.c.position)
@@ -75,8 +80,31 @@ def _with_items(conn: Connection, granted: list[dict]) -> list[dict]:
     rows = {r.id: dict(r._mapping) for r in conn.execute(
         select(*cols).join(media, media.c.sha256 == items.c.sha256)
         .where(items.c.id.in_([g["item_id"] for g in granted])))}
+    floors = _floors(conn, [g["item_id"] for g in granted])
     return [{"lease_id": g["lease_id"], "expires_at": g["expires_at"], "task_id": g["task_id"],
-             "decision_uuid": g["decision_uuid"], "item": rows[g["item_id"]]} for g in granted]
+             "decision_uuid": g["decision_uuid"], "item": rows[g["item_id"]], "filter_floor": floors[g["item_id"]]}
+            for g in granted]
+
+
+def _floors(conn: Connection, item_ids: list[str]) -> dict[str, dict]:
+    """Per item, the filter the hub's policy gives its bank suggestion (the nearest match's policy label,
+    as the desk's routing picks it): the moderator's filter floor, so a known-CSAM match stays
+    unrevealable on the QA desk too. Only the filter is sent, never the match or the label."""
+    policy = _policy(**current_policy(conn))
+    names = {lb.name for lb in policy.labels}
+    found = item_matches(conn, item_ids)
+    out = {}
+    for item_id in item_ids:
+        label = next((m["label"] for m in found.get(item_id, []) if m["label"] in names), None)
+        spec = policy.filter_for(None, label)
+        out[item_id] = {"blur": spec.blur, "grayscale": spec.grayscale, "pixelate": spec.pixelate,
+                        "style": spec.style, "reveal": spec.reveal.value}
+    return out
+
+
+@lru_cache(maxsize=8)
+def _policy(version: str, text: str):
+    return parse_policy(tomllib.loads(text))
 
 
 def holds_qa_media(conn: Connection, actor: str, sha256: str) -> bool:
