@@ -16,6 +16,7 @@ COLUMNS = (
     "uuid", "item_id", "external_id", "sha256", "media_path", "labels", "action", "actor",
     "decided_at", "handle_ms", "exposure_ms", "batch_id", "supersedes", "policy_version", "source", "note",
     "qa_of", "team",  # team: what an imported decision named (storage.decisions.teams), else empty
+    "escalation_target", "escalation_reason",  # an escalation's policy target and reason (migration 0010)
 )
 FORMATS = ("jsonl", "csv")
 

@@ -149,3 +149,14 @@ def test_desk_bar_refuses_an_empty_note_and_esc_cancels(qtbot, good_store, polic
     assert not bar.isVisible()
     qtbot.waitUntil(lambda: on_screen(window))
     assert good_store.db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_export_carries_the_target_and_reason(good_store, policy):
+    from moderator import export
+
+    item_id = items_repo.queue(good_store.db)[0].id
+    ReviewService(good_store, policy, "ann").escalate(item_id, Escalation("why", "legal", "Legal request or court order"))
+    (row,) = export.export_rows(good_store.db)
+    assert (row["escalation_target"], row["escalation_reason"]) == ("legal", "Legal request or court order")
+    header = export.render([row], "csv").splitlines()[0]
+    assert header.endswith(",team,escalation_target,escalation_reason")
