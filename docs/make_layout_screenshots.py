@@ -85,7 +85,7 @@ def main() -> None:
                 save(app, window.help, f"help-{tag}.png")
                 window.help.hide()
                 window.wellness.advisor.add_decision(5)
-                window.break_banner.remind("1 high-severity items since your last break")
+                window.break_banner.remind("1 high-severity item since your last break")
                 window.viewer.show_message("Take a breath. The next item follows in a moment.", calm=True)
                 save(app, window, f"calm-{tag}.png")
                 settings_with_floors(app, window, tag)

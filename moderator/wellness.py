@@ -36,9 +36,11 @@ class BreakAdvisor:
         if self.active_ms < self.snoozed_until_ms:
             return None
         if s.break_every_active_min and self.active_ms >= s.break_every_active_min * 60_000:
-            return f"{self.active_ms // 60_000} minutes of active review since your last break"
+            m = self.active_ms // 60_000
+            return f"{m} minute{'s' if m != 1 else ''} of active review since your last break"
         if s.break_after_high_severity and self.high_severity >= s.break_after_high_severity:
-            return f"{self.high_severity} high-severity items since your last break"
+            n = self.high_severity
+            return f"{n} high-severity item{'s' if n != 1 else ''} since your last break"
         return None
 
     def snooze(self, minutes: int = 10) -> None:

@@ -101,7 +101,7 @@ def test_the_viewer_never_moves_when_the_side_panel_text_changes(qtbot, desk):
 def test_no_label_is_cut_and_the_status_counters_stand_apart(qtbot, desk, size):
     settle(qtbot, desk, size)
     desk.wellness.advisor.add_decision(5)
-    desk.break_banner.remind("1 high-severity items since your last break")
+    desk.break_banner.remind("1 high-severity item since your last break")
     settle(qtbot, desk)
     assert clipped_labels(desk) == []
     counters = [desk.meter, desk.status_label]

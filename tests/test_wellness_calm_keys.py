@@ -64,7 +64,7 @@ def test_only_high_severity_decisions_earn_a_calm_screen(qtbot, desk, policy):
 def test_the_break_banner_buttons_name_their_keys_and_the_keys_work(qtbot, desk):
     banner = desk.break_banner
     desk.wellness.advisor.add_decision(9)
-    banner.remind("1 high-severity items since your last break")
+    banner.remind("1 high-severity item since your last break")
     assert "Ctrl+Shift+B" in banner.start_button.text() and "Ctrl+Shift+N" in banner.snooze_button.text()
     QTest.keyClick(desk.viewer, Qt.Key.Key_N, CTRL_SHIFT)
     assert banner.isHidden() and desk.wellness.advisor.snoozed_until_ms > 0

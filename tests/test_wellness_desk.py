@@ -175,7 +175,7 @@ def test_active_time_reminder_and_snooze(qtbot, desk):
     desk.wellness.tick(30_000)
     assert not desk.break_banner.isVisible()
     desk.wellness.tick(30_000)
-    assert desk.break_banner.isVisible() and "1 minutes of active review" in desk.break_banner.text.text()
+    assert desk.break_banner.isVisible() and "1 minute of active review" in desk.break_banner.text.text()
     desk.break_banner.snooze_button.click()
     assert not desk.break_banner.isVisible()
     desk.wellness.tick(60_000)

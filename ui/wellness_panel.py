@@ -36,6 +36,7 @@ class BreakBanner(QFrame):
         self.setObjectName("breakBanner")
         self.text = QLabel()
         self.text.setWordWrap(True)
+        self.text.setStyleSheet("background: transparent;")  # the banner's green, not a box of the page colour
         self.start_button = QPushButton("Start break")
         self.snooze_button = QPushButton("Snooze 10 min")
         self.start_button.setObjectName("breakStart")
@@ -222,7 +223,9 @@ class ExposureMeter(QLabel):
     def show_today(self, t: Today) -> None:
         budget = f" of {_clock(t.budget_ms)}" if t.budget_ms else ""
         self.setText(f"Exposure today {_clock(t.exposure_ms)}{budget} · reviewed {t.reviewed}")
-        self.setStyleSheet("color: #e74c3c; font-weight: bold;" if t.over_budget else "")
+        style = "color: #e74c3c; font-weight: bold;" if t.over_budget else ""
+        if self.styleSheet() != style:  # twice a second during a reveal: re-polish only on a change
+            self.setStyleSheet(style)
         elsewhere = f"; {_clock(t.elsewhere_ms)} of it in other stores or desks" \
             if t.elsewhere_ms else ""
         self.setToolTip("Your unfiltered time on screen today (peek, spotlight, reveal) in every store on this "
