@@ -108,6 +108,8 @@ def test_block_and_allow_matches_differ_in_words_and_paint(qtbot, tmp_path, good
     text = facts._values["Bank matches"].text()
     assert "known violating</b></span> · ncmec-hash-list-with-a-long-name-2026" in text  # the full name
     assert "known benign</b></span> · memes-allow" in text
+    assert facts.text_of("Suggested") == ("violence_gore (Enter applies it), from known violating bank "
+                                          "ncmec-hash-list-with-a-long-name-2026")
     tip = facts._values["Bank matches"].toolTip()
     assert "ncmec-hash-list-with-a-long-name-2026 (block list: known violating)" in tip
     assert "memes-allow (allow list: known benign)" in tip

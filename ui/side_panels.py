@@ -27,7 +27,7 @@ from moderator.clock import parse_iso, utc_now
 from moderator.domain import Action, Item, Policy
 from moderator.escalation import escalation_text
 from moderator.report_context import ItemContext, item_title
-from ui.bank_looks import match_html, match_tooltip
+from ui.bank_looks import kind_words, match_html, match_tooltip
 from ui.queue_model import _span, due_text
 
 SEVERITY_COLOURS = ["#5d6d7e", "#2e86c1", "#d4ac0d", "#e67e22", "#c0392b", "#8e44ad"]
@@ -136,6 +136,10 @@ class FactsPanel(QWidget):
                 lines.append(f"…and {context.prior_more} more")
             self._values["Prior decisions"].setText("\n".join(lines))
             self._set_visible("Prior decisions", True)
+        source = next((m for m in context.matches if m.label and m.label == item.suggested_label), None)
+        if source is not None:  # which bank suggested it, by its full name
+            self._values["Suggested"].setText(f"{item.suggested_label} ({self._accept_key} applies it), from "
+                                              f"{kind_words(source.kind)} bank {source.bank}")
         if context.matches:
             matches = self._values["Bank matches"]
             matches.setText("<br>".join(match_html(m) for m in context.matches))
