@@ -22,6 +22,7 @@ from moderator.qa_hub import HubQaSource
 from moderator.qa_service import QaError, QaService
 from storage import decisions as decisions_repo
 from storage import qa_outbox
+from storage.hub_client import HubRefused
 from storage.qa_hub_client import QaHubClient
 from tests.desk_helpers import on_screen, painted_picture, saturation
 from tests.hub_fixtures import poll
@@ -147,6 +148,9 @@ def test_renew_keeps_leases_and_release_hands_them_back(hub, store, policy):
         assert after >= before
         on_hub = _one(hub, select(qa_tasks.c.lease_expires_at).where(qa_tasks.c.id == task.task_id))[0]
         assert on_hub == after
+        with pytest.raises(HubRefused) as before_judgement:  # the desk could not read it early if it tried
+            source.client.qa_original(task.task_id)
+        assert before_judgement.value.status == 409
         assert source.release_all() == 1 and not source.held
         assert _one(hub, select(qa_tasks.c.lease_id).where(qa_tasks.c.id == task.task_id))[0] is None
         assert task.item.suggested_label is None and task.item.match_badges == ()
@@ -259,4 +263,35 @@ def test_a_known_csam_match_keeps_its_floor_on_the_qa_desk_unseen(qtbot, hub, st
     assert saturation(painted_picture(window.viewer)).max() <= GRAY
     qtbot.keyRelease(window.viewer, Qt.Key.Key_Space)
     _assert_blind(window, ["known-csam", "csam_suspected", policy.label("csam_suspected").title])
+    window.close()
+
+
+def test_quitting_hands_back_the_leases_of_tasks_not_judged(qtbot, hub, store, policy):
+    from upstream.schema import qa_tasks
+
+    name, token, _ = _work(hub, 2)
+    window = _open(qtbot, store, policy, hub, name, token)
+    qtbot.waitUntil(lambda: on_screen(window) and len(window.reviewer.items) >= 2, timeout=30000)
+    ids = [i.id for i in window.reviewer.items]  # (the sample holds earlier tests' decisions too)
+    held = _hub_rows(hub, select(qa_tasks.c.lease_id).where(qa_tasks.c.id.in_(ids)))
+    assert all(r.lease_id for r in held)
+    window.close()
+    back = _hub_rows(hub, select(qa_tasks.c.lease_id, qa_tasks.c.state).where(qa_tasks.c.id.in_(ids)))
+    assert [tuple(r) for r in back] == [(None, "pending")] * len(ids)
+
+
+def test_a_lease_running_out_on_the_desk_is_one_line_and_the_task_leaves(qtbot, hub_factory, store, policy):
+    short = hub_factory("sqlite", "--lease-seconds", "2")
+    name, token, _ = _work(short, 1)
+    window = _open(qtbot, store, policy, short, name, token)
+    qtbot.waitUntil(lambda: on_screen(window) and len(window.reviewer.items) == 1, timeout=30000)
+    window.hub_driver._timer.stop()  # no renewals: let it run out
+    source = window.qa.hub
+    [held] = source.held.values()
+    poll(lambda: utc_now() > parse_iso(held.expires_at) + timedelta(milliseconds=300), timeout=30)
+    window.hub_driver.sync_round()
+    qtbot.waitUntil(lambda: "ran out" in window.statusBar().currentMessage(), timeout=30000)
+    assert window.statusBar().currentMessage() == "The QA lease of this task ran out: it went back to the hub"
+    assert window.reviewer.current is None or window.reviewer.current.id != held.task_id
+    assert qa_outbox.counts(store.db) == {"unsent": 0, "rejected": 0}
     window.close()
