@@ -71,3 +71,33 @@ def test_the_hub_counts_other_machines_desks_once(tmp_path, sqlite_hub, monkeypa
         finally:
             on_a.close()
             hub.start()
+
+
+def test_the_desk_meter_adds_another_machines_desk(qtbot, tmp_path, sqlite_hub, monkeypatch, policy):
+    from moderator.keymap import load_keymap
+    from moderator.settings import Settings
+    from storage.store import Store
+    from ui.app import build_window
+
+    hub = sqlite_hub
+    add_items(hub, [{"priority": 2}, {"priority": 1}])
+    this_machine = exposure.ledger_path().parent
+    monkeypatch.setenv("MODERATOR_CONFIG_DIR", str(tmp_path / "another-machine"))
+    with desk(tmp_path / "remote", hub, keep=1) as (_store, sync, review):
+        sync.pull_leases()
+        reveal_decide_push(sync, review, review.queue()[0].id, 62_000)  # 1:02 on another machine
+    monkeypatch.setenv("MODERATOR_CONFIG_DIR", str(this_machine))
+    store = Store(tmp_path / "desk")
+    window = build_window(store, policy, load_keymap(), "tester", settings=Settings(palate_cleanser=False),
+                          hub=HubConfig(hub.url, hub.tokens["moderator"], "env"))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: "Exposure today 1:02" in window.meter.text(), timeout=30_000)
+        assert window.wellness.today.elsewhere_ms == 62_000
+        assert "other stores or desks" in window.meter.toolTip()
+    finally:
+        window._quit_confirmed = True
+        window.close()
+        window.sync.service.close()
+        store.close()

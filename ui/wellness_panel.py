@@ -95,7 +95,8 @@ class WellnessMonitor(QObject):
         self.advisor = BreakAdvisor(settings)
         self.settings = settings
         self.today: Today | None = None
-        self.hub_ms = None  # a callable returning other desks' exposure today (ms), run on a worker
+        self.hub_ms = None  # a callable returning other desks' exposure today (ms), run on the network lane
+        self._hub_last, self._hub_asking = 0, False
         self._hub_tick = QTimer(self)
         self._hub_tick.timeout.connect(self.refresh)
         self._last_key = QElapsedTimer()
@@ -143,14 +144,31 @@ class WellnessMonitor(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        actor, day, budget = self.service.actor, utc_now().date().isoformat(), self.settings.daily_exposure_budget_s
-        store, hub_ms = self.service.store, self.hub_ms
+        """Read today's exposure again; with a hub, also ask it for the other desks' figure, on the
+        network lane (a slow hub never holds up the meter or a preview), and read again if it moved."""
+        self._read_today()
+        if self.hub_ms is not None and not self._hub_asking:
+            self._hub_asking = True
+            self.runner.run(self.hub_ms, self._on_hub, self._on_hub_failed, network=True)
 
-        def read() -> Today:  # on a worker: the ledger and the hub are I/O
-            elsewhere = exposure.other_stores_ms(actor, day, store.path) + (hub_ms() if hub_ms else 0)
-            return today(store.db, actor, day, budget, elsewhere)
+    def _read_today(self) -> None:
+        actor, day, budget = self.service.actor, utc_now().date().isoformat(), self.settings.daily_exposure_budget_s
+        store, hub_part = self.service.store, self._hub_last
+
+        def read() -> Today:  # on a worker: the store and the ledger are I/O
+            return today(store.db, actor, day, budget, exposure.other_stores_ms(actor, day, store.path) + hub_part)
 
         self.runner.run(read, self._on_today)
+
+    def _on_hub(self, ms: int) -> None:
+        self._hub_asking = False
+        if ms != self._hub_last:
+            self._hub_last = ms
+            self._read_today()
+
+    def _on_hub_failed(self, exc: Exception) -> None:
+        self._hub_asking = False
+        self.runner.failed.emit(str(exc))
 
     def live_ms(self) -> int:
         """Today's exposure as the meter shows it now: the saved total and the running reveal."""
