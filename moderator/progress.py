@@ -119,7 +119,8 @@ def shift_summary(p: Progress, next_step: str) -> str:
     if p.median_handle_s is not None:
         lines.append(f"Median handle time today: {p.median_handle_s:.1f} s")
     if p.hidden:
-        lines.append(f"{p.hidden} skipped item{'s' if p.hidden != 1 else ''} come back when their time is up")
+        lines.append("1 skipped item comes back when its time is up" if p.hidden == 1 else
+                     f"{p.hidden} skipped items come back when their time is up")
     return "\n".join([*lines, "", next_step])
 
 

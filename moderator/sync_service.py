@@ -19,7 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from moderator import sync_banks, sync_media, sync_push
-from moderator.clock import parse_iso, utc_now
+from moderator.clock import now_iso, parse_iso, utc_now
 from moderator.domain import Changes, ItemChange, ItemField, ItemStatus, Policy
 from moderator.hub_config import HubConfig
 from moderator.policy import PolicyError
@@ -155,6 +155,13 @@ class SyncService:
                                  reason="refused before; held unseen until the lease expires")
                 counts["refused_again"] = counts.get("refused_again", 0) + 1
                 continue
+            if _skipped_here(self.store.db, lease.item_id):
+                # Skipped on this desk a moment ago: straight back, so another desk can take it.
+                returned = sync_media.return_lease(self._client, lease.lease_id)
+                self.store.write(sync_repo.set_lease_state, lease.lease_id,
+                                 sync_repo.RETURNED if returned else sync_repo.EXPIRED, reason="skipped here")
+                counts["returned_skipped"] = counts.get("returned_skipped", 0) + 1
+                continue
             change = sync_media.take_lease(self.store, self._client, self.policy, lease, self.actor)
             counts["leased" if change else "refused"] += 1
             if change:
@@ -268,6 +275,12 @@ def _let_go(db: Database, leases: list[tuple[sync_repo.Lease, str, str]], actor:
                      [("item_state", lease.item_id)])
         changes.append(ItemChange(lease.item_id, frozenset({ItemField.STATUS}), ItemStatus.RELEASED))
     return changes
+
+
+def _skipped_here(db: Database, item_id: str) -> bool:
+    """The item is hidden on this desk by a skip (items.skip_until, migration 0009) right now."""
+    row = db.execute("SELECT skip_until FROM items WHERE id = ?", (item_id,)).fetchone()
+    return row is not None and row[0] is not None and row[0] > now_iso()
 
 
 def _half_used(lease: sync_repo.Lease) -> bool:

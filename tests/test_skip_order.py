@@ -132,3 +132,35 @@ def test_an_item_that_becomes_overdue_moves_to_the_top_on_the_next_tick(qtbot, g
     assert [i.id for i in desk.queue_panel.model._items] == [i.id for i in r.items]
     assert r.current.id == ids[0]  # the item on screen stays on screen; the list re-ordered around it
     desk.close()
+
+
+def test_with_a_hub_a_skip_returns_the_lease_so_another_desk_can_take_it(qtbot, tmp_path, policy, hub_factory):
+    from tests.hub_fixtures import poll
+    from tests.test_desk_sync import add_photos, close_desk, open_hub_desk
+    from upstream.leases import live_lease
+
+    hub = hub_factory("sqlite", "--lease-seconds", "600")
+    ids = add_photos(hub, ["astronaut", "coffee", "chelsea"])
+    store, window = open_hub_desk(qtbot, tmp_path, policy, hub)
+    r = window.reviewer
+    qtbot.waitUntil(lambda: len(r.items) == 3 and on_screen(window), timeout=30000)
+    engine = hub.engine()
+    try:
+        def held(item_id):
+            with engine.connect() as conn:
+                return live_lease(conn, item_id)[0] is not None
+
+        assert held(ids[0])
+        qtbot.keyClick(window.viewer, Qt.Key.Key_S)
+        qtbot.waitUntil(lambda: not held(ids[0]), timeout=20000)  # back on the hub, free for another desk
+        poll(lambda: store.db.execute("SELECT state FROM hub_leases WHERE item_id = ? ORDER BY rowid DESC",
+                                      (ids[0],)).fetchone()[0] == "returned")
+        assert held(ids[1]) and r.current.id == ids[1]  # the others stay in hand; the desk went to the top
+        window.sync.sync_round()  # the hub offers it to this desk again: straight back while it is hidden here
+        poll(lambda: store.db.execute("SELECT COUNT(*) FROM hub_leases WHERE item_id = ? AND reason = 'skipped here'",
+                                      (ids[0],)).fetchone()[0] >= 1)
+        qtbot.waitUntil(lambda: not window.runner.busy, timeout=20000)
+        assert not held(ids[0]) and ids[0] not in [i.id for i in r.items]
+    finally:
+        engine.dispose()
+    close_desk(qtbot, window, store)

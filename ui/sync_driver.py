@@ -73,6 +73,7 @@ class SyncDriver(QObject):
         self._push_timer.setInterval(PUSH_DELAY_MS)
         self._push_timer.timeout.connect(self.push)
         reviewer.saved.connect(lambda *_: self._push_timer.start())
+        reviewer.skipped.connect(self.return_item)
 
     def start(self) -> None:
         self.sync_round()
@@ -87,6 +88,17 @@ class SyncDriver(QObject):
     @property
     def unsynced(self) -> int:
         return self.status.unsynced
+
+    def return_item(self, item_id: str) -> None:
+        """A skip: the item's lease goes back to the hub at once, so another desk can take it."""
+        def done(result: SyncResult) -> None:
+            self.reviewer.apply_changes(result.changes)
+            self._show(result.status)
+
+        self.runner.run(lambda: self.service.return_item(item_id), done, self._on_failed_return, network=True)
+
+    def _on_failed_return(self, exc: Exception) -> None:
+        self.message.emit(f"Skipped here; the hub keeps the lease until it expires ({exc})")
 
     def release_on_quit(self) -> None:
         """Hand back the leases of undecided items; queued before the runner shuts down, which waits for it."""
