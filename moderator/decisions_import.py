@@ -98,7 +98,10 @@ def parse_row(line: int, raw: dict[str, Any], *, csv_cells: bool = False) -> His
         action=action, actor=_text(raw, "actor"), decided_at=decided_at,
         policy_version=_text(raw, "policy_version") or "", source=source,
         handle_ms=_ms(raw, "handle_ms"), exposure_ms=_ms(raw, "exposure_ms"), batch_id=_text(raw, "batch_id"),
-        supersedes=_text(raw, "supersedes"), note=_text(raw, "note"), qa_of=_text(raw, "qa_of"))
+        supersedes=_text(raw, "supersedes"), note=_text(raw, "note"), qa_of=_text(raw, "qa_of"),
+        escalation_target=_text(raw, "escalation_target"), escalation_reason=_text(raw, "escalation_reason"))
+    if (decision.escalation_target or decision.escalation_reason) and action is not Action.ESCALATE:
+        raise ValueError("escalation_target and escalation_reason are only for an escalation")
     return HistoryRow(line, decision, external_id, sha256, _text(raw, "team"))
 
 
