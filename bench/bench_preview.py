@@ -82,10 +82,13 @@ def median_ms(fn: Callable[[], object], runs: int = RUNS) -> float:
 
 def interleaved_ms(paths: dict[str, Callable[[], object]], runs: int = RUNS) -> dict[str, float]:
     """Median ms of each path, timed in rounds (each path once per round, after one warm-up round), so
-    load that comes and goes on this shared machine falls on every path alike and the ratios hold."""
+    load that comes and goes on this shared machine falls on every path alike and the ratios hold.
+    Every other round runs in reverse order: under load the second of two equal paths measured ~8 %
+    slower than the first."""
     times: dict[str, list[float]] = {name: [] for name in paths}
     for round_ in range(runs + 1):
-        for name, fn in paths.items():
+        order = list(paths.items())
+        for name, fn in order if round_ % 2 else order[::-1]:
             start = time.perf_counter()
             fn()
             if round_:
