@@ -96,3 +96,14 @@ def test_bank_decisions_dialog_is_readable_at_any_name_length(qtbot, tmp_path, g
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_background_matching_lists_each_item_a_bank_closed(qtbot, tmp_path, good_store, policy):
+    """Matching at start (items imported before a bank existed): the item the allow bank closes is a row."""
+    bank_of_edited_copy(tmp_path, "memes-allow", "no_violation", "allow", "allow", policy, good_store)
+    window = open_desk(qtbot, good_store, policy, Settings(palate_cleanser=False))
+    qtbot.waitUntil(lambda: any(r[0] == "closed by a bank" for r in window.messages.rows()), timeout=20000)
+    rows = window.messages.rows()
+    assert [r[:2] for r in rows if r[0] == "closed by a bank"] == [("closed by a bank", "rocket.jpg")]
+    assert ("summary", "Bank matching") in [r[:2] for r in rows]
+    assert not window.messages.isVisible()  # listed, not pushed in front of the media
