@@ -15,6 +15,8 @@ from moderator.clock import now_iso
 from moderator.domain import ItemField, ItemStatus
 from moderator.ingest import ImportReport
 from moderator.matching import MatchSummary
+from moderator.session import bank_decisions
+from storage.store import Store
 
 
 class MessageKind(enum.StrEnum):
@@ -65,6 +67,12 @@ def bank_messages(summary: MatchSummary, closed_rows: Iterable[dict[str, Any]],
     for item_id, reason in summary.failed:
         out.append(ResultMessage(MessageKind.BAD, titles.get(item_id, item_id), reason, "banks", at, item_id))
     return out
+
+
+def matching_messages(store: Store, summary: MatchSummary) -> list[ResultMessage]:
+    """bank_messages for a run on `store`; the closed items' rows are read only when it closed some (the
+    read replays every standing decision: not for a run that closed nothing)."""
+    return bank_messages(summary, bank_decisions(store) if closed_item_ids(summary) else [])
 
 
 def closed_item_ids(summary: MatchSummary) -> set[str]:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Signal
 
 from moderator.banks import BankService
 from moderator.matching import MatchSummary, match_pending, reopen
-from moderator.result_messages import ResultMessage, bank_messages
+from moderator.result_messages import ResultMessage, matching_messages
 from moderator.session import bank_decisions
 from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
@@ -57,7 +57,7 @@ class BankActions(QObject):
             if not self.banks.list_banks():
                 return None
             summary = match_pending(store, policy)
-            return summary, bank_messages(summary, bank_decisions(store)) if summary.hashed else []
+            return summary, matching_messages(store, summary) if summary.hashed else []
 
         self.runner.run(work, self._on_matched, lambda exc: self.message.emit(f"Matching stopped: {exc}"),
                         background=True)

@@ -9,8 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from moderator.importing import ImportOutcome, import_and_match
 from moderator.ingest import ImportReport, ImportUsageError
-from moderator.result_messages import ResultMessage, bank_messages, import_messages
-from moderator.session import bank_decisions
+from moderator.result_messages import ResultMessage, import_messages, matching_messages
 from ui.reviewer import Reviewer
 from ui.tasks import TaskRunner
 
@@ -51,7 +50,7 @@ class ImportAction(QObject):
                                                   progress=self.progressed.emit)
         messages = import_messages(outcome.report)
         if outcome.matching is not None:
-            messages += bank_messages(outcome.matching, bank_decisions(service.store))
+            messages += matching_messages(service.store, outcome.matching)
         return outcome.report, messages
 
     def _on_progressed(self, done: int, total: int) -> None:
