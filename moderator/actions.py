@@ -15,9 +15,9 @@ class DeskAction(StrEnum):
     # name in keymap.toml, description for `?`, side-panel hint ("{key}" is the first bound key)
     NEXT = "next", "Next item", "{key} next"
     PREVIOUS = "previous", "Previous item", "{key} previous"
-    SKIP = "skip", "Skip (leave pending, move on)", "{key} skip"
+    SKIP = "skip", "Skip: hidden for a while (or until it is due), then back in its place", "{key} skip"
     ESCALATE = "escalate", "Escalate with a note", "{key} escalate"
-    UNDO = "undo", "Undo the last decision (writes a superseding row)", "{key} undo"
+    UNDO = "undo", "Undo your last decision if recent (writes a superseding row; older ones: the history)", "{key} undo"
     ACCEPT_SUGGESTION = "accept_suggestion", "Apply the label a bank match suggests", "{key}: suggested label"
     ADD_TO_BANK = "add_to_bank", "Add the item you just decided to a hash bank", "{key} add to bank"
     BANK_DECISIONS = "bank_decisions", "Items banks closed on their own (reopen any of them)", ""
