@@ -60,7 +60,9 @@ def list_banks(db: Database, counts: bool = True) -> list[Bank]:
 def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: str) -> int:
     """Insert entries, skipping any (signal_type, hash) the bank already holds; returns how many were new.
 
-    One executemany of plain tuples: a million rows in about 6 s (bench/bench_bank_import.py).
+    One executemany of plain tuples. A million random PDQ hashes: 15.9 s on this 2-core machine when
+    quiet (issue 13), 21-34 s under load 8-9 (docs/PERFORMANCE.md, bank import). Inserting them in key
+    order took as long under the same load, so the unique index's random order is not the main cost.
     """
     at = now_iso()
     with _big_cache(db, len(rows)):
