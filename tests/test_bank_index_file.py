@@ -5,6 +5,7 @@ refused with one log line and rebuilt from the store, never trusted."""
 from __future__ import annotations
 
 import logging
+import shutil
 import stat
 
 import numpy as np
@@ -41,18 +42,27 @@ def new_bank(name: str = "b") -> Bank:
                 action=BankAction.FLAG, created_at=now_iso(), description=None)
 
 
-@pytest.fixture
-def banked(tmp_path):
-    """(store, queries, bank hashes): a real store whose bank "b" holds the hashes, one IndexCache built
-    (and saved) from it."""
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A real store whose bank "b" holds the hashes, its index built once from SQLite and saved."""
     rng = np.random.default_rng(11)
     queries = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex() for _ in range(12)]
     hashes = make_bank(rng, queries)
-    with Store(tmp_path / "data") as store:
+    data = tmp_path_factory.mktemp("template") / "data"
+    with Store(data) as store:
         store.write(lambda db: banks_repo.create_bank(db, new_bank()))
         store.write(banks_repo.add_entries, "b", [("pdq", h, "", "test", "") for h in hashes], "lead")
         first = IndexCache(store.data_dir / "bank_index")
         assert first.current(store.db)[0][2].source == "store"
+    return data, queries, hashes
+
+
+@pytest.fixture
+def banked(template, tmp_path):
+    """(store, queries, bank hashes): a copy of the template store (its index file included), open."""
+    data, queries, hashes = template
+    shutil.copytree(data, tmp_path / "data")
+    with Store(tmp_path / "data") as store:
         yield store, queries, hashes
 
 
