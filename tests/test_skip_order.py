@@ -161,6 +161,9 @@ def test_with_a_hub_a_skip_returns_the_lease_so_another_desk_can_take_it(qtbot, 
                                       (ids[0],)).fetchone()[0] >= 1)
         qtbot.waitUntil(lambda: not window.runner.busy, timeout=20000)
         assert not held(ids[0]) and ids[0] not in [i.id for i in r.items]
+        strip = window.progress  # with a hub the strip says the sync state too
+        qtbot.waitUntil(lambda: "● online, synced" in strip.main.toolTip(), timeout=20000)
+        assert strip.next_step == "Waiting for work from the hub…"  # what the empty queue says after the summary
     finally:
         engine.dispose()
     close_desk(qtbot, window, store)
