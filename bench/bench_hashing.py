@@ -68,10 +68,14 @@ def timing(paths: list[Path]) -> tuple[float, float]:
     full = [best_ms(lambda p=p: full_pdq(p), 2) for p in paths]
     reduced = [best_ms(lambda p=p: PDQ.hash_pixels(decode_for_hash(p))) for p in paths]
     both = [best_ms(lambda p=p: hash_image_file(p, ("pdq", "phash"))) for p in paths]
-    rgb = decode_for_hash(paths[0])
+    decode = [best_ms(lambda p=p: decode_for_hash(p)) for p in paths]
+    rgb_decode = [best_ms(lambda p=p: decode_reduced(p, (HASH_MAX_SIDE, HASH_MAX_SIDE))) for p in paths]
+    rgb = decode_for_hash(paths[0])  # luma (H, W): what PDQ and pHash see
     phash_ms = best_ms(lambda: PHASH.hash_pixels(rgb), 10)
     pdq_ms = best_ms(lambda: PDQ.hash_pixels(rgb), 10)
     print(f"full decode + pdqhash.compute: median {statistics.median(full):7.1f} ms")
+    print(f"luma decode alone (the floor): median {statistics.median(decode):7.1f} ms "
+          f"(RGB decode at the same size: {statistics.median(rgb_decode):.1f} ms)")
     print(f"reduced decode + PDQ:          median {statistics.median(reduced):7.1f} ms")
     print(f"reduced decode + PDQ + pHash:  median {statistics.median(both):7.1f} ms "
           f"(PDQ alone {pdq_ms:.1f} ms, pHash alone {phash_ms:.1f} ms on the decoded pixels)")
@@ -96,6 +100,8 @@ def main() -> int:
           f"{statistics.median(drifts):g} / max {max(drifts)} bits")
     print(f"{'PASS' if ratio >= 4 else 'FAIL'} speed-up {ratio:.1f}x (budget >= 4x)")
     print(f"{'PASS' if max(drifts) <= 10 else 'FAIL'} max drift {max(drifts)} bits (budget <= 10)")
+    print(f"{'PASS' if reduced_ms <= 25 else 'FAIL'} PDQ of a 12 MP JPEG {reduced_ms:.1f} ms "
+          "(issue 13 target <= 25 ms on one core)")
     print(f"{'PASS' if both_ms <= 25 else 'FAIL'} PDQ + pHash of a 12 MP JPEG {both_ms:.1f} ms "
           "(design budget <= 25 ms on one core)")
     return 0

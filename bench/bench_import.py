@@ -163,13 +163,29 @@ def whole(tmp: Path, paths: list[Path], bank_file: Path, workers: list[int]) -> 
                                                                           fmt="te-lines")
                 start = time.perf_counter()
                 ingest.IMPORT_WORKERS = w  # read at each import (the pool is made once, at the first w > 1)
+                rusage = resource.getrusage(resource.RUSAGE_SELF)
                 outcome = import_and_match(store, paths, "bench", load_policy())
                 elapsed = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_SELF)
             assert len(outcome.report.imported) == len(paths), outcome.text
             rate = len(paths) / elapsed
             base = base or rate
+            faults = (after.ru_minflt - rusage.ru_minflt) * 1000 / len(paths)
+            system = (after.ru_stime - rusage.ru_stime) * 1000 / len(paths)
             print(f"  {'with' if banks else 'no':4s} banks, workers={w}: {rate:7.1f} items/s  {elapsed:6.2f} s "
-                  f"({rate / base:.2f}x workers=1)  {outcome.text}")
+                  f"({rate / base:.2f}x workers=1; per 1,000: {faults:9,.0f} minor faults, {system:4.1f} s system)"
+                  f"  {outcome.text}")
+    print("  of which bank matching after the import (moderator.matching.match_pending, one item at a time):")
+    with Store(tmp / f"store-{len(paths)}-split") as store:
+        BankService(store, load_policy(), "bench").import_bank(bank_file, "known", kind="block", fmt="te-lines")
+        matcher = Matcher(store, load_policy())
+        start = time.perf_counter()
+        ingest.import_paths(store, paths, "bench", hash_dihedral=matcher.needs_dihedral())
+        middle = time.perf_counter()
+        matcher.match_pending()
+        end = time.perf_counter()
+    print(f"    import with hashing {len(paths) / (middle - start):7.1f} items/s, then matching "
+          f"{len(paths) / (end - middle):7.1f} items/s (workers={ingest.IMPORT_WORKERS})")
 
 
 def write_bank(path: Path, paths: list[Path]) -> None:
