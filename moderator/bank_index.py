@@ -8,6 +8,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,11 +162,18 @@ class IndexCache:
         if path is None or not path.exists():
             return None
         try:
-            meta, arrays = bank_index_file.load(path)
-            indexed = _restore(meta, arrays)
-            if meta != self._meta(bank, signal_type, indexed) or indexed.max_id > top:
-                raise bank_index_file.IndexFileError("saved for another version of the bank")
-            _check_against_store(db, bank.name, signal_type, indexed)
+            meta, arrays = bank_index_file.load(path, verify=False)
+            # The checksums (every page of the file) on a thread while this one asks the store: zlib
+            # and SQLite both release the GIL. Nothing is trusted until both have passed.
+            with ThreadPoolExecutor(1) as pool:
+                checksums = pool.submit(bank_index_file.verify, path, arrays)
+                try:
+                    indexed = _restore(meta, arrays)
+                    if meta != self._meta(bank, signal_type, indexed) or indexed.max_id > top:
+                        raise bank_index_file.IndexFileError("saved for another version of the bank")
+                    _check_against_store(db, bank.name, signal_type, indexed)
+                finally:
+                    checksums.result()  # its IndexFileError wins: the likelier cause
         except (bank_index_file.IndexFileError, ValueError, KeyError, TypeError) as exc:
             log.warning("bank index %s/%s rebuilt from the store: %s", bank.name, signal_type, exc)
             return None
