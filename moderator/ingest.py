@@ -216,8 +216,9 @@ def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
 
 # Files in flight at once. While the store's writer commits one item (its fsyncs), the next files are
 # copied (their own fsyncs), decoded and hashed on a pool: PIL, OpenCV, hashlib, fsync and PDQ
-# (blurring.hashing) release the GIL. 4 on 2 cores measured best (bench/bench_import.py --workers);
-# 1 is the plain loop. One pool for the process, so its threads (and the read connection each opens
+# (blurring.hashing) release the GIL. Measured (bench/bench_import.py --workers 1,4, 640x480 JPEGs):
+# 1.4-4.4x the plain loop (workers=1) when flushes are slow (load 6-10 on 2 cores), the same as the
+# loop on a quiet machine, where the serial writes bound the import. One pool for the process, so its threads (and the read connection each opens
 # on a store, kept until the store closes) are reused by every import.
 IMPORT_WORKERS = 4
 _pool: ThreadPoolExecutor | None = None
