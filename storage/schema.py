@@ -283,6 +283,14 @@ def _qa(db: Database) -> None:
     )
 
 
+@migrations(name="0009_skip_until")
+def _skip_until(db: Database) -> None:
+    """A skipped item is hidden from this desk's queue until `skip_until` (ISO UTC; the skip's own
+    time plus the skip_hide_minutes setting, or the item's SLA due time when that comes first). NULL:
+    not hidden (never skipped, or skipped before this migration). The skip's audit entry records it."""
+    _script(db, "ALTER TABLE items ADD COLUMN skip_until TEXT")
+
+
 @migrations(name="0010_report_context")
 def _report_context(db: Database) -> None:
     """What the report said besides its reason (README, manifest fields; docs/HUB.md, the lease
@@ -303,11 +311,3 @@ def _report_context(db: Database) -> None:
         ALTER TABLE decisions ADD COLUMN escalation_reason TEXT;
         """
     )
-
-
-@migrations(name="0009_skip_until")
-def _skip_until(db: Database) -> None:
-    """A skipped item is hidden from this desk's queue until `skip_until` (ISO UTC; the skip's own
-    time plus the skip_hide_minutes setting, or the item's SLA due time when that comes first). NULL:
-    not hidden (never skipped, or skipped before this migration). The skip's audit entry records it."""
-    _script(db, "ALTER TABLE items ADD COLUMN skip_until TEXT")

@@ -53,6 +53,12 @@ def downgrade_to_before_0005(path: Path) -> None:
     con.execute(f"INSERT INTO items (rowid, {columns}) SELECT r, {columns} FROM old_items")
     con.execute("DROP TABLE old_items")
     con.execute("DELETE FROM _sqlite_migrations WHERE name = '0005_items_share_media'")
+    # Later migrations that add items columns ran on the dropped table: undo them too, so they run
+    # again after 0005, in order, as on a store that really was made before it.
+    for statement in ("ALTER TABLE decisions DROP COLUMN escalation_target",
+                      "ALTER TABLE decisions DROP COLUMN escalation_reason"):
+        con.execute(statement)
+    con.execute("DELETE FROM _sqlite_migrations WHERE name IN ('0009_skip_until', '0010_report_context')")
     con.execute("COMMIT")
     con.close()
 

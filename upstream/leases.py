@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Column, Connection, Table, func, or_, select, update
 
 from moderator.clock import iso, utc_now
 from upstream.db import advisory_lock
@@ -110,15 +110,22 @@ def item_matches(conn: Connection, item_ids: list[str]) -> dict[str, list[dict]]
 
 
 def _owned(conn: Connection, lease_id: str, holder: Holder):
-    # Locks in the order leasing takes them, item row then lease row, so the two never deadlock.
-    item_id = conn.execute(select(leases.c.item_id).where(leases.c.lease_id == lease_id)).scalar()
-    if item_id is not None:
-        conn.execute(select(items.c.id).where(items.c.id == item_id).with_for_update()).first()
-    row = conn.execute(select(leases).where(leases.c.lease_id == lease_id).with_for_update()).first()
+    return owned_lease(conn, leases, leases.c.item_id, items, lease_id, holder, "lease")
+
+
+def owned_lease(conn: Connection, lease_table: Table, parent_key: Column, parent: Table, lease_id: str,
+                holder: Holder, noun: str):
+    """The lease row `lease_id` of `lease_table`, `holder`'s, locked; 404 when there is none, 403 when
+    another person holds it. Locks in the order leasing takes them, the parent row (item or QA task,
+    `parent_key` names it in the lease) then the lease row, so the two never deadlock."""
+    parent_id = conn.execute(select(parent_key).where(lease_table.c.lease_id == lease_id)).scalar()
+    if parent_id is not None:
+        conn.execute(select(parent.c.id).where(parent.c.id == parent_id).with_for_update()).first()
+    row = conn.execute(select(lease_table).where(lease_table.c.lease_id == lease_id).with_for_update()).first()
     if row is None:
-        raise LeaseError(404, f"no lease {lease_id}")
+        raise LeaseError(404, f"no {noun} {lease_id}")
     if row.actor != holder.actor:
-        raise LeaseError(403, f"lease {lease_id} is not yours")
+        raise LeaseError(403, f"{noun} {lease_id} is not yours")
     return row
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from moderator.clock import iso, utc_now
 from moderator.policy import parse_policy
-from upstream.leases import ITEM_FIELDS, Holder, LeaseError, item_matches
+from upstream.leases import ITEM_FIELDS, Holder, LeaseError, item_matches, owned_lease
 from upstream.policy_store import current_policy
 from upstream.schema import decisions, items, media, qa_batches, qa_leases, qa_tasks
 
@@ -167,16 +167,7 @@ def finish(conn: Connection, judged: list[dict], now_s: str) -> None:
 
 
 def _owned(conn: Connection, lease_id: str, holder: Holder):
-    """The QA lease row, `holder`'s; its task row locked first (the order leasing takes them in)."""
-    task_id = conn.execute(select(qa_leases.c.task_id).where(qa_leases.c.lease_id == lease_id)).scalar()
-    if task_id is not None:
-        conn.execute(select(qa_tasks.c.id).where(qa_tasks.c.id == task_id).with_for_update()).first()
-    row = conn.execute(select(qa_leases).where(qa_leases.c.lease_id == lease_id).with_for_update()).first()
-    if row is None:
-        raise LeaseError(404, f"no QA lease {lease_id}")
-    if row.actor != holder.actor:
-        raise LeaseError(403, f"QA lease {lease_id} is not yours")
-    return row
+    return owned_lease(conn, qa_leases, qa_leases.c.task_id, qa_tasks, lease_id, holder, "QA lease")
 
 
 def renew_task(conn: Connection, lease_id: str, holder: Holder, lease_seconds: int) -> dict:
