@@ -241,8 +241,9 @@ class ReviewService:
 
         def write(db: Database) -> DecisionResult:
             exposure, rows = [], []
+            unassigned = decisions_repo.unassigned_exposure(db, [d.item_id for d in drafts], self.actor)
             for draft in drafts:  # a missing item is refused by the log, before anything is written
-                ids, exposure_ms = decisions_repo.unassigned_exposure(db, draft.item_id, self.actor)
+                ids, exposure_ms = unassigned.get(draft.item_id, ([], 0))
                 rows.append(self._new_decision(draft, batch_id, source, exposure_ms=exposure_ms))
                 exposure.append(ids)
             result = self._append(db, rows)

@@ -359,16 +359,20 @@ def current_rows(db: Database) -> list[dict[str, Any]]:
     return [r for r in rows if r["uuid"] in uuids]
 
 
-def unassigned_exposure(db: Database, item_id: str, actor: str) -> tuple[list[int], int]:
-    """The ids and total ms of the item's exposure this actor has not counted in a decision yet. Called
-    once per item of a batch: the bare connection, and nothing more when (as mostly) there is none."""
+def unassigned_exposure(db: Database, item_ids: Sequence[str], actor: str) -> dict[str, tuple[list[int], int]]:
+    """Per item of `item_ids` that has any: the ids and total ms of its exposure this actor has not
+    counted in a decision yet. One statement for a whole batch (the exposure_item index, per item)."""
+    found: dict[str, tuple[list[int], int]] = {}
     rows = db.conn.execute(
-        "SELECT id, ms FROM exposure_events WHERE item_id = ? AND actor = ? AND decision_uuid IS NULL",
-        (item_id, actor),
-    ).fetchall()
-    if not rows:
-        return [], 0
-    return [r[0] for r in rows], sum(r[1] for r in rows)
+        "SELECT item_id, id, ms FROM exposure_events WHERE item_id IN (SELECT value FROM json_each(?)) "
+        "AND actor = ? AND decision_uuid IS NULL ORDER BY id",
+        (json.dumps(list(item_ids)), actor),
+    )
+    for item_id, event_id, ms in rows:
+        ids, total = found.get(item_id, ([], 0))
+        ids.append(event_id)
+        found[item_id] = (ids, total + ms)
+    return found
 
 
 def assign_exposure(db: Database, ids: list[int], decision_uuid: str) -> None:
