@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from moderator import decision_log
 from moderator.clock import parse_iso
 from moderator.domain import Action, Decision, DecisionSource, Policy
+from moderator.escalation import escalation_text
 from moderator.undo_rules import decision_words
 from storage import decisions as decisions_repo
 
@@ -26,7 +27,7 @@ LIMIT = 200  # the panel lists this many; older ones are in `moderator history` 
 class HistoryEntry:
     decision: Decision
     title: str  # external id, file name or a short id
-    what: str  # "Terrorist content → escalate"
+    what: str  # "Terrorist content → escalate", an escalation's "→ Legal · reason · note" after it
     local_time: str  # "14:03:12" today, "2026-12-01 14:03" before
     standing: bool  # still the item's decision (False: undone, or decided again since)
     state: str  # "stands", "undone", "replaced"
@@ -61,9 +62,17 @@ def my_history(db: Database, actor: str, policy: Policy, limit: int = LIMIT) -> 
     for d in mine:
         stands = standing.get(d.item_id) is not None and standing[d.item_id].uuid == d.uuid
         state = "stands" if stands else "undone" if d.uuid in undone else "replaced"
-        out.append(HistoryEntry(d, titles.get(d.item_id, d.item_id[:8]), decision_words(policy, d),
+        out.append(HistoryEntry(d, titles.get(d.item_id, d.item_id[:8]), _words(policy, d),
                                 local_time(d.decided_at), stands, state))
     return out
+
+
+def _words(policy: Policy, d: Decision) -> str:
+    """What was decided; an escalation also names its target, reason and note, as the item shows them."""
+    words = decision_words(policy, d)
+    if d.action is Action.ESCALATE and (d.escalation_target or d.note):
+        words += " " + " · ".join(line for line in escalation_text(d, policy).splitlines() if line.strip())
+    return words
 
 
 def is_escalation(entry: HistoryEntry) -> bool:

@@ -87,3 +87,19 @@ def test_open_read_only_is_filtered_and_records_no_exposure(qtbot, good_store, p
     assert good_store.db.execute("SELECT COUNT(*) FROM exposure_events").fetchone()[0] == 0
     assert [a for _, a, _ in rows(good_store)] == ["remove"]  # read-only: nothing written
     desk.close()
+
+
+def test_an_escalation_shows_its_target_reason_and_note_in_the_history(qtbot, good_store, policy):
+    from moderator.escalation import Escalation
+    from moderator.review import ReviewService
+
+    item_id = good_store.db.execute("SELECT id FROM items ORDER BY rowid LIMIT 1").fetchone()[0]
+    ReviewService(good_store, policy, "tester").escalate(
+        item_id, Escalation("caption names a school\nsee the other posts", "child_safety", "Possible child exploitation"))
+    entry = my_history(good_store.db, "tester", policy)[0]
+    assert entry.what.endswith("→ Child safety team · Possible child exploitation · caption names a school"
+                               " · see the other posts")
+    desk = open_desk(qtbot, good_store, policy)
+    panel = open_history(qtbot, desk)
+    assert "→ Child safety team · Possible child exploitation" in panel.table.item(0, 2).text()
+    desk.close()
