@@ -148,7 +148,7 @@ def refusal(lease: dict | None, *, actor: str, lease_id: str | None, qa_of: str 
     if lease["ended_at"] is not None or lease["task_lease_id"] != lease_id or lease["expires_at"] <= now_s:
         return f"QA lease {lease_id} expired at {lease['expires_at']}"
     if supersedes is not None:
-        return "a QA resolution (supersedes) is not taken by the hub: only judgements"
+        return "a QA resolution (supersedes) is not pushed: POST /v1/qa/tasks/{task_id}/resolve takes it"
     return None
 
 

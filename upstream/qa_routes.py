@@ -13,6 +13,7 @@ from upstream.leases import Holder, LeaseError
 from upstream.models import LeaseRequest
 from upstream.qa import QaError, original
 from upstream.qa_leases import lease_tasks, renew_task, return_task
+from upstream.qa_resolve import Resolution, resolve
 
 router = APIRouter(prefix="/v1/qa")
 
@@ -51,5 +52,16 @@ def get_original(task_id: str, request: Request, user: User = Depends(role("qa",
     try:
         with read_tx(request.app.state.engine) as conn:
             return original(conn, user, task_id)
+    except QaError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+
+
+@router.post("/tasks/{task_id}/resolve")
+def post_resolve(task_id: str, body: Resolution, request: Request, user: User = Depends(role("qa")),
+                 desk: str = Depends(desk_id)) -> dict:
+    """The analyst's final label and note for a judged task: it supersedes the item's standing decision."""
+    try:
+        with write_tx(request.app.state.engine) as conn:
+            return resolve(conn, user, desk, task_id, body)
     except QaError as exc:
         raise HTTPException(exc.status, str(exc)) from None
