@@ -174,8 +174,28 @@ class HubQaSource:
             found.get("matches") or [], self.policy), match_badges=_badges(found.get("matches") or [])))
         return QaOutcome(task, qa, original, golden, agrees(original, qa), None)
 
+    def resolve(self, task_id: str, final_label: str, note: str) -> Decision:
+        """Settle a judged task's disagreement on the hub (POST /v1/qa/tasks/{id}/resolve): the final label
+        supersedes the item's standing decision there; the resolution is kept here as imported history.
+        QaError (nothing kept) when the hub is unreachable or refuses it (resolved already: 409)."""
+        try:
+            label = self.policy.label(final_label)
+        except KeyError:
+            raise QaError(f"unknown label {final_label!r} in policy {self.policy.version}") from None
+        body = {"uuid": str(uuid.uuid4()), "label": label.name, "note": note, "decided_at": now_iso(), "handle_ms": 0}
+        with self._lock:
+            found = self._call(lambda: self.client.qa_resolve(task_id, body))
+        try:
+            d = Decision(uuid=body["uuid"], item_id=found["item_id"], labels=(label.name,), action=label.action,
+                         actor=self.actor, decided_at=body["decided_at"], policy_version=self.policy.version,
+                         source=DecisionSource.QA, note=note, qa_of=found["qa_of"], supersedes=found["supersedes"])
+        except (KeyError, TypeError) as exc:
+            raise QaError(f"the hub's resolution answer is not the contract's object ({exc})") from None
+        self.store.write(_import_resolution, d, task_id, self.actor)
+        return d
+
     def leave_for_lead(self, task_id: str, note: str | None = None) -> None:
-        """The hub keeps the judged task for the lead as it is (it takes no resolutions): audited here."""
+        """The hub keeps the judged task for the lead as it is: audited here."""
         self.store.write(lambda db: audit.append(db, self.actor, "qa_left_for_lead", task_id,
                                                  {"hub": True, **({"note": note} if note else {})}))
 
@@ -279,6 +299,16 @@ def _import_both(db: Database, original: Decision, qa: Decision, found: dict[str
         decisions_repo.import_history(db, rows, actor, "hub QA")
     except decisions_repo.HistoryImportError as exc:
         audit.append(db, actor, "qa_hub_import_skipped", qa.uuid, {"why": [p[1] for p in exc.problems][:3]})
+
+
+def _import_resolution(db: Database, d: Decision, task_id: str, actor: str) -> None:
+    """The hub's accepted resolution into the local log (imported history), audited either way."""
+    audit.append(db, actor, "qa_hub_resolved", task_id, {"uuid": d.uuid, "qa_of": d.qa_of, "labels": list(d.labels),
+                                                         "supersedes": d.supersedes, "note": d.note})
+    try:
+        decisions_repo.import_history(db, [HistoryRow(1, d, None, None, None)], actor, "hub QA")
+    except decisions_repo.HistoryImportError as exc:
+        audit.append(db, actor, "qa_hub_import_skipped", d.uuid, {"why": [p[1] for p in exc.problems][:3]})
 
 
 def _half_used(t: HubTask) -> bool:

@@ -114,13 +114,14 @@ class QaService:
         qa = result.decisions[0]
         return QaOutcome(task, qa, original, answer, agrees(original, qa), result)
 
-    def resolve(self, task_id: str, final_label: str, note: str) -> DecisionResult:
-        """Settle a disagreement: `final_label` supersedes the item's standing decision (a QA resolution)."""
+    def resolve(self, task_id: str, final_label: str, note: str) -> DecisionResult | Decision:
+        """Settle a disagreement: `final_label` supersedes the item's standing decision (a QA resolution);
+        on a hub, the resolution row the hub accepted."""
         note = (note or "").strip()
         if not note:
             raise QaError("a resolution needs a note")
-        if self.hub is not None:
-            raise QaError("the hub takes no QA resolutions yet: press L to leave it for the lead")
+        if self.hub is not None:  # the hub writes it (moderator.qa_hub); blocking: the desk's network pool
+            return self.hub.resolve(task_id, final_label, note)
 
         def write(db: Database) -> DecisionResult:
             t = self._disagreement(db, task_id)

@@ -23,6 +23,11 @@ class QaHubClient(HubClient):
     def qa_return(self, lease_id: str) -> None:
         self._json("DELETE", f"/qa/leases/{lease_id}")
 
+    def qa_resolve(self, task_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A judged task's resolution (uuid, label, note, decided_at, handle_ms); HubRefused 409 when the
+        decision is resolved already or the task is not judged, 403 when another analyst judged it."""
+        return self._json("POST", f"/qa/tasks/{task_id}/resolve", json=body)
+
     def qa_original(self, task_id: str) -> dict[str, Any]:
         """The decision a task re-reviewed; HubRefused 409 before this analyst's judgement is in."""
         return self._json("GET", f"/qa/tasks/{task_id}/original")

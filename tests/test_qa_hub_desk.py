@@ -122,16 +122,46 @@ def test_the_qa_desk_leases_from_the_hub_and_sees_the_original_only_after_the_ju
         if label == "spam":
             qtbot.keyClick(window.viewer, Qt.Key.Key_3)  # any key moves on
         else:
-            assert "the hub takes no resolutions" in window.verdict_panel.keys.text()
-            qtbot.keyClick(window.viewer, Qt.Key.Key_Return)  # no resolutions on the hub: one line
-            assert "leave it for the lead" in window.statusBar().currentMessage()
-            qtbot.keyClick(window.viewer, Qt.Key.Key_L)
+            assert "resolve (final label + note)" in window.verdict_panel.keys.text()
+            _resolve_on_hub(qtbot, window, hub, store, task_id, reviewed, name)
         qtbot.waitUntil(lambda: window.reviewer.verdict is None, timeout=10000)
         done += 1
     window.close()
     # Judged tasks' leases ended with the judgement; quitting handed back the rest: none is held.
     for t in mine:
         assert _one(hub, select(qa_tasks.c.lease_id).where(qa_tasks.c.id == t))[0] is None
+
+
+def _resolve_on_hub(qtbot, window, hub, store, task_id: str, reviewed: str, analyst: str) -> None:
+    """Enter, the final label's key and a note, Enter: the hub's standing decision becomes the resolution
+    (before it, the judgement alone left the original standing there)."""
+    from moderator.decision_log import standing
+    from upstream.decisions import stored_decision
+    from upstream.schema import decisions
+
+    def hub_standing():
+        [item_id] = {r.item_id for r in _hub_rows(hub, select(decisions.c.item_id).where(decisions.c.uuid == reviewed))}
+        return standing(stored_decision(r._mapping) for r in _hub_rows(
+            hub, select(decisions).where(decisions.c.item_id == item_id, decisions.c.status == "accepted")
+            .order_by(decisions.c.seq)))
+
+    assert hub_standing().uuid == reviewed
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Return)
+    qtbot.waitUntil(window.resolve_bar.isVisible, timeout=5000)
+    bar = window.resolve_bar
+    qtbot.keyClick(bar, Qt.Key.Key_2)  # the final label: spam
+    assert bar.final_label == "spam" and window.focusWidget() is bar.note
+    qtbot.keyClicks(bar.note, "hub resolution 7")
+    qtbot.keyClick(bar.note, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.reviewer.verdict is None, timeout=30000)
+    now = hub_standing()
+    assert (now.source, now.qa_of, now.supersedes, now.labels, now.note, now.actor) == (
+        DecisionSource.QA, reviewed, reviewed, ("spam",), "hub resolution 7", analyst)
+    assert "Resolved" in window.statusBar().currentMessage()
+    here = decisions_repo.decision_by_uuid(store.db, now.uuid)  # kept here as imported history
+    assert here is not None and here.qa_of == reviewed and here.supersedes == reviewed
+    assert store.db.execute("SELECT count(*) FROM audit_log WHERE event = 'qa_hub_resolved' AND subject = ?",
+                            (task_id,)).fetchone()[0] == 1
 
 
 def test_renew_keeps_leases_and_release_hands_them_back(hub, store, policy):

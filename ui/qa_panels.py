@@ -68,7 +68,7 @@ class QaVerdictPanel(QFrame):
         self.setObjectName("qaVerdict")
         self._resolve_key = first_key(keymap, DeskAction.QA_RESOLVE)
         self._leave_key = first_key(keymap, DeskAction.QA_LEAVE_FOR_LEAD)
-        self.remote = False  # hub tasks (QaWindow sets it): no resolve key to offer
+        self.remote = False  # hub tasks (QaWindow sets it)
         self.headline = QLabel()
         self.headline.setObjectName("qaHeadline")
         self.keys = QLabel()
@@ -107,8 +107,7 @@ class QaVerdictPanel(QFrame):
             self.bank.setText("")
             return
         self._set_headline(verdict.headline, "qaAgree" if verdict.agrees else "qaDisagree")
-        resolve = (f"{self._resolve_key}: resolve (final label + note) · " if not self.remote else
-                   "the hub takes no resolutions · ")
+        resolve = f"{self._resolve_key}: resolve (final label + note) · "
         self.keys.setText(f"{resolve}{self._leave_key}: leave for the lead" if verdict.resolvable
                           else "Any key: the next task")
         self._fill(verdict.original, verdict.qa)

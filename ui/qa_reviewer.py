@@ -121,9 +121,7 @@ class QaReviewer(Reviewer):
             self.queue_changed.emit(len(self.items), self.index)  # the list's selection snaps back
 
     def open_resolve(self) -> None:
-        if self.phase is Phase.DISAGREED and self.qa.remote:  # QaService.resolve refuses it: say so now
-            self.message.emit("The hub takes no QA resolutions yet: press L to leave it for the lead")
-        elif self.phase is Phase.DISAGREED and not self.saving:
+        if self.phase is Phase.DISAGREED and not self.saving:
             self.viewer.end_reveal()
             self._set_phase(Phase.RESOLVING)
 
@@ -137,9 +135,11 @@ class QaReviewer(Reviewer):
             return
         task_id = self.verdict.task_id
         self.saving = True
-        self.runner.write(lambda: self.qa.resolve(task_id, final_label, note),
-                          lambda _r: self._next_task("Resolved: the final label now stands"),
-                          self._on_failed)
+        # A hub task's resolution is an HTTP call: the network pool, not the writer.
+        self.runner.run(lambda: self.qa.resolve(task_id, final_label, note),
+                        lambda _r: self._next_task("Resolved: the final label now stands"
+                                                   + (" on the hub" if self.qa.remote else "")),
+                        self._on_failed, write=not self.qa.remote, network=self.qa.remote)
 
     def leave_for_lead(self) -> None:
         if self.phase is not Phase.DISAGREED or self.saving or self.verdict is None:
