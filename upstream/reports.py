@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from moderator.clock import iso, parse_iso
+from upstream.golden import golden_scores
 from upstream.schema import decisions, desk_heads, items, leases
 
 EXPORT_COLUMNS = (
@@ -81,11 +82,12 @@ def _head(h: dict) -> dict:
 
 
 def hub_status(conn: Connection, now: datetime) -> dict:
-    """Items by state, leases out, the oldest open item, today's decisions (UTC) and desks whose audit
-    head went wrong, as of `now`."""
+    """Items by state, leases out, the oldest open item, today's decisions (UTC), golden accuracy per
+    moderator (upstream.golden, the desk report's `qa.golden` keys) and desks whose audit head went
+    wrong, as of `now`."""
     now_s = iso(now)
     return {"at": now_s, "items": _item_counts(conn, now_s), "leases": _live_leases(conn, now_s),
-            "oldest": _oldest(conn, now), "decisions_today": _today(conn, now),
+            "oldest": _oldest(conn, now), "decisions_today": _today(conn, now), "golden": golden_scores(conn),
             "desk_heads": [{"desk": p.desk, "actor": p.actor, "problem": p.problem, "text": p.text,
                             "previous": p.previous, "head": p.head}
                            for p in head_problems(_heads(conn))]}
