@@ -67,6 +67,19 @@ def bounded_int(low: int, high: int):
     return parse
 
 
+def bounded_float(low: float, high: float):
+    """An argparse type: a finite number in [low, high], or one clear usage error."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:  # NaN fails both comparisons
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}, got {text}")
+        return value
+    return parse
+
+
 @contextmanager
 def open_store(args: argparse.Namespace, *, demo: bool = False, create: bool = True, readonly: bool = False):
     """The store of --data-dir, closed on the way out.

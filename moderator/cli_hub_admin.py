@@ -8,7 +8,16 @@ import argparse
 import sys
 from contextlib import contextmanager
 
-from moderator.cli_common import EXIT_NOTHING, EXIT_OK, UsageError, bounded_int, fail, print_json, shown
+from moderator.cli_common import (
+    EXIT_NOTHING,
+    EXIT_OK,
+    UsageError,
+    bounded_float,
+    bounded_int,
+    fail,
+    print_json,
+    shown,
+)
 from moderator.cli_hub import hub_command, hub_data_dir, hub_db_url
 
 ROLE_CHOICES = ("moderator", "qa", "lead", "admin")
@@ -23,6 +32,9 @@ def add_parsers(hsub, hub_common: argparse.ArgumentParser) -> None:
     s.add_argument("--workers", type=bounded_int(1, 64), default=1, help="server processes (default 1)")
     s.add_argument("--lease-seconds", type=bounded_int(1, 86_400), default=600,
                    help="how long a lease holds an item for a desk (default 600)")
+    s.add_argument("--golden-rate", type=bounded_float(0.0, 0.5), default=0.05,
+                   help="share of leased items that are golden items, while any is pending (default 0.05, "
+                        "as the desk's golden_rate setting; 0..0.5)")
     user = hsub.add_parser("user", parents=[hub_common], help="hub users: add, list, revoke")
     usub = user.add_subparsers(dest="user_command", required=True, parser_class=type(hub_common))
     add = usub.add_parser("add", parents=[hub_common], help="add a user and print their token (once)")
@@ -140,7 +152,8 @@ def _serve(args: argparse.Namespace) -> int:
     data_dir = hub_data_dir(args)
     try:
         serve(db_url=hub_db_url(args), data_dir=data_dir, host=args.host, port=args.port,
-              workers=args.workers, lease_seconds=args.lease_seconds, out=sys.stdout)
+              workers=args.workers, lease_seconds=args.lease_seconds, golden_rate=args.golden_rate,
+              out=sys.stdout)
     except (HubDbError, ServeError) as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.hub_fixtures import add_items, clear_queue, decision
+import pytest
+
+from tests.hub_fixtures import DATABASES, add_items, clear_queue, decision
 
 DESK = "desk-golden"
 
@@ -77,3 +79,41 @@ def test_golden_accuracy_per_moderator_in_hub_status(hub):
     after = _status(hub)["by_moderator"]
     assert after.get(a) == ({"n": n - 1, "correct": correct, "accuracy": correct / (n - 1)} if n > 1 else None)
 
+
+
+def _lease_ids(hub, token: str, count: int) -> list[str]:
+    with hub.client(token, desk=f"desk-{uuid.uuid4().hex[:6]}") as c:
+        return [lease["item"]["id"] for lease in c.post("/v1/leases", json={"count": count}).json()["leases"]]
+
+
+@pytest.mark.parametrize("db", DATABASES)
+def test_golden_items_are_held_out_of_leases_at_rate_zero_until_the_queue_is_empty(hub_factory, db):
+    hub = hub_factory(db, "--golden-rate", "0")
+    token = hub.add_user_cli(f"mod-{uuid.uuid4().hex[:6]}", "moderator")
+    ids = add_items(hub, 6)
+    _golden(hub, ids[:3], "spam")  # imported first: the review order alone would hand them out first
+    assert set(_lease_ids(hub, token, 3)) == set(ids[3:])  # the queue first, no golden item at rate 0
+    assert set(_lease_ids(hub, token, 5)) == set(ids[:3])  # what is left when the queue is empty
+
+
+@pytest.mark.parametrize("db", DATABASES)
+def test_golden_items_are_mixed_into_leases_at_the_hubs_rate(hub_factory, db):
+    hub = hub_factory(db, "--golden-rate", "0.5")
+    token = hub.add_user_cli(f"mod-{uuid.uuid4().hex[:6]}", "moderator")
+    ids = add_items(hub, 120)
+    golden = set(ids[60:])  # the last 60 in the review order: only the rate brings them forward
+    _golden(hub, sorted(golden), "spam")
+    leased = _lease_ids(hub, token, 60)
+    assert len(leased) == 60
+    share = len(golden & set(leased)) / 60
+    assert 0.25 <= share <= 0.75, share  # binomial(60, 0.5): outside this one run in ~10^4
+
+
+def test_a_golden_rate_outside_its_bounds_is_one_usage_line(hub_factory, tmp_path):
+    from tests.hub_fixtures import HubProcess
+
+    for bad in ("0.9", "nan", "x"):
+        done = HubProcess(f"sqlite:///{tmp_path / 'h.sqlite3'}", tmp_path / "d", ()).cli(
+            "serve", "--golden-rate", bad, "--port", "0")
+        assert done.returncode == 2 and "--golden-rate" in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) <= 2, done.stderr

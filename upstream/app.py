@@ -23,6 +23,7 @@ from upstream.policy_store import ensure_policy
 
 MAX_BODY = 8 * 1024 * 1024
 ENV_DB, ENV_DIR, ENV_LEASE = "MODERATOR_HUB_DB", "MODERATOR_HUB_DIR", "MODERATOR_HUB_LEASE_SECONDS"
+ENV_GOLDEN = "MODERATOR_HUB_GOLDEN_RATE"
 DESK_HEADER = "X-Moderator-Desk"
 
 
@@ -68,7 +69,7 @@ async def _too_large(send, limit: int) -> None:
     await response({"type": "http"}, None, send)
 
 
-def create_app(db_url: str, data_dir: str | Path, lease_seconds: int = 600) -> FastAPI:
+def create_app(db_url: str, data_dir: str | Path, lease_seconds: int = 600, golden_rate: float = 0.0) -> FastAPI:
     from upstream.qa_routes import router as qa_router
     from upstream.routes import router
 
@@ -77,6 +78,7 @@ def create_app(db_url: str, data_dir: str | Path, lease_seconds: int = 600) -> F
         ensure_policy(conn)
     app = FastAPI(title="Moderator hub", version="1", docs_url=None, redoc_url=None)
     app.state.engine, app.state.data_dir, app.state.lease_seconds = engine, Path(data_dir), lease_seconds
+    app.state.golden_rate = golden_rate  # share of leased places given to golden items (upstream/leases.py)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(router)
@@ -87,7 +89,8 @@ def create_app(db_url: str, data_dir: str | Path, lease_seconds: int = 600) -> F
 
 def app_from_env() -> FastAPI:
     """The app of a `moderator hub serve` worker process (uvicorn's factory)."""
-    return create_app(os.environ[ENV_DB], os.environ[ENV_DIR], int(os.environ.get(ENV_LEASE, "600")))
+    return create_app(os.environ[ENV_DB], os.environ[ENV_DIR], int(os.environ.get(ENV_LEASE, "600")),
+                      float(os.environ.get(ENV_GOLDEN, "0")))
 
 
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

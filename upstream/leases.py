@@ -10,6 +10,7 @@ the expired lease row is marked ended when its item is taken over.
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,7 @@ from sqlalchemy import Column, Connection, Table, func, or_, select, update
 
 from moderator.clock import iso, utc_now
 from upstream.db import advisory_lock
-from upstream.schema import banks, decisions, items, leases, matches, media
+from upstream.schema import banks, decisions, golden_items, items, leases, matches, media
 
 MAX_PER_CALL = 100
 MAX_PER_DESK = 200
@@ -43,19 +44,32 @@ class Holder:
     desk: str
 
 
-def lease_items(conn: Connection, holder: Holder, count: int, lease_seconds: int) -> list[dict]:
-    """Lease up to `count` items to `holder` (fewer when the queue or the desk's allowance runs out)."""
+def lease_items(conn: Connection, holder: Holder, count: int, lease_seconds: int, golden_rate: float = 0.0,
+                rng: random.Random | None = None) -> list[dict]:
+    """Lease up to `count` items to `holder` (fewer when the queue or the desk's allowance runs out).
+    Golden items (`hub qa golden import`) are held out of the review order: each place is a golden one
+    with probability `golden_rate` (while any is pending), the rest come from the queue; a lease looks
+    the same either way. When the queue is empty, what golden items are left fill the places."""
     now = utc_now()
     now_s, expires = iso(now), iso(now + timedelta(seconds=lease_seconds))
     advisory_lock(conn, f"desk:{holder.desk}")  # one desk's concurrent calls cannot overrun its allowance
     room = min(count, MAX_PER_DESK - _live_count(conn, holder.desk, now_s))
+    draw = rng or random
+    wanted_golden = sum(draw.random() < golden_rate for _ in range(max(room, 0)))
+    taken = _take(conn, wanted_golden, now_s, holder, expires, golden=True)
+    for golden in (False, True):  # the queue first; golden items only for places it cannot fill
+        taken += _take(conn, room - len(taken), now_s, holder, expires, golden=golden)
+    return _with_items(conn, taken)
+
+
+def _take(conn: Connection, n: int, now_s: str, holder: Holder, expires: str, *, golden: bool) -> list[dict]:
     taken: list[dict] = []
-    while len(taken) < room:
-        batch = _claim(conn, room - len(taken), now_s)
+    while len(taken) < n:
+        batch = _claim(conn, n - len(taken), now_s, golden)
         if not batch:
             break
         taken.extend(_grant(conn, row, holder, now_s, expires) for row in batch)
-    return _with_items(conn, taken)
+    return taken
 
 
 def _live_count(conn: Connection, desk: str, now_s: str) -> int:
@@ -64,9 +78,10 @@ def _live_count(conn: Connection, desk: str, now_s: str) -> int:
     return conn.execute(query).scalar_one()
 
 
-def _claim(conn: Connection, n: int, now_s: str) -> list:
+def _claim(conn: Connection, n: int, now_s: str, golden: bool = False) -> list:
+    is_golden = items.c.id.in_(select(golden_items.c.item_id))
     query = (select(items.c.id, items.c.lease_id)
-             .where(items.c.status == "pending",
+             .where(items.c.status == "pending", is_golden if golden else ~is_golden,
                     or_(items.c.lease_expires_at.is_(None), items.c.lease_expires_at <= now_s))
              .order_by(*REVIEW_ORDER).limit(n)
              .with_for_update(skip_locked=True, of=items))

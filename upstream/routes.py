@@ -41,7 +41,7 @@ def post_leases(body: LeaseRequest, request: Request, user: User = Depends(role(
                 desk: str = Depends(desk_id)) -> dict:
     state = request.app.state
     with write_tx(state.engine) as conn:
-        granted = lease_items(conn, Holder(user.name, desk), body.count, state.lease_seconds)
+        granted = lease_items(conn, Holder(user.name, desk), body.count, state.lease_seconds, state.golden_rate)
     return {"leases": granted}
 
 

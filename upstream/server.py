@@ -14,7 +14,7 @@ from typing import TextIO
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from upstream.app import ENV_DB, ENV_DIR, ENV_LEASE
+from upstream.app import ENV_DB, ENV_DIR, ENV_GOLDEN, ENV_LEASE
 from upstream.db import open_hub, write_tx
 from upstream.policy_store import ensure_policy
 
@@ -26,14 +26,15 @@ class ServeError(Exception):
 
 
 def serve(*, db_url: str, data_dir: Path, host: str, port: int, workers: int, lease_seconds: int,
-          out: TextIO = sys.stdout) -> None:
+          golden_rate: float = 0.0, out: TextIO = sys.stdout) -> None:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = open_hub(db_url)  # migrations and the policy seed happen once, before any worker starts
     with write_tx(engine) as conn:
         ensure_policy(conn)
     engine.dispose()
     sock = _bind(host, port)
-    os.environ.update({ENV_DB: db_url, ENV_DIR: str(data_dir), ENV_LEASE: str(lease_seconds)})
+    os.environ.update({ENV_DB: db_url, ENV_DIR: str(data_dir), ENV_LEASE: str(lease_seconds),
+                       ENV_GOLDEN: repr(golden_rate)})
     config = uvicorn.Config("upstream.app:app_from_env", factory=True, workers=workers, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=5, lifespan="off")
     bound_host, bound_port = sock.getsockname()[:2]
