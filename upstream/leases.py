@@ -146,15 +146,22 @@ def owned_lease(conn: Connection, lease_table: Table, parent_key: Column, parent
 
 def renew(conn: Connection, lease_id: str, holder: Holder, lease_seconds: int) -> dict:
     """Extend a live lease of `holder`'s by `lease_seconds` from now; 409 when it is no longer held."""
-    row = _owned(conn, lease_id, holder)
+    return renew_owned(conn, leases, leases.c.item_id, items, lease_id, holder, lease_seconds, "lease")
+
+
+def renew_owned(conn: Connection, lease_table: Table, parent_key: Column, parent: Table, lease_id: str,
+                holder: Holder, lease_seconds: int, noun: str) -> dict:
+    """Extend a live lease (an item's or a QA task's) and its parent row's copy of the expiry; 409 when
+    the lease ended or ran out (owned_lease's 404/403 first)."""
+    row = owned_lease(conn, lease_table, parent_key, parent, lease_id, holder, noun)
     now = utc_now()
     if row.ended_at is not None:
-        raise LeaseError(409, f"lease {lease_id} was {row.end_reason} at {row.ended_at}")
+        raise LeaseError(409, f"{noun} {lease_id} was {row.end_reason} at {row.ended_at}")
     if row.expires_at <= iso(now):
-        raise LeaseError(409, f"lease {lease_id} expired at {row.expires_at}")
+        raise LeaseError(409, f"{noun} {lease_id} expired at {row.expires_at}")
     expires = iso(now + timedelta(seconds=lease_seconds))
-    conn.execute(update(leases).where(leases.c.lease_id == lease_id).values(expires_at=expires))
-    conn.execute(update(items).where(items.c.id == row.item_id, items.c.lease_id == lease_id)
+    conn.execute(update(lease_table).where(lease_table.c.lease_id == lease_id).values(expires_at=expires))
+    conn.execute(update(parent).where(parent.c.id == row._mapping[parent_key.name], parent.c.lease_id == lease_id)
                  .values(lease_expires_at=expires))
     return {"lease_id": lease_id, "expires_at": expires}
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from moderator.clock import iso, utc_now
 from moderator.policy import parse_policy
-from upstream.leases import ITEM_FIELDS, Holder, LeaseError, item_matches, owned_lease
+from upstream.leases import ITEM_FIELDS, Holder, item_matches, owned_lease, renew_owned
 from upstream.policy_store import current_policy
 from upstream.schema import decisions, items, media, qa_batches, qa_leases, qa_tasks
 
@@ -173,17 +173,7 @@ def _owned(conn: Connection, lease_id: str, holder: Holder):
 def renew_task(conn: Connection, lease_id: str, holder: Holder, lease_seconds: int) -> dict:
     """Extend a live QA lease of `holder`'s by `lease_seconds` from now; 409 when it is no longer held
     (judged, returned, expired or taken over)."""
-    row = _owned(conn, lease_id, holder)
-    now = utc_now()
-    if row.ended_at is not None:
-        raise LeaseError(409, f"QA lease {lease_id} was {row.end_reason} at {row.ended_at}")
-    if row.expires_at <= iso(now):
-        raise LeaseError(409, f"QA lease {lease_id} expired at {row.expires_at}")
-    expires = iso(now + timedelta(seconds=lease_seconds))
-    conn.execute(update(qa_leases).where(qa_leases.c.lease_id == lease_id).values(expires_at=expires))
-    conn.execute(update(qa_tasks).where(qa_tasks.c.id == row.task_id, qa_tasks.c.lease_id == lease_id)
-                 .values(lease_expires_at=expires))
-    return {"lease_id": lease_id, "expires_at": expires}
+    return renew_owned(conn, qa_leases, qa_leases.c.task_id, qa_tasks, lease_id, holder, lease_seconds, "QA lease")
 
 
 def return_task(conn: Connection, lease_id: str, holder: Holder) -> dict:
