@@ -1,7 +1,9 @@
 """The store: one SQLite file, one writer thread that owns the only write connection, many readers.
 
 Like datasette's `execute_write_fn`: every write is a function run on the writer thread, inside one
-transaction, committed with `synchronous=FULL` (WAL) before the caller gets its result back.
+transaction, committed with `synchronous=FULL` (WAL) before the caller gets its result back. Writes
+queued while one commits are committed together (group commit: a savepoint each, one COMMIT and one
+audit anchor for the group), so a burst of writes pays the flushes once, not once a write.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from storage.schema import apply_migrations
 
 T = TypeVar("T")
 _STOP = object()
+GROUP_MAX = 64  # writes committed together at most: one COMMIT and one anchor flush for them all
 
 
 class StoreError(RuntimeError):
@@ -115,7 +118,9 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------
     def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run fn(db, *args) in one transaction on the writer thread; block until committed."""
+        """Run fn(db, *args) in one transaction on the writer thread; block until committed. fn runs
+        alone or in a savepoint of a group (Store._run_group): it sees every write queued before it,
+        and its exception undoes its own writes only."""
         return self.submit(fn, *args, **kwargs).result()
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future:
@@ -129,22 +134,86 @@ class Store:
         return future
 
     def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is _STOP:
-                break
-            fn, args, kwargs, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = self._transaction(fn, args, kwargs)
-            except BaseException as exc:  # handed to the caller, never lost on this thread
-                future.set_exception(exc)
-            else:
-                # The audit anchor: after the commit, before the caller hears it is saved (storage/audit.py).
-                audit.after_commit(self._writer_db, self.path)
-                future.set_result(result)
+        stopping = False
+        while not stopping:
+            group, stopping = self._take_group()
+            if len(group) == 1:
+                self._run_one(*group[0])
+            elif group:
+                self._run_group(group)
         self._writer_db.close()
+
+    def _take_group(self) -> tuple[list[tuple], bool]:
+        """The next job and those queued behind it (at most GROUP_MAX, in queue order), never waiting
+        for more; (jobs, whether the stop came after them)."""
+        group: list[tuple] = []
+        job = self._jobs.get()
+        while job is not _STOP:
+            if job[3].set_running_or_notify_cancel():
+                group.append(job)
+            if len(group) >= GROUP_MAX:
+                return group, False
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return group, False
+        return group, True
+
+    def _run_one(self, fn: Callable, args: tuple, kwargs: dict, future: Future) -> None:
+        try:
+            result = self._transaction(fn, args, kwargs)
+        except BaseException as exc:  # handed to the caller, never lost on this thread
+            future.set_exception(exc)
+        else:
+            # The audit anchor: after the commit, before the caller hears it is saved (storage/audit.py).
+            audit.after_commit(self._writer_db, self.path)
+            future.set_result(result)
+
+    def _run_group(self, group: list[tuple]) -> None:
+        """Group commit: each job in a savepoint of one BEGIN IMMEDIATE, one COMMIT and one audit anchor
+        for all, then every future resolves. A job that raises is rolled back to its savepoint alone
+        and gets its exception; when the transaction itself is lost (a failed COMMIT, an error that
+        rolls everything back) every job run in it fails with that error."""
+        conn = self._writer_db.conn
+        outcomes: list[tuple[Future, Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, args, kwargs, future in group:
+                outcomes.append((future, *self._savepoint(fn, args, kwargs)))
+                if not conn.in_transaction:  # the job's error rolled back the whole transaction
+                    raise outcomes[-1][2]
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for future, _result, own in outcomes:
+                future.set_exception(own or exc)
+            rest = group[len(outcomes):]
+            if not outcomes:  # BEGIN itself failed (the write lock not had in time): nothing ran
+                for job in rest:
+                    job[3].set_exception(exc)
+            elif rest:  # lost with a job: the ones not run yet get a transaction of their own
+                self._run_group(rest)
+            return
+        audit.after_commit(self._writer_db, self.path)
+        for future, result, error in outcomes:
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+    def _savepoint(self, fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, BaseException | None]:
+        conn = self._writer_db.conn
+        conn.execute("SAVEPOINT store_job")
+        try:
+            result = fn(self._writer_db, *args, **kwargs)
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO store_job")
+                conn.execute("RELEASE store_job")
+            return None, exc
+        conn.execute("RELEASE store_job")
+        return result, None
 
     def _transaction(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
         """BEGIN IMMEDIATE takes the write lock up front, where busy_timeout can wait for it; a
