@@ -24,9 +24,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# Every bench 3 times, each run's figures into docs/performance-runs.json, then docs/PERFORMANCE.md
+# rendered from bench/sections/*.md (bench/run_all.py --help: --only, --render, --list).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install -q -e '.[bench]'
-	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/run_all.py --runs 3
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

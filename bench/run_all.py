@@ -1,0 +1,256 @@
+"""`make bench`: run every bench N times, store each run's figures, render docs/PERFORMANCE.md.
+
+    .venv/bin/python bench/run_all.py --runs 3            # everything (what `make bench` does)
+    .venv/bin/python bench/run_all.py --only index,preview  # re-run these, keep the others' runs
+    .venv/bin/python bench/run_all.py --render            # only re-render from the stored runs
+    .venv/bin/python bench/run_all.py --list
+
+Each run is a subprocess with MODERATOR_BENCH_FIGURES naming a fresh file (bench/figures.py appends
+to it); its output is kept in bench/out/logs/. The raw values of every run, with when, how long, the
+exit code, the load average before and after and the commit, go to docs/performance-runs.json.
+A bench that fails is reported with the tail of its stderr; the others still run; the exit is
+non-zero at the end. The document is rendered by bench/render.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # runnable as a plain script
+
+from bench.figures import ENV  # noqa: E402
+from bench.render import RenderError, render_document  # noqa: E402
+
+RESULTS = ROOT / "docs" / "performance-runs.json"
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+SECTIONS = ROOT / "bench" / "sections"
+LOGS = ROOT / "bench" / "out" / "logs"
+XVFB = ("xvfb-run", "-a", "env", "QT_QPA_PLATFORM=xcb")
+OFFSCREEN = ("env", "QT_QPA_PLATFORM=offscreen")
+PLAIN: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    argv: tuple[str, ...]  # after the interpreter: the script and its options
+    wrapper: tuple[str, ...] = PLAIN
+    timeout_s: int = 900
+
+
+# name, script + options, wrapper, timeout (s). Timeouts: first guesses until each bench is measured
+REGISTRY = [Bench(*row) for row in [
+    ("keypress", ("bench/bench_keypress.py",), XVFB, 600),
+    ("preview", ("bench/bench_preview.py",), PLAIN, 600),
+    ("hashing", ("bench/bench_hashing.py", "--sizes", "1280"), PLAIN, 900),
+    ("import", ("bench/bench_import.py",), PLAIN, 1800),
+    ("index", ("bench/bench_index.py",), PLAIN, 1200),
+    ("index_big", ("bench/bench_index.py", "--big"), PLAIN, 2400),
+    ("bank_import", ("bench/bench_bank_import.py",), PLAIN, 1200),
+    ("startup", ("bench/bench_startup.py",), PLAIN, 900),
+    ("queue_changes", ("bench/bench_queue_changes.py",), OFFSCREEN, 900),
+    ("queue_pins", ("bench/bench_queue_pins.py",), PLAIN, 900),
+    ("batch", ("bench/bench_batch.py",), PLAIN, 900),
+    ("grid", ("bench/bench_grid.py",), OFFSCREEN, 900),
+    ("grid_core", ("bench/bench_grid_core.py",), PLAIN, 900),
+    ("hub", ("bench/bench_hub.py",), PLAIN, 1200),
+    ("report", ("bench/bench_report.py",), PLAIN, 900),
+]]
+
+
+def command_of(bench: Bench) -> str:
+    """The command a person types to run this bench by hand."""
+    return " ".join([*bench.wrapper, ".venv/bin/python", *bench.argv])
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "?"
+
+
+def version(*dists: str) -> str:
+    for dist in dists:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open_lines("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor() or "?")
+    mem_kb = next((int(line.split()[1]) for line in open_lines("/proc/meminfo")
+                   if line.startswith("MemTotal")), 0)
+    return {
+        "cores": os.cpu_count(), "cpu": cpu, "memory": f"{mem_kb / 2**20:.0f} GB" if mem_kb else "?",
+        "versions": {
+            "Python": platform.python_version(), "PySide6": version("PySide6_Essentials", "PySide6"),
+            "OpenCV": version("opencv-python-headless", "opencv-python", "opencv-contrib-python"),
+            "numpy": version("numpy"), "Pillow": version("Pillow", "pillow"),
+            "faiss": version("faiss-cpu"),
+        },
+    }
+
+
+def open_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def read_figures(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run_process(argv: list[str], env: dict, log: Path, timeout_s: int) -> tuple[int | None, str]:
+    """(exit code or None on timeout, the tail of stderr); the whole group is killed on timeout."""
+    with log.open("w", encoding="utf-8") as out, tempfile.TemporaryFile("w+") as err:
+        out.write("$ " + " ".join(argv) + "\n")
+        out.flush()
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
+        try:
+            code: int | None = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = None
+        err.seek(0)
+        stderr = err.read()
+        out.write("\n--- stderr ---\n" + stderr)
+    return code, "\n".join(stderr.splitlines()[-15:])
+
+
+def run_once(bench: Bench, index: int, info: dict, log_dir: Path = LOGS) -> dict:
+    """One run of one bench: its figures and how it ran."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{bench.name}.{index}.log"
+    with tempfile.NamedTemporaryFile(prefix=f"figures-{bench.name}-", suffix=".jsonl", delete=False) as f:
+        figures_path = Path(f.name)
+    env = {**os.environ, ENV: str(figures_path)}
+    argv = [*bench.wrapper, sys.executable, *bench.argv]
+    started, load_before, t0 = datetime.now(UTC), list(os.getloadavg()), time.monotonic()
+    code, tail = run_process(argv, env, log, bench.timeout_s)
+    duration = time.monotonic() - t0
+    run = {
+        "started": started.isoformat(timespec="seconds"), "duration_s": round(duration, 1),
+        "exit_code": code, "timed_out": code is None,
+        "load_before": [round(v, 2) for v in load_before],
+        "load_after": [round(v, 2) for v in os.getloadavg()],
+        "commit": info["commit"], "dirty": info["dirty"], "machine": info["machine"],
+        "log": str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log), "figures": read_figures(figures_path),
+    }
+    figures_path.unlink(missing_ok=True)
+    if code != 0:
+        run["stderr_tail"] = tail
+    return run
+
+
+def run_bench(bench: Bench, runs: int, info: dict, log_dir: Path = LOGS) -> tuple[list[dict], bool]:
+    """All runs of one bench, printed as they go; (runs, every run passed)."""
+    done, ok = [], True
+    for i in range(1, runs + 1):
+        print(f"[{bench.name} {i}/{runs}] {command_of(bench)}  load {os.getloadavg()[0]:.2f}", flush=True)
+        run = run_once(bench, i, info, log_dir)
+        done.append(run)
+        status = "timed out" if run["timed_out"] else f"exit {run['exit_code']}"
+        print(f"    {status}, {run['duration_s']:.0f} s, {len(run['figures'])} figures, log {run['log']}",
+              flush=True)
+        if run["exit_code"] != 0:
+            ok = False
+            print(f"    FAILED: {bench.name} run {i}; stderr tail:\n" + run.get("stderr_tail", ""), flush=True)
+    return done, ok
+
+
+def load_results(path: Path) -> dict:
+    if not path.exists():
+        return {"benches": {}}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_results(path: Path, results: dict) -> None:
+    order = {b.name: i for i, b in enumerate(REGISTRY)}
+    results["benches"] = dict(sorted(results["benches"].items(), key=lambda kv: order.get(kv[0], 99)))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def render(results: dict, out: Path, sections: Path = SECTIONS) -> bool:
+    try:
+        text = render_document(results, sections)
+    except RenderError as exc:
+        print(f"render failed, {out} left as it was:\n{exc}", file=sys.stderr)
+        return False
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}")
+    return True
+
+
+def pick(only: str | None) -> list[Bench]:
+    if not only:
+        return REGISTRY
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    known = {b.name: b for b in REGISTRY}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"run_all: unknown bench {', '.join(unknown)} (--list names them)")
+    return [known[n] for n in names]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description="Run the benches, store their figures, render the doc.")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each bench (default 3)")
+    ap.add_argument("--only", help="comma-separated bench names to re-run; the others' runs are kept")
+    ap.add_argument("--render", action="store_true", help="only re-render from the stored runs")
+    ap.add_argument("--list", action="store_true", help="list the benches and their commands")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="stored runs (JSON)")
+    ap.add_argument("--out", type=Path, default=DOC, help="the rendered document")
+    ap.add_argument("--sections", type=Path, default=SECTIONS, help="the section templates")
+    args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for b in REGISTRY:
+            print(f"{b.name:14} timeout {b.timeout_s:5d} s  {command_of(b)}")
+        return 0
+    benches = [] if args.render else pick(args.only)
+    results = load_results(args.results)
+    info = {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "machine": machine()}
+    failed = []
+    for bench in benches:
+        runs, ok = run_bench(bench, args.runs, info)
+        results["benches"][bench.name] = {"command": command_of(bench), "runs": runs}
+        save_results(args.results, results)  # after each bench: an interrupted make bench keeps what ran
+        if not ok:
+            failed.append(bench.name)
+    rendered = render(results, args.out, args.sections)
+    if failed:
+        print(f"run_all: failed: {', '.join(failed)}", file=sys.stderr)
+    return 0 if rendered and not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
