@@ -162,7 +162,27 @@ def main() -> None:
                       ("commit_cpu", "decide_batch writer CPU"), ("undo_cpu", "undo_last writer CPU")):
         print(f"{what:24s} {', '.join(f'{t:.0f}' for t in out[key])} ms; {_span(out[key])}")
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if not args.same:  # the same items every run: another meaning, not recorded
+        record(out, args)
     return None
+
+
+def record(out: dict[str, list[float]], args: argparse.Namespace) -> None:
+    """The figures docs/PERFORMANCE.md quotes (bench/figures.py; this tree's, imported here because a
+    --worker may run on a baseline tree that has none)."""
+    sys.path.insert(0, str(HERE))
+    from bench.figures import figure
+
+    for key in ("commit", "undo"):
+        wall, cpu = out[key], out[f"{key}_cpu"]
+        figure(f"batch.{key}.median_ms", statistics.median(wall), "ms")
+        figure(f"batch.{key}.min_ms", min(wall), "ms")
+        figure(f"batch.{key}.max_ms", max(wall), "ms")
+        figure(f"batch.{key}.over_200", sum(t > 200 for t in wall), "count")
+        figure(f"batch.{key}.cpu_median_ms", statistics.median(cpu), "ms")
+        figure(f"batch.{key}.cpu_max_ms", max(cpu), "ms")
+    figure("batch.calls", args.runs, "count")
+    figure("batch.size", args.batch, "count")
 
 
 if __name__ == "__main__":

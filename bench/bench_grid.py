@@ -48,6 +48,7 @@ from PySide6.QtCore import (  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from bench.figures import figure  # noqa: E402
 from moderator.ingest import import_paths  # noqa: E402
 from moderator.keymap import load_keymap  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
@@ -246,6 +247,27 @@ def main() -> None:
           f"undo_last {', '.join(f'{t:.0f}' for t in undo)} ms; then reading back the rows of the "
           f"undone items one by one (as the reviewer does) {', '.join(f'{t:.0f}' for t in reads)} ms")
     print(f"peak RSS {rss:.0f} MB; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    record(shown_ms, ready_ms, s, warm, (label_ms, undo_ms), (commit, undo, reads), rss)
+
+
+def record(shown_ms: float, ready_ms: float, cold: dict, warm: dict, window_ms: tuple[float, float],
+           service: tuple[list[float], ...], rss: float) -> None:
+    """The figures docs/PERFORMANCE.md quotes (bench/figures.py)."""
+    figure("grid.first_paint_ms", shown_ms, "ms")
+    figure("grid.first_screen_ms", ready_ms, "ms")
+    for name, run in (("scroll", cold), ("scroll_warm", warm)):
+        for key in ("p50", "p99", "max"):
+            figure(f"grid.{name}.{key}_ms", run[key], "ms")
+        figure(f"grid.{name}.over_50", run["over"], "count")
+        figure(f"grid.{name}.decoded", run["decoded"], "count")
+        figure(f"grid.{name}.full_collections", run["gen2"], "count")
+    figure("grid.scroll.steps", cold["frames"], "count")
+    figure("grid.scroll.shown", cold["shown"], "count")
+    figure("grid.window.batch_ms", window_ms[0], "ms")
+    figure("grid.window.undo_ms", window_ms[1], "ms")
+    for name, values in zip(("commit", "undo", "reads"), service, strict=True):
+        figure(f"grid.service.{name}_median_ms", statistics.median(values), "ms")
+    figure("grid.rss_mb", rss, "MB")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a plain script
 
+from bench.figures import ENV, figure  # noqa: E402
 from blurring.preview import prepare  # noqa: E402
 from moderator.domain import FilterSpec  # noqa: E402
 from moderator.families import families, hash_for_grouping  # noqa: E402
@@ -100,29 +101,35 @@ def bench_thumbnails(root: Path, quick: bool) -> None:
         gray = max(int(np.ptp(warm.cached(i, spec, THUMB), axis=2).max()) for i in items)
         runs = 3 if quick else 5
         rows = [
-            ("cold (decode + filter + disk write)", per_second(cold, len(items), runs)),
-            ("disk cache (new service)", per_second(from_disk, len(items), runs)),
-            ("memory cache (make)", per_second(lambda: [warm.make(i, spec, THUMB) for i in items], len(items), 50)),
-            ("memory cache (cached, GUI thread)", per_second(lambda: [warm.cached(i, spec, THUMB) for i in items],
-                                                             len(items), 50)),
-            (f"prepare at {VIEWER[0]}x{VIEWER[1]} + original (the desk's viewer)",
+            ("cold", "cold (decode + filter + disk write)", per_second(cold, len(items), runs)),
+            ("disk", "disk cache (new service)", per_second(from_disk, len(items), runs)),
+            ("memory_make", "memory cache (make)",
+             per_second(lambda: [warm.make(i, spec, THUMB) for i in items], len(items), 50)),
+            ("memory_cached", "memory cache (cached, GUI thread)",
+             per_second(lambda: [warm.cached(i, spec, THUMB) for i in items], len(items), 50)),
+            ("prepare_original", f"prepare at {VIEWER[0]}x{VIEWER[1]} + original (the desk's viewer)",
              per_second(lambda: [prepare(i.media_path, warm.spec_for(i, spec), VIEWER, load_original=True)
                                  for i in items], len(items), runs)),
-            (f"prepare at {VIEWER[0]}x{VIEWER[1]}, filtered only",
+            ("prepare", f"prepare at {VIEWER[0]}x{VIEWER[1]}, filtered only",
              per_second(lambda: [prepare(i.media_path, warm.spec_for(i, spec), VIEWER) for i in items],
                         len(items), runs)),
         ]
-        viewer = rows[-1][1]
-        for name, rate in rows:
+        viewer = rows[-1][2]
+        for key, name, rate in rows:
             print(f"  {name:<52}{rate:11,.0f} /s  {rate / viewer:8.1f}x prepare, filtered only")
+            figure(f"grid_core.thumb.{key}_per_s", rate, "items/s")
+            if key != "prepare":
+                figure(f"grid_core.thumb.{key}_x", rate / viewer, "x")
         disk = sum(p.stat().st_size for p in (store.data_dir / THUMBS_DIR).rglob("*.png"))
         print(f"  disk cache: {disk / len(items) / 1e3:.1f} KB a thumbnail; most channel spread {gray}")
+        figure("grid_core.thumb.disk_kb", disk / len(items) / 1e3, "KB")
         if gray > 6:
             raise SystemExit("a thumbnail has colour in it")
         start = time.perf_counter()
         hashed = hash_for_grouping(store, [i.id for i in items])  # imported without banks: none hashed yet
-        print(f"  hash_for_grouping (no PDQ bank: PDQ + pHash at {HASH_MAX_SIDE} px): "
-              f"{hashed / (time.perf_counter() - start):.1f} files/s")
+        rate = hashed / (time.perf_counter() - start)
+        print(f"  hash_for_grouping (no PDQ bank: PDQ + pHash at {HASH_MAX_SIDE} px): {rate:.1f} files/s")
+        figure("grid_core.thumb.grouping_per_s", rate, "files/s")
     finally:
         store.close()
 
@@ -214,13 +221,23 @@ def bench_families(root: Path, quick: bool) -> None:
           f"{naive_s / small:6.1f}x families() at the same size")
     print(f"  every pair scaled to {n:,} items (x n^2)              {scaled * 1000:9.0f} ms   "
           f"{scaled / best:6.1f}x families()")
+    figure("grid_core.families.items", n, "count")
+    figure("grid_core.families.count", len(sizes), "count")
+    figure("grid_core.families.big_ms", best * 1000, "ms")
+    figure("grid_core.families.small_ms", small * 1000, "ms")
+    figure("grid_core.families.pairs_ms", naive_s * 1000, "ms")
+    figure("grid_core.families.pairs_x", naive_s / small, "x")
+    figure("grid_core.families.scaled_s", scaled, "s")
+    figure("grid_core.families.scaled_x", scaled / best, "x")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer photos and items (a smoke run)")
     args = parser.parse_args()
-    print(f"cpus={os.cpu_count()} cv2 threads={cv2.getNumThreads()}")
+    if args.quick:  # other sizes: a smoke run's figures are not recorded
+        os.environ.pop(ENV, None)
+    print(f"cpus={os.cpu_count()} cv2 threads={cv2.getNumThreads()}, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         bench_thumbnails(Path(tmp), args.quick)
         bench_families(Path(tmp), args.quick)

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.figures import figure  # noqa: E402
 from moderator.clock import now_iso  # noqa: E402
 from moderator.hub_config import HubConfig  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
@@ -353,10 +354,30 @@ def run_db(report: Report, root: Path, db: str, pg: PgServer | None, sizes: Size
                f"p95 {lat['p95']:.1f} ms, plus the desk's PUSH_DELAY_MS={PUSH_DELAY_MS} ms before it pushes")
     report.say(f"    floor, one wire decision by plain httpx: p50 {lat['floor_p50']:.1f} ms, "
                f"p95 {lat['floor_p95']:.1f} ms (desk p50 = {lat['p50'] / lat['floor_p50']:.1f}x this)")
+    rates = {}
     for workers in (1, 4):
         took, rate = timed(bench_leases, report, root / f"leases-w{workers}", pg, workers, sizes)
+        rates[workers] = rate
         report.say(f"  leases/s, --workers {workers}: {sizes.desks} desks {rate['many']:,.0f}/s; "
                    f"1 desk {rate['one']:,.0f}/s ({rate['many'] / rate['one']:.2f}x); part took {took:.0f} s")
+    if sizes == Sizes():  # a --quick run's figures mean other sizes: not recorded
+        record(f"hub.{db}", push, lat, rates)
+
+
+def record(prefix: str, push: dict[str, float], lat: dict[str, float], rates: dict[int, dict[str, float]]) -> None:
+    """The figures docs/PERFORMANCE.md quotes for one database (bench/figures.py)."""
+    figure(f"{prefix}.push_s", push["push"], "s")
+    figure(f"{prefix}.floor_s", push["floor"], "s")
+    figure(f"{prefix}.encode_s", push["encode"], "s")
+    figure(f"{prefix}.push_over_floor_x", push["push"] / push["floor"], "x")
+    figure(f"{prefix}.push_over_encode_x", push["push"] / push["encode"], "x")
+    for key in ("p50", "p95", "floor_p50", "floor_p95"):
+        figure(f"{prefix}.latency.{key}_ms", lat[key], "ms")
+    figure(f"{prefix}.latency.over_floor_x", lat["p50"] / lat["floor_p50"], "x")
+    for workers, rate in rates.items():
+        figure(f"{prefix}.leases.w{workers}.desks50_per_s", rate["many"], "leases/s")
+        figure(f"{prefix}.leases.w{workers}.desk1_per_s", rate["one"], "leases/s")
+        figure(f"{prefix}.leases.w{workers}.ratio_x", rate["many"] / rate["one"], "x")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
             if pg is not None:
                 pg.stop()
     report.say(f"whole run: {time.perf_counter() - t0:.0f} s")
+    if not args.quick and args.db == "both":
+        figure("hub.run_s", time.perf_counter() - t0, "s")
     if report.failures:
         print(f"bench_hub: {len(report.failures)} correctness check(s) failed", file=sys.stderr)
         return 1

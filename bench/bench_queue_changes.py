@@ -28,6 +28,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTableView  # noqa: E402
 
+from bench.figures import figure  # noqa: E402
 from moderator.ingest import import_paths  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
 from moderator.queue_state import QueueState  # noqa: E402
@@ -109,6 +110,15 @@ def main() -> None:
     before, after = ms["before worker"] + ms["before gui"], ms["after worker"] + ms["after gui"]
     print(f"queue upkeep per decision: before {before:.2f} ms, after {after:.3f} ms: {before / after:.0f}x less "
           f"(GUI thread alone {ms['before gui'] / ms['after gui']:.0f}x)")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    for key, name in (("write", "write_ms"), ("before worker", "before.worker_ms"), ("before gui", "before.gui_ms"),
+                      ("after worker", "after.worker_ms"), ("after gui", "after.gui_ms")):
+        figure(f"queue_changes.{name}", ms[key], "ms")
+    figure("queue_changes.before.total_ms", before, "ms")
+    figure("queue_changes.after.total_ms", after, "ms")
+    figure("queue_changes.total_x", before / after, "x")
+    figure("queue_changes.gui_x", ms["before gui"] / ms["after gui"], "x")
+    figure("queue_changes.items", args.items, "count")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,16 @@ Run: .venv/bin/python bench/bench_queue_pins.py [--runs 5]
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import figure  # noqa: E402
 from moderator.clock import iso, utc_now  # noqa: E402
 from moderator.domain import Item, MediaKind  # noqa: E402
 from moderator.queue_state import QueueState  # noqa: E402
@@ -69,6 +72,11 @@ def main() -> None:
     print(f"{args.items} items, {args.runs} runs; baseline: read without pins {min(base_ms):.1f}-{max(base_ms):.1f} ms")
     for name, values in ratios.items():
         print(f"{name}: {min(values):.2f}-{max(values):.2f}x the baseline")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    figure("queue_pins.baseline_ms", statistics.median(base_ms), "ms")
+    for name, key in (("read with pins", "read_x"), ("repin, none new", "repin_none_x"), ("repin, 1% new", "repin_1pct_x")):
+        figure(f"queue_pins.{key}", statistics.median(ratios[name]), "x")
+    figure("queue_pins.items", args.items, "count")
 
 
 if __name__ == "__main__":

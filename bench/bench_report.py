@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.figures import figure  # noqa: E402
 from moderator.clock import iso  # noqa: E402
 from moderator.domain import Action, Decision, DecisionSource  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
@@ -148,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             if fresh:
                 t = time.perf_counter()
                 written = fill(store, args.decisions)
-                print(f"store: {sum(written.values()):,} decisions written in {time.perf_counter() - t:.0f} s "
-                      f"({written})", file=sys.stderr)
+                took = time.perf_counter() - t
+                print(f"store: {sum(written.values()):,} decisions written in {took:.0f} s ({written})",
+                      file=sys.stderr)
+                figure("report.fill_s", took, "s")
         return _measure(folder, args.runs)
 
 
@@ -170,9 +174,18 @@ def _measure(folder: Path, runs: int) -> int:
     print(f"{rows:,} decision rows; {human:,} moderation, {bank:,} bank, {qa:,} QA; HTML {len(text) / 1e6:.2f} MB")
     print(f"| step | median of {runs} | × baseline |")
     print("|---|---:|---:|")
-    for name, secs in (("baseline: SELECT * FROM decisions", base), ("report dict (build_report)", built),
-                       ("--json (build + json.dumps)", as_json), ("--out report.html (build + 8 charts + HTML)", html)):
+    steps = (("select", "baseline: SELECT * FROM decisions", base), ("build", "report dict (build_report)", built),
+             ("json", "--json (build + json.dumps)", as_json),
+             ("html", "--out report.html (build + 8 charts + HTML)", html))
+    for key, name, secs in steps:
         print(f"| {name} | {secs * 1000:,.0f} ms | {secs / base:.1f}× |")
+        figure(f"report.{key}_s", secs, "s")
+        if key != "select":
+            figure(f"report.{key}_x", secs / base, "x")
+    for key, count in (("rows", rows), ("moderation_rows", human), ("bank_rows", bank), ("qa_rows", qa)):
+        figure(f"report.{key}", count, "count")
+    figure("report.html_mb", len(text) / 1e6, "MB")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     k = report["kpis"]["overall"]
     ok = k["decided"] == human and k["bank_auto_actions"] == bank and report["qa"]["overall"]["n"] == qa
     if not ok:
