@@ -30,6 +30,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image
 
 from blurring.errors import MediaError
@@ -122,6 +123,47 @@ def decode_reduced_gray(
     """Like `decode_reduced` but gray uint8 (H, W): a JPEG's luma is decoded alone, skipping the
     chroma planes and the colour conversion, for the grayscale previews most items get."""
     return _decode(path, max_size, "L", max_pixels)
+
+
+def decode_gray_for_hash(
+    path: str | Path, max_size: tuple[int, int], *, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
+    """`decode_reduced_gray` for hashing: the same checks, and a still JPEG's luma decoded at the
+    smallest of libjpeg-turbo's M/8 scales that covers max_size (`_jpeg_luma_for_hash`)."""
+    with _open_checked(path, max_pixels) as im:
+        gray = _jpeg_luma_for_hash(im, max_size)
+        return gray if gray is not None else _frame_pixels(im, max_size, "L", _orientation(im))
+
+
+def _jpeg_luma_for_hash(im: Image.Image, max_size: tuple[int, int]) -> np.ndarray | None:
+    """A still baseline/progressive JPEG's luma fitted inside max_size, EXIF orientation applied;
+    None for anything else (CMYK, an MPO, another format) or a file libjpeg-turbo refuses, which
+    Pillow then decodes (or refuses with the usual MediaError): the checks stay `_open_checked`'s.
+
+    Pillow's draft() scales only by 1/2^k (a 4000x3000 photo to 2000x1500 for a 1280 working size);
+    simplejpeg's bundled libjpeg-turbo scales by M/8 (3/8: 1500x1125), so there is less IDCT and a
+    smaller shrink after it. Only hashing uses it: the preview's pixels stay Pillow's."""
+    if im.format != "JPEG" or im.mode not in ("L", "RGB") or _frame_count(im) != 1:
+        return None
+    orientation = _orientation(im)
+    swap = orientation in (5, 6, 7, 8)
+    tw, th = fit_size((im.height, im.width) if swap else im.size, max_size)
+    stored_target = (th, tw) if swap else (tw, th)
+    at = im.fp.tell()
+    try:
+        im.fp.seek(0)
+        data = im.fp.read()
+    finally:
+        im.fp.seek(at)
+    try:  # strict: a warning (a truncated scan, corrupt data) raises, so Pillow decides on the file
+        pixels = simplejpeg.decode_jpeg(data, colorspace="GRAY", min_width=stored_target[0],
+                                        min_height=stored_target[1])[:, :, 0]
+    except ValueError:
+        return None
+    pixels = _resize(pixels, stored_target)
+    if orientation in _ORIENT_OPS:
+        pixels = _ORIENT_OPS[orientation](pixels)
+    return np.ascontiguousarray(pixels)
 
 
 def _decode(path: str | Path, max_size: tuple[int, int], mode: str, max_pixels: int) -> np.ndarray:
@@ -318,6 +360,14 @@ class OpenImage:
                 im.seek(index)
             yield index, round(time_s, 3), _frame_pixels(im, max_size, mode, orientation)
             time_s += float(im.info.get("duration") or 0) / 1000
+
+    def gray_frames_for_hash(self, max_size: tuple[int, int]) -> Iterator[tuple[int, float, np.ndarray]]:
+        """`frames(max_size, "L")` for hashing: a still JPEG decoded as `decode_gray_for_hash` does."""
+        gray = _jpeg_luma_for_hash(self._im, max_size)
+        if gray is None:
+            yield from self.frames(max_size, "L")
+        else:
+            yield 0, 0.0, gray
 
 
 @contextmanager

@@ -1,28 +1,31 @@
-"""PDQ and pHash of a decoded luma plane, PDQ computed once per image, on any thread.
+"""PDQ and pHash of decoded pixels (a luma plane, or RGB), PDQ computed once per image, on any thread.
 
 Both hashes see luma only: pdqhash turns RGB into 0.299 R + 0.587 G + 0.114 B itself, imagehash into
 Pillow's "L" (the same weights). So images are decoded as luma (a JPEG's Y plane alone, no chroma
-upsampling or colour conversion: `blurring.decode` mode "L") and hashed from that one plane.
+upsampling or colour conversion: `blurring.decode.decode_gray_for_hash`) and hashed from that plane.
 
-PDQ is computed once: Meta's `pdqDihedralHash256esFromFloatLuma` gives the original's hash and quality
-with the seven rotations and flips from one pass (import used to run a second, whole PDQ for the
-original). It is called in pdqhash's own compiled library, through ctypes, with float32 buffers this
-module keeps per thread and size, rather than through pdqhash's Cython wrapper, for three reasons
-measured on 640x480 and 1280x960 photos (bench/bench_import.py prints the figures):
-- the wrapper builds its gray plane through float64 temporaries (three 8-byte-a-pixel arrays alive at
-  once) that glibc returns to the kernel after every image and faults in again on the next: 1.5 M
-  minor faults and 2.6 s of system time per 1,000 640x480 images, half of PDQ's time;
-- it holds the GIL for the whole hash, so a second thread cannot hash at the same time (ctypes
-  releases it for the call);
-- the conversion alone is a quarter of PDQ's time at 1280x960.
-The C++ entry points are the same ones the wrapper calls, so the hashes are bit-identical to
-`pdqhash.compute` / `compute_dihedral` (checked once per process on a test pattern, falling back to
-the wrapper if the library ever differs; tests/test_hashing_once.py compares real photos).
+PDQ = two passes of Jarosz box filters per axis (windows from the image size), sampling 64x64 of the
+result, a 16x16 DCT of those and a median threshold. Only the 64x64 samples are ever used, and the
+filters and the sampling are linear along each axis, so they are computed as 64x64 = A . X . B^T,
+with A (64 x rows) and B (64 x cols) the composite weights of pdqhash's two box passes (its edge
+windows included) and its sampling (`_axis_weights`): for a 1280x960 plane each output row reads 15
+input rows and each output column 19 input columns, so the products cost ~0.5 ms where the box passes
+over every pixel cost ~15 ms. Everything after the 64x64 samples is pdqhash's own compiled code,
+called through ctypes: its quality metric, its DCT, its median threshold and its dihedral
+transforms, one DCT for all eight variants (Meta's `pdqDihedralHash256esFromFloatLuma` does the same).
+
+The products round differently from pdqhash's running sums in float32 (the 64x64 samples agree to
+~4e-4 on a 0..255 scale), so a DCT coefficient within that of the median can fall on the other side,
+and a gradient of the quality metric on the other side of an integer: tests/test_hashing_fast.py
+measures how often on real photos (bits differing, quality +-1). `pdq_luma_native` is the whole-plane
+pdqhash C++ with float32 buffers (the path used before; the reference tests and the bench compare
+against), bit-identical to `pdqhash.compute` / `compute_dihedral` on the same plane.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 
 import imagehash
@@ -30,25 +33,44 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-_NS = "_ZN8facebook3pdq7hashing"  # Itanium C++ ABI names of facebook::pdq::hashing::…
-_HASH = _NS + "23pdqHash256FromFloatLumaEPfS2_iiPA64_fS4_PA16_fRNS1_7Hash256ERi"
-_DIHEDRAL = _NS + "33pdqDihedralHash256esFromFloatLumaEPfS2_iiPA64_fS4_PA16_fS6_PNS1_7Hash256ES8_S8_S8_S8_S8_S8_S8_Ri"
+_NS = "_ZN8facebook3pdq7hashing"  # Itanium C++ ABI names of facebook::pdq::hashing::...
+_SYMBOLS = {
+    "hash": "23pdqHash256FromFloatLumaEPfS2_iiPA64_fS4_PA16_fRNS1_7Hash256ERi",
+    "dihedral": "33pdqDihedralHash256esFromFloatLumaEPfS2_iiPA64_fS4_PA16_fS6_PNS1_7Hash256ES8_S8_S8_S8_S8_S8_S8_Ri",
+    "quality": "27pdqImageDomainQualityMetricEPA64_f",
+    "dct": "9dct64To16EPA64_fS3_PA16_f",
+    "bits": "20pdqBuffer16x16ToBitsEPA16_fPNS1_7Hash256E",
+}
+# The seven turns of the 16x16 DCT, in pdqhash's order after the original.
+_TURNS = ("23dct16OriginalToRotate90EPA16_fS3_", "24dct16OriginalToRotate180EPA16_fS3_",
+          "24dct16OriginalToRotate270EPA16_fS3_", "20dct16OriginalToFlipXEPA16_fS3_",
+          "20dct16OriginalToFlipYEPA16_fS3_", "24dct16OriginalToFlipPlus1EPA16_fS3_",
+          "25dct16OriginalToFlipMinus1EPA16_fS3_")
 _P, _INT = ctypes.c_void_p, ctypes.c_int
+_ARGS = {"hash": ([_P, _P, _INT, _INT, _P, _P, _P, _P, _P], None),
+         "dihedral": ([_P, _P, _INT, _INT, _P, _P, _P, _P, *[_P] * 8, _P], None),
+         "quality": ([_P], _INT), "dct": ([_P, _P, _P], None), "bits": ([_P, _P], None)}
+MIN_SIDE = 5  # pdqhash's MIN_HASHABLE_DIM: a smaller plane hashes to zeros with quality 0
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # pdqhash's RGB weights
 
 
-def _load() -> tuple[object, object] | None:
+def _load() -> dict[str, object] | None:
     try:
         lib = ctypes.CDLL(pdqhash.bindings.__file__)
-        one, eight = getattr(lib, _HASH), getattr(lib, _DIHEDRAL)
+        funcs = {name: getattr(lib, _NS + symbol) for name, symbol in _SYMBOLS.items()}
+        turns = [getattr(lib, _NS + symbol) for symbol in _TURNS]
     except (OSError, AttributeError):
         return None
-    one.argtypes, one.restype = [_P, _P, _INT, _INT, _P, _P, _P, _P, _P], None
-    eight.argtypes, eight.restype = [_P, _P, _INT, _INT, _P, _P, _P, _P, *[_P] * 8, _P], None
-    return one, eight
+    for name, (argtypes, restype) in _ARGS.items():
+        funcs[name].argtypes, funcs[name].restype = argtypes, restype
+    for turn in turns:
+        turn.argtypes, turn.restype = [_P, _P], None
+    funcs["turns"] = turns
+    return funcs
 
 
 class _Buffers(threading.local):
-    """One thread's working memory for PDQ, reused while the image size stays the same."""
+    """One thread's working memory for PDQ; the whole-plane buffers are kept while the size stays."""
 
     def __init__(self) -> None:
         self.shape: tuple[int, int] | None = None
@@ -70,16 +92,83 @@ def _words_hex(words: np.ndarray) -> str:
     return "".join(f"{int(w):04x}" for w in words[::-1])
 
 
+# -- the fast path: pdqhash's blur and sampling as two small matrix products ------------------------
+def _box_window(p: int, n: int, window: int) -> tuple[int, int]:
+    """The samples pdqhash's box1DFloat averages into output p (half-open): `window` wide, clipped."""
+    half = (window + 2) // 2
+    return max(0, p - (window - half)), min(n, p + half)
+
+
+@functools.lru_cache(maxsize=32)
+def _axis_weights(n: int) -> np.ndarray:
+    """(64, n) float64: the weight of each of n input samples in each of PDQ's 64 outputs along one
+    axis, i.e. two box passes of window computeJaroszFilterWindowSize(n, 64), then decimateFloat's
+    sample at the centre of each 64th."""
+    window = (n + 127) // 128
+    weights = np.zeros((64, n))
+    for i in range(64):
+        lo, hi = _box_window(int(((i + 0.5) * n) / 64), n, window)
+        for q in range(lo, hi):  # the second pass averages first-pass outputs lo..hi-1
+            qlo, qhi = _box_window(q, n, window)
+            weights[i, qlo:qhi] += 1.0 / ((hi - lo) * (qhi - qlo))
+    return weights
+
+
+@functools.lru_cache(maxsize=32)
+def _row_band(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows each output row reads, (64, K) indices, and their weights (64, K) float32."""
+    weights = _axis_weights(n)
+    nonzero = weights != 0
+    first = nonzero.argmax(axis=1)
+    span = int((n - nonzero[:, ::-1].argmax(axis=1) - first).max())
+    first = np.minimum(first, n - span)
+    index = first[:, None] + np.arange(span)[None, :]
+    return index, np.take_along_axis(weights, index, axis=1).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=32)
+def _col_weights(n: int) -> np.ndarray:
+    return np.ascontiguousarray(_axis_weights(n).T, dtype=np.float32)
+
+
+def downsample64(pixels: np.ndarray) -> np.ndarray:
+    """PDQ's 64x64 blurred samples (float32, C order) of a uint8 luma plane or RGB pixels."""
+    index, weights = _row_band(pixels.shape[0])
+    rows = pixels[index]  # (64, K, W) or (64, K, W, 3): the only rows any output reads
+    rows = rows @ _LUMA if rows.ndim == 4 else rows.astype(np.float32)
+    across = np.matmul(weights[:, None, :], rows)[:, 0, :]  # (64, W)
+    return np.ascontiguousarray(across @ _col_weights(pixels.shape[1]))
+
+
+def _fast(pixels: np.ndarray, dihedral: bool) -> tuple[list[str], int]:
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        return ["0" * 64] * (8 if dihedral else 1), 0
+    samples = downsample64(pixels)
+    _b64, b16x64, b16, aux = _buffers.small
+    words = _buffers.words
+    quality = _FUNCS["quality"](samples.ctypes.data)
+    _FUNCS["dct"](samples.ctypes.data, b16x64.ctypes.data, b16.ctypes.data)
+    _FUNCS["bits"](b16.ctypes.data, words[0].ctypes.data)
+    if not dihedral:
+        return [_words_hex(words[0])], quality
+    for k, turn in enumerate(_FUNCS["turns"], 1):
+        turn(b16.ctypes.data, aux.ctypes.data)
+        _FUNCS["bits"](aux.ctypes.data, words[k].ctypes.data)
+    return [_words_hex(w) for w in words], quality
+
+
+# -- the references: pdqhash's C++ on the whole plane, and its Cython wrapper -----------------------
 def _native(gray: np.ndarray, dihedral: bool) -> tuple[list[str], int]:
     full, scratch = _buffers.luma(gray)
     words, quality, (b64, b16x64, b16, aux) = _buffers.words, _INT(), _buffers.small
     rows, cols = gray.shape
     if dihedral:
-        _FUNCS[1](full.ctypes.data, scratch.ctypes.data, rows, cols, b64.ctypes.data, b16x64.ctypes.data,
-                  b16.ctypes.data, aux.ctypes.data, *[words[i].ctypes.data for i in range(8)], ctypes.byref(quality))
+        _FUNCS["dihedral"](full.ctypes.data, scratch.ctypes.data, rows, cols, b64.ctypes.data,
+                           b16x64.ctypes.data, b16.ctypes.data, aux.ctypes.data,
+                           *[words[i].ctypes.data for i in range(8)], ctypes.byref(quality))
         return [_words_hex(w) for w in words], quality.value
-    _FUNCS[0](full.ctypes.data, scratch.ctypes.data, rows, cols, b64.ctypes.data, b16x64.ctypes.data,
-              b16.ctypes.data, words[0].ctypes.data, ctypes.byref(quality))
+    _FUNCS["hash"](full.ctypes.data, scratch.ctypes.data, rows, cols, b64.ctypes.data, b16x64.ctypes.data,
+                   b16.ctypes.data, words[0].ctypes.data, ctypes.byref(quality))
     return [_words_hex(words[0])], quality.value
 
 
@@ -87,9 +176,9 @@ def _bits_hex(bits: np.ndarray) -> str:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()
 
 
-def _wrapper(gray: np.ndarray, dihedral: bool) -> tuple[list[str], int]:
-    """pdqhash's own wrapper, on the one plane seen three times (no copy): its weights sum to 1."""
-    rgb = np.broadcast_to(gray[:, :, None], (*gray.shape, 3))
+def _wrapper(pixels: np.ndarray, dihedral: bool) -> tuple[list[str], int]:
+    """pdqhash's own wrapper; a luma plane is seen three times (no copy): its weights sum to 1."""
+    rgb = pixels if pixels.ndim == 3 else np.broadcast_to(pixels[:, :, None], (*pixels.shape, 3))
     if dihedral:
         variants, quality = pdqhash.compute_dihedral(rgb)
         return [_bits_hex(v) for v in variants], int(quality)
@@ -98,33 +187,57 @@ def _wrapper(gray: np.ndarray, dihedral: bool) -> tuple[list[str], int]:
 
 
 def _self_check() -> bool:
-    """Whether the native path gives the wrapper's hashes on a textured test pattern."""
+    """Whether the library's entry points behave as declared: on a textured test pattern the fast
+    path is within rounding of the whole-plane C++ and that is bit for bit pdqhash's wrapper."""
     y, x = np.mgrid[0:96, 0:128]
     pattern = ((np.sin(x / 7.0) * np.cos(y / 5.0) + x / 128) * 100 + 100).astype(np.uint8)
-    return all(_native(pattern, d) == _wrapper(pattern, d) for d in (False, True))
+    for dihedral in (False, True):
+        (fast, q_fast), (native, q_native) = _fast(pattern, dihedral), _native(pattern, dihedral)
+        if (native, q_native) != _wrapper(pattern, dihedral) or abs(q_fast - q_native) > 1:
+            return False
+        if any((int(a, 16) ^ int(b, 16)).bit_count() > 4 for a, b in zip(fast, native, strict=True)):
+            return False
+    return True
 
 
 _FUNCS = _load()
 NATIVE = _FUNCS is not None and _self_check()  # False: the wrapper is used (slower, holds the GIL)
 
 
-def _check(gray: np.ndarray) -> np.ndarray:
-    if gray.dtype != np.uint8 or gray.ndim != 2:
-        raise ValueError(f"expected a uint8 luma plane, got {gray.dtype} {gray.shape}")
-    return gray
+def _check(pixels: np.ndarray, rgb: bool = False) -> np.ndarray:
+    if rgb:
+        if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] < 3:
+            raise ValueError(f"expected uint8 RGB pixels, got {pixels.dtype} {pixels.shape}")
+        return pixels[:, :, :3]
+    if pixels.dtype != np.uint8 or pixels.ndim != 2:
+        raise ValueError(f"expected a uint8 luma plane, got {pixels.dtype} {pixels.shape}")
+    return pixels
 
 
 def pdq_luma(gray: np.ndarray) -> tuple[str, int]:
     """PDQ hex and quality of a luma plane."""
-    hexes, quality = (_native if NATIVE else _wrapper)(_check(gray), False)
+    hexes, quality = (_fast if NATIVE else _wrapper)(_check(gray), False)
     return hexes[0], quality
 
 
 def pdq_luma_dihedral(gray: np.ndarray) -> tuple[str, int, list[str]]:
     """PDQ hex and quality of a luma plane and its 8 dihedral variants (the original first, in
     pdqhash's order: original, rot90, rot180, rot270, flip_x, flip_y, flip_plus1, flip_minus1)."""
-    hexes, quality = (_native if NATIVE else _wrapper)(_check(gray), True)
+    hexes, quality = (_fast if NATIVE else _wrapper)(_check(gray), True)
     return hexes[0], quality, hexes
+
+
+def pdq_rgb(rgb: np.ndarray, dihedral: bool = False) -> tuple[str, int, list[str]]:
+    """`pdq_luma_dihedral` of RGB (H, W, 3+) uint8 pixels (video frames, animation frames): pdqhash's
+    luma weights are folded into the same products; the variants are [] unless dihedral."""
+    hexes, quality = (_fast if NATIVE else _wrapper)(_check(rgb, rgb=True), dihedral)
+    return hexes[0], quality, hexes if dihedral else []
+
+
+def pdq_luma_native(gray: np.ndarray, dihedral: bool = False) -> tuple[list[str], int]:
+    """pdqhash's whole-plane C++ (its box filters over every pixel): the reference the fast path is
+    tested and benched against. The hashes (8 with dihedral) and the quality."""
+    return (_native if _FUNCS is not None else _wrapper)(_check(gray), dihedral)
 
 
 def phash_luma(gray: np.ndarray) -> str:

@@ -94,7 +94,7 @@ def hash_decoded(im: OpenImage, digests: tuple[HashResult, ...], dihedral: bool)
     Frames are decoded as luma, all either hash sees (blurring.hashing), and the first frame's PDQ
     comes from the same pdqhash pass as its dihedral variants when a bank needs them: one PDQ an image."""
     first, frames, animated, variants = None, [], im.info.frames > 1, ()
-    for index, time_s, gray in im.frames((HASH_MAX_SIDE, HASH_MAX_SIDE), "L"):
+    for index, time_s, gray in im.gray_frames_for_hash((HASH_MAX_SIDE, HASH_MAX_SIDE)):
         if index == 0 and dihedral:
             hexed, quality, turned = pdq_luma_dihedral(gray)
         else:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-import pdqhash
 from PIL import Image
 
-from blurring.decode import decode_reduced_gray
-from blurring.hashing import pdq_luma, pdq_luma_dihedral, phash_luma
+from blurring.decode import decode_gray_for_hash
+from blurring.hashing import pdq_luma, pdq_luma_dihedral, pdq_rgb, phash_luma
 from blurring.sniff import sniff_file
 from moderator.domain import MediaKind
 
@@ -97,12 +96,7 @@ def decode_for_hash(path: str | Path) -> np.ndarray | None:
     kind, _mime = sniff_file(path)
     if kind is not MediaKind.IMAGE:
         return None
-    return decode_reduced_gray(path, (HASH_MAX_SIDE, HASH_MAX_SIDE))
-
-
-def _bits_to_hex(bits: np.ndarray) -> str:
-    # pdqhash returns bits most-significant first, so packbits gives the reference PDQ hex order.
-    return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+    return decode_gray_for_hash(path, (HASH_MAX_SIDE, HASH_MAX_SIDE))
 
 
 def _as_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -130,12 +124,9 @@ class PdqSignal(_PixelSignal):
     default_threshold = 31
 
     def hash_pixels(self, rgb: np.ndarray) -> HashResult:
-        """Of RGB (H, W, 3) or luma (H, W) uint8 pixels; luma takes blurring.hashing's one-pass path."""
-        if rgb.ndim == 2 and rgb.dtype == np.uint8:
-            hexed, quality = pdq_luma(rgb)
-            return HashResult(self.name, hexed, quality, quality >= PDQ_MIN_QUALITY)
-        bits, quality = pdqhash.compute(_as_rgb(rgb))
-        return HashResult(self.name, _bits_to_hex(bits), int(quality), quality >= PDQ_MIN_QUALITY)
+        """Of RGB (H, W, 3) or luma (H, W) uint8 pixels (blurring.hashing: pdqhash's luma of RGB)."""
+        hexed, quality = pdq_luma(rgb) if rgb.ndim == 2 and rgb.dtype == np.uint8 else pdq_rgb(_as_rgb(rgb))[:2]
+        return HashResult(self.name, hexed, quality, quality >= PDQ_MIN_QUALITY)
 
 
 class PhashSignal(_PixelSignal):
@@ -222,5 +213,4 @@ def pdq_dihedral(rgb: np.ndarray) -> list[str]:
     """
     if rgb.ndim == 2 and rgb.dtype == np.uint8:
         return pdq_luma_dihedral(rgb)[2]
-    variants, _quality = pdqhash.compute_dihedral(_as_rgb(rgb))
-    return [_bits_to_hex(bits) for bits in variants]
+    return pdq_rgb(_as_rgb(rgb), dihedral=True)[2]
