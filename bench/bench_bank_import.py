@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from bench.figures import figure  # noqa: E402
 from moderator.bank_formats import read_bank_file  # noqa: E402
 from moderator.banks import BankService  # noqa: E402
 from moderator.matching import Matcher  # noqa: E402
@@ -58,6 +59,12 @@ def main() -> None:
         print(f"  re-import, all duplicates:  {t_again:6.2f} s  {args.n / t_again:>12,.0f} rows/s")
         print(f"  index build from SQLite:    {t_index:6.2f} s")
         print(f"  index up-to-date check:     {t_check * 1000:6.2f} ms")
+    key = "bank_import" if args.n == 1_000_000 else f"bank_import.n{args.n}"
+    for name, seconds in [("read", t_read), ("import", t_import), ("reimport", t_again)]:
+        figure(f"{key}.{name}_s", seconds, "s")
+        figure(f"{key}.{name}_rows_per_s", args.n / seconds, "rows/s")
+    figure(f"{key}.index_build_s", t_index, "s")
+    figure(f"{key}.index_check_ms", t_check * 1000, "ms")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from bench.figures import figure  # noqa: E402
 from moderator.ingest import import_paths  # noqa: E402
 from moderator.keymap import load_keymap  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
@@ -98,9 +99,12 @@ def measure(app, store, key: Qt.Key, presses: int, ahead: int) -> list[float]:
     return times, saved
 
 
-def report(name: str, times: list[float]) -> float:
-    p95 = float(np.percentile(times, 95))
-    print(f"{name:44s} n={len(times):3d}  median {statistics.median(times):7.2f} ms  p95 {p95:7.2f} ms")
+def report(key: str, name: str, times: list[float]) -> float:
+    p95, median = float(np.percentile(times, 95)), statistics.median(times)
+    print(f"{name:44s} n={len(times):3d}  median {median:7.2f} ms  p95 {p95:7.2f} ms")
+    figure(f"keypress.{key}.n", len(times), "count")
+    figure(f"keypress.{key}.median_ms", median, "ms")
+    figure(f"keypress.{key}.p95_ms", p95, "ms")
     return p95
 
 
@@ -115,12 +119,16 @@ def main() -> None:
         make_media(media, n + 40)
         with Store(Path(tmp) / "store") as store:
             import_paths(store, [media], "bench")
-            p95_next = report("J (next, prefetched)", measure(app, store, Qt.Key.Key_J, 30, prefetch.AHEAD)[0])
+            p95_next = report("next", "J (next, prefetched)",
+                              measure(app, store, Qt.Key.Key_J, 30, prefetch.AHEAD)[0])
             shown, saved = measure(app, store, Qt.Key.Key_2, n, 4)
-            p95_decide = report("2 (decide: next item on screen, prefetched)", shown)
-            report("2 (decide: saved, fsync'd, list updated)", saved)
-            p95_cold = report("2 (decide, prefetch off: baseline)", measure(app, store, Qt.Key.Key_2, 20, 0)[0])
+            p95_decide = report("decide", "2 (decide: next item on screen, prefetched)", shown)
+            report("decide_saved", "2 (decide: saved, fsync'd, list updated)", saved)
+            p95_cold = report("cold", "2 (decide, prefetch off: baseline)",
+                              measure(app, store, Qt.Key.Key_2, 20, 0)[0])
     print(f"prefetch speed-up on decide p95: {p95_cold / p95_decide:.1f}x")
+    figure("keypress.prefetch_ratio", p95_cold / p95_decide, "x")
+    figure("keypress.platform_x11", int(QApplication.platformName() == "xcb"), "count")
     print(f"budget p95 <= 16 ms after a decision: {'PASS' if p95_decide <= 16 else 'FAIL'} ({p95_decide:.2f} ms)")
     print(f"budget p95 <= 16 ms on next: {'PASS' if p95_next <= 16 else 'FAIL'} ({p95_next:.2f} ms)")
 

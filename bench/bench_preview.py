@@ -26,6 +26,7 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as a plain script
 
+from bench.figures import figure  # noqa: E402
 from blurring.decode import decode_reduced, decode_reduced_gray, fit_size  # noqa: E402
 from blurring.filters import BLUR_SIGMA, apply_filter, spotlight, working_size  # noqa: E402
 from blurring.preview import render_preview  # noqa: E402
@@ -127,43 +128,49 @@ def main() -> int:
         extras = _extras(path)
 
     rows = [
-        (f"(a) naive: decode, resize to {shown[0]}x{shown[1]}, blur r={radius:.0f}, gray", naive),
-        ("(a') the same with PIL draft (DCT-scaled decode)", drafted),
-        ("(c) render_preview, default spec", preview),
-        (f"(f) floor: decode_reduced_gray to {work[0]}x{work[1]} (same luma, same scale)", floor),
-        ("(f') floor: PIL draft('L') + load at that size, no checks", raw),
-        (f"    old naive, reference only: blur r={radius_full:.0f} at 12 MP, then gray (5 runs)", old),
-        (f"    bare decode_reduced RGB to {DISPLAY[0]}x{DISPLAY[1]} (more work than the preview)", bare_rgb),
-        ("    decode_reduced + apply_filter, default spec", plain),
-        *[(f"    {name}", ms) for name, ms in extras],
+        ("naive", f"(a) naive: decode, resize to {shown[0]}x{shown[1]}, blur r={radius:.0f}, gray", naive),
+        ("naive_draft", "(a') the same with PIL draft (DCT-scaled decode)", drafted),
+        ("preview", "(c) render_preview, default spec", preview),
+        ("floor", f"(f) floor: decode_reduced_gray to {work[0]}x{work[1]} (same luma, same scale)", floor),
+        ("floor_pil", "(f') floor: PIL draft('L') + load at that size, no checks", raw),
+        ("old_naive", f"    old naive, reference only: blur r={radius_full:.0f} at 12 MP, then gray (5 runs)", old),
+        ("bare_rgb", f"    bare decode_reduced RGB to {DISPLAY[0]}x{DISPLAY[1]} (more work than the preview)",
+         bare_rgb),
+        ("plain", "    decode_reduced + apply_filter, default spec", plain),
+        *[(key, f"    {name}", ms) for key, name, ms in extras],
     ]
-    for name, ms in rows:
+    for key, name, ms in rows:
         print(f"{name:<78}{ms:8.1f} ms")
+        figure(f"preview.{key}_ms", ms, "ms")
     speedup, overhead = naive / preview, preview / floor
     print(f"naive (a) / preview = {speedup:5.1f}x  (budget >= 10x)   {verdict(speedup >= 10)}")
     print(f"naive with draft (a') / preview = {drafted / preview:5.1f}x;  old naive / preview = {old / preview:5.1f}x")
     print(f"preview / floor (f) = {overhead:5.2f}x  (budget <= 1.5x)  {verdict(overhead <= 1.5)};  "
           f"preview / PIL floor (f') = {preview / raw:5.2f}x")
+    ratios = {"naive": speedup, "naive_draft": drafted / preview, "old_naive": old / preview,
+              "vs_floor": overhead, "vs_floor_pil": preview / raw, "plain_vs_bare_rgb": plain / bare_rgb}
+    for key, value in ratios.items():
+        figure(f"preview.ratio.{key}", value, "x")
     return 0
 
 
-def _extras(path: Path) -> list[tuple[str, float]]:
+def _extras(path: Path) -> list[tuple[str, str, float]]:
     """The other looks, end to end and as filter-only costs on an already decoded 1920x1080 frame."""
     frame = cv2.resize(decode_reduced(path, DISPLAY), DISPLAY, interpolation=cv2.INTER_LINEAR)
     drawing, level6 = FilterSpec(blur=0, style="drawing"), FilterSpec(blur=6)
     filtered = apply_filter(frame, FilterSpec())
     return [
-        ("render_preview, drawing style (blur 0)", median_ms(lambda: render_preview(path, drawing, DISPLAY))),
-        ("render_preview, blur 6", median_ms(lambda: render_preview(path, level6, DISPLAY))),
-        (
-            "render_preview, colour blur 3",
-            median_ms(lambda: render_preview(path, FilterSpec(grayscale=False))),
-        ),
-        ("apply_filter only, 1920x1080, default", median_ms(lambda: apply_filter(frame, FilterSpec()))),
-        ("apply_filter only, 1920x1080, blur 1", median_ms(lambda: apply_filter(frame, FilterSpec(blur=1)))),
-        ("apply_filter only, 1920x1080, blur 6", median_ms(lambda: apply_filter(frame, level6))),
-        ("apply_filter only, 1920x1080, drawing", median_ms(lambda: apply_filter(frame, drawing))),
-        ("spotlight r=200 on 1920x1080", median_ms(lambda: spotlight(filtered, frame, (960, 540), 200))),
+        ("drawing", "render_preview, drawing style (blur 0)", median_ms(lambda: render_preview(path, drawing, DISPLAY))),
+        ("blur6", "render_preview, blur 6", median_ms(lambda: render_preview(path, level6, DISPLAY))),
+        ("colour", "render_preview, colour blur 3", median_ms(lambda: render_preview(path, FilterSpec(grayscale=False)))),
+        ("filter_default", "apply_filter only, 1920x1080, default",
+         median_ms(lambda: apply_filter(frame, FilterSpec()))),
+        ("filter_blur1", "apply_filter only, 1920x1080, blur 1",
+         median_ms(lambda: apply_filter(frame, FilterSpec(blur=1)))),
+        ("filter_blur6", "apply_filter only, 1920x1080, blur 6", median_ms(lambda: apply_filter(frame, level6))),
+        ("filter_drawing", "apply_filter only, 1920x1080, drawing", median_ms(lambda: apply_filter(frame, drawing))),
+        ("spotlight", "spotlight r=200 on 1920x1080",
+         median_ms(lambda: spotlight(filtered, frame, (960, 540), 200))),
     ]
 
 

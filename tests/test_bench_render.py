@@ -103,7 +103,7 @@ def test_failed_runs_count_for_nothing_and_partial_keys_say_so(tmp_path):
     ])
     sections = write_sections(tmp_path, **{"40_index": "{{index.qps}} / {{index.big}}\n"})
     doc = render_document(results, sections)
-    assert "100–120 q/s / 5 s (1 run)" in doc
+    assert "100–120 q/s / 5 s (1 of 2 runs)" in doc
     assert "| 2 of 3 ok |" in doc
 
 
