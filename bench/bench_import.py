@@ -33,7 +33,7 @@ import pdqhash  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from blurring.decode import open_image  # noqa: E402
-from moderator import ingest  # noqa: E402
+from moderator import import_run, ingest  # noqa: E402
 from moderator.domain import MediaKind  # noqa: E402
 from moderator.importing import import_and_match  # noqa: E402
 from moderator.ingest import read_source  # noqa: E402
@@ -162,7 +162,7 @@ def whole(tmp: Path, paths: list[Path], bank_file: Path, workers: list[int]) -> 
                     BankService(store, load_policy(), "bench").import_bank(bank_file, "known", kind="block",
                                                                           fmt="te-lines")
                 start = time.perf_counter()
-                ingest.IMPORT_WORKERS = w  # read at each import (the pool is made once, at the first w > 1)
+                import_run.IMPORT_WORKERS = w  # read at each import (the pool is made once, at the first w > 1)
                 rusage = resource.getrusage(resource.RUSAGE_SELF)
                 outcome = import_and_match(store, paths, "bench", load_policy())
                 elapsed = time.perf_counter() - start
@@ -185,7 +185,7 @@ def whole(tmp: Path, paths: list[Path], bank_file: Path, workers: list[int]) -> 
         matcher.match_pending()
         end = time.perf_counter()
     print(f"    import with hashing {len(paths) / (middle - start):7.1f} items/s, then matching "
-          f"{len(paths) / (end - middle):7.1f} items/s (workers={ingest.IMPORT_WORKERS})")
+          f"{len(paths) / (end - middle):7.1f} items/s (workers={import_run.IMPORT_WORKERS})")
 
 
 def write_bank(path: Path, paths: list[Path]) -> None:

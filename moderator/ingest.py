@@ -1,8 +1,9 @@
 """Import media into the store: check each file from its bytes, copy it content-addressed, make an item.
 
 The import unit is the row: a bad file or manifest row is reported with its reason and skipped,
-every good one is imported, each in its own short transaction. The file is copied and checked before
-the transaction (never holding the write lock across a slow file), and the copy is decoded, not the
+every good one is imported, each its own short write (the store's writer commits writes queued together
+in one transaction, a savepoint each: a refused row undoes only itself). The file is copied and
+checked before its write (never holding the write lock across a slow file), and the copy is decoded, not the
 source, so what is checked is what is kept. The media cache makes the row and its file appear
 together (see storage/media_cache.py): a refused row or a crash leaves no file behind.
 
@@ -16,11 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -197,12 +195,14 @@ def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
     file is a new report). A new report of known content shares its media row and cached file.
     hash_dihedral: None imports only; True/False also hashes each new file from its one decode (with
     or without PDQ's dihedral variants), for matching to reuse (moderator.importing passes it).
-    workers: files in flight at once (default IMPORT_WORKERS); the report keeps the entries' order."""
+    workers: files in flight at once (default import_run.IMPORT_WORKERS); the report keeps the entries' order."""
     entries, bad = collect(paths, policy, allow_outside=allow_outside, extra=extra)
     report = ImportReport(skipped=list(bad))
     cache = MediaCache(store.media_dir)
 
-    run = _Run(store, cache, actor, allow_duplicates, hash_dihedral)
+    from moderator.import_run import ImportRun  # here: the run's module builds on this one's steps
+
+    run = ImportRun(store, cache, actor, allow_duplicates, hash_dihedral)
     for n, (entry, outcome) in enumerate(run.each(entries, workers), 1):
         if isinstance(outcome, Skipped):
             report.skipped.append(outcome)
@@ -214,167 +214,11 @@ def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
     return report
 
 
-# Files in flight at once. While the store's writer commits one item (its fsyncs), the next files are
-# copied (their own fsyncs), decoded and hashed on a pool: PIL, OpenCV, hashlib, fsync and PDQ
-# (blurring.hashing) release the GIL. Measured (bench/bench_import.py --workers 1,4, 640x480 JPEGs):
-# 1.4-4.4x the plain loop (workers=1) when flushes are slow (load 6-10 on 2 cores), the same as the
-# loop on a quiet machine, where the serial writes bound the import. One pool for the process, so its threads (and the read connection each opens
-# on a store, kept until the store closes) are reused by every import.
-IMPORT_WORKERS = 4
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _shared_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(IMPORT_WORKERS, thread_name_prefix="import")
-        return _pool
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A file read, and for new content copied into the staging area and decoded: ready to write."""
-
-    entry: Entry
-    sha: str
-    dedupe: bool
-    staged: Staged | None = None  # None: known content, shared
-    media_row: dict | None = None
-    hashes: MediaHashes | None = None
-
-
-@dataclass
-class _InFlight:
-    entry: Entry
-    work: Future  # -> _Prepared (MediaError: skipped)
-    source: BinaryIO | None = None
-    written: threading.Event | None = None  # set once this entry is written or skipped
-    sha: str | None = None
-
-
-class _Run:
-    """One import, the same in a loop or with files in flight, as a loop would do it: each source is
-    opened and read (sniff, digests) here, in entry order; its copy, decode and hashes run on the
-    pool; items are written here one at a time, in entry order, each in its own transaction. A file
-    whose content an earlier file of the run also holds waits for that one to be written first, so it
-    is refused as a duplicate or shares that copy, never copied twice."""
-
-    def __init__(self, store: Store, cache: MediaCache, actor: str, allow_duplicates: bool,
-                 dihedral: bool | None) -> None:
-        self.store, self.cache, self.actor = store, cache, actor
-        self.allow_duplicates, self.dihedral = allow_duplicates, dihedral
-        self.latest: dict[str, threading.Event] = {}  # sha -> the last entry of this run holding it
-
-    def each(self, entries: list[Entry], workers: int | None) -> Iterator[tuple[Entry, str | Skipped]]:
-        workers = min(IMPORT_WORKERS if workers is None else workers, IMPORT_WORKERS)
-        pool = _shared_pool() if workers > 1 and len(entries) > 1 else None
-        window: deque[_InFlight] = deque()
-        try:
-            for entry in entries:
-                window.append(self._start(entry, pool))
-                if len(window) > (workers if pool else 0):
-                    yield self._end(window.popleft())
-            while window:
-                yield self._end(window.popleft())
-        finally:  # stopped by an unexpected error: nothing more is started or kept
-            self._abandon(window)
-
-    def _start(self, entry: Entry, pool: ThreadPoolExecutor | None) -> _InFlight:
-        dedupe = not (self.allow_duplicates or entry.external_id)
-        work: Future = Future()
-        try:
-            if entry.external_id:  # refused before any read; checked again under the write lock
-                _refuse_duplicate(self.store.db, None, entry, dedupe)
-            f = open_regular(entry.path)
-        except MediaError as exc:
-            work.set_exception(exc)
-            return _InFlight(entry, work)
-        try:
-            src = read_source(f, with_md5=self.dihedral is not None)
-        except BaseException as exc:
-            f.close()
-            if not isinstance(exc, MediaError):
-                raise
-            work.set_exception(exc)
-            return _InFlight(entry, work)
-        before, written = self.latest.get(src.sha256), threading.Event()
-        self.latest[src.sha256] = written
-        args = (entry, f, src, dedupe, before)
-        if pool is None:
-            try:
-                work.set_result(self._copy_and_decode(*args))
-            except MediaError as exc:
-                work.set_exception(exc)
-        else:
-            work = pool.submit(self._copy_and_decode, *args)
-        return _InFlight(entry, work, f, written, src.sha256)
-
-    def _copy_and_decode(self, entry: Entry, f: BinaryIO, src: Source, dedupe: bool,
-                         before: threading.Event | None) -> _Prepared:
-        """New content is copied into the cache (read again from the same open file, hashed again to
-        prove it unchanged) and its copy decoded once; known content is shared (no copy, no decode)."""
-        with f:
-            if before is not None:
-                before.wait()  # an earlier file of this run has these bytes: it is written first
-            _refuse_duplicate(self.store.db, src.sha256, entry, dedupe)
-            media = items_repo.media_for_sha(self.store.db, src.sha256)
-            shared = media is not None and Path(media["media_path"]).is_file()
-            staged = None if shared else stage_copy(self.cache, f, src)
-        if staged is None:
-            return _Prepared(entry, src.sha256, dedupe)
-        try:
-            decoded = check_staged(staged, src, self.dihedral)
-        except BaseException:
-            self.cache.discard(staged)
-            raise
-        row = _media_row(src.sha256, staged.final, decoded.checked)
-        return _Prepared(entry, src.sha256, dedupe, staged, row, decoded.hashes)
-
-    def _end(self, flight: _InFlight) -> tuple[Entry, str | Skipped]:
-        try:
-            return flight.entry, self._finish(flight.work.result())
-        except MediaError as exc:
-            return flight.entry, Skipped(flight.entry.origin, exc.reason)
-        finally:
-            self._written(flight)
-
-    def _finish(self, p: _Prepared) -> str:
-        """Write the item (one transaction), then move its copy into place (or drop it, when the same
-        content came in meanwhile and the item shares that)."""
-        try:
-            item_id, shared = self.store.write(_write_item, p.entry, self.actor, p.sha, p.media_row, p.hashes,
-                                               p.dedupe)
-        except BaseException:
-            if p.staged:
-                self.cache.discard(p.staged)
-            raise
-        if p.staged:
-            (self.cache.discard if shared else self.cache.commit)(p.staged)
-        return item_id
-
-    def _written(self, flight: _InFlight) -> None:
-        if flight.written is not None:
-            flight.written.set()
-            if self.latest.get(flight.sha) is flight.written:
-                del self.latest[flight.sha]
-
-    def _abandon(self, window: deque[_InFlight]) -> None:
-        for flight in window:
-            self._written(flight)  # no file waits on one that will never be written
-        for flight in window:
-            if flight.work.cancel():
-                flight.source.close()
-            elif flight.work.exception() is None and (staged := flight.work.result().staged):
-                self.cache.discard(staged)
-
-
-def _write_item(db: Database, entry: Entry, actor: str, sha: str, media_row: dict | None,
+def write_item(db: Database, entry: Entry, actor: str, sha: str, media_row: dict | None,
                 hashes: MediaHashes | None, dedupe: bool = True) -> tuple[str, bool]:
     """The item (and, for new content, its media row and hashes) and its audit entry, in one transaction;
     (item id, whether it shares media already held: then its own copy, if any, is not needed)."""
-    _refuse_duplicate(db, sha, entry, dedupe)
+    refuse_duplicate(db, sha, entry, dedupe)
     item_id = str(uuid.uuid4())
     if media_row is not None and db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha,)).fetchone():
         media_row = hashes = None  # the same content came in since this file was read: share it
@@ -419,7 +263,7 @@ def _stage(cache: MediaCache, f: BinaryIO, mime: str, limit: int) -> Staged:
     return staged
 
 
-def _refuse_duplicate(db: Database, sha: str | None, entry: Entry, dedupe: bool) -> None:
+def refuse_duplicate(db: Database, sha: str | None, entry: Entry, dedupe: bool) -> None:
     """external_id imported already: refused. Same content and no external_id: refused unless `dedupe`
     is off (--allow-duplicates), when it is a new report sharing the media."""
     if entry.external_id and (other := items_repo.item_id_for_external(db, entry.external_id)):
@@ -438,7 +282,7 @@ def content_taken(existing: str) -> MediaError:
                       "give it an external_id or --allow-duplicates to import it as a new report)")
 
 
-def _media_row(sha: str, cached: Path, c: Checked) -> dict:
+def new_media_row(sha: str, cached: Path, c: Checked) -> dict:
     return {"sha256": sha, "path": str(cached), "mime": c.mime, "kind": c.kind.value, "width": c.width,
             "height": c.height, "duration_s": c.duration_s, "bytes": c.size, "added_at": now_iso()}
 

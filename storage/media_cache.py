@@ -6,7 +6,8 @@ A file and its media row are written so that a crash leaves neither or both:
    renames it to `.staged-<pid>-<token>-<sha256><ext>`: the name says which process owns it and
    which content it holds.
 2. The caller commits the row (its path is the final content address, `path_for()`).
-3. `commit()` renames the staged file into place; `discard()` removes it if the row was refused.
+3. `commit()` renames the staged file into place (`commit_all()`: a group of them, one fsync per
+   folder); `discard()` removes it if the row was refused.
 
 `sweep()`, run when a writable store opens, finishes what a dead process left: a staged file whose
 row was committed is renamed into place (rolled forward), any other staged or partial file of a
@@ -20,7 +21,7 @@ import hashlib
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -95,11 +96,24 @@ class MediaCache:
 
     def commit(self, staged: Staged) -> Path:
         """Move a staged file into place: call only after its row is committed."""
-        ensure_private_dir(staged.final.parent)
-        os.replace(staged.path, staged.final)
-        fsync_dir(staged.final.parent)
-        fsync_dir(self.root)
-        return staged.final
+        return self.commit_all([staged])[0]
+
+    def commit_all(self, staged: Iterable[Staged]) -> list[Path]:
+        """Move staged files into place (call only after their rows are committed): every rename, then
+        one fsync per distinct folder and one of the staging folder, however many files. A crash before
+        those fsyncs can lose a rename but never a file: stage() made its staged name durable, and the
+        sweep of the next writable open rolls a staged file whose row is committed forward."""
+        finals, folders = [], {}
+        for s in staged:
+            if s.final.parent not in folders:
+                folders[s.final.parent] = ensure_private_dir(s.final.parent)
+            os.replace(s.path, s.final)
+            finals.append(s.final)
+        for folder in folders:
+            fsync_dir(folder)
+        if finals:
+            fsync_dir(self.root)
+        return finals
 
     def discard(self, staged: Staged) -> None:
         staged.path.unlink(missing_ok=True)
