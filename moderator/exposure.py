@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moderator.clock import utc_now
 from moderator.hub_config import HubConfig
 from moderator.paths import config_dir
 from storage import exposure_ledger
 from storage import sync as sync_repo
-from storage.hub_client import HubClient, HubError
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.hub_client import HubClient
 
 LEDGER_FILE = "exposure.sqlite3"
 
@@ -64,6 +67,8 @@ class HubExposure:
 
     def other_desks_ms(self) -> int:
         """Other desks' exposure today, leaving out every desk on this machine: the ledger counts those."""
+        from storage.hub_client import HubClient, HubError  # httpx: only a desk with a hub loads it
+
         with self._lock:  # two refreshes at once share one client, one at a time
             try:
                 if self._client is None:

@@ -11,13 +11,11 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-from matplotlib.figure import Figure
-
-# Text stays text in SVG (no glyph paths: smaller, selectable) and ids are stable run to run.
-matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "moderator-report"})
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Okabe & Ito's colour-blind-safe palette.
 BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, GREY = (
@@ -230,10 +228,22 @@ def figure_size(report: dict[str, Any], name: str) -> tuple[float, float]:
 def chart(report: dict[str, Any], name: str, *, png: bool = True, svg: bool = True, dpi: int = 100) -> Chart:
     """One chart of `report` (a name in CHART_NAMES), as PNG bytes and/or SVG text."""
     title, draw = DRAWERS[name]
-    fig = Figure(figsize=figure_size(report, name), layout="constrained")
+    fig = _figure_class()(figsize=figure_size(report, name), layout="constrained")
     draw(fig, report)
     fig.suptitle(title, fontsize=11, fontweight="bold")
     return Chart(name, title, _png(fig, dpi) if png else None, _svg(fig) if svg else None)
+
+
+@cache
+def _figure_class() -> type[Figure]:
+    """matplotlib, imported on the first chart (0.3-0.4 s of imports: the desk's start-up and the
+    dashboard's module never pay them; the chart is drawn on a worker)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    # Text stays text in SVG (no glyph paths: smaller, selectable) and ids are stable run to run.
+    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "moderator-report"})
+    return Figure
 
 
 def charts(report: dict[str, Any], *, png: bool = True, svg: bool = True, dpi: int = 100) -> dict[str, Chart]:

@@ -9,14 +9,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moderator.clock import now_iso
 from moderator.domain import ItemField, ItemStatus
-from moderator.ingest import ImportReport
-from moderator.matching import MatchSummary
 from moderator.session import bank_decisions
-from storage.store import Store
+
+if TYPE_CHECKING:  # types only: the desk's messages panel loads this module without the import stack
+    from moderator.ingest import ImportReport
+    from moderator.matching import MatchSummary
+    from storage.store import Store
 
 
 class MessageKind(enum.StrEnum):

@@ -14,9 +14,10 @@ from moderator.policy import load_policy
 from moderator.resources import resource_path
 from moderator.review import ReviewService
 from moderator.settings import Settings, load_settings
-from moderator.sync_banks import POLICY_FILE
-from moderator.sync_service import SyncService
 from ui.platform_check import problem
+
+# Start-up (bench/bench_startup.py): what only a desk with a hub needs (the sync, httpx), the grid, the
+# dashboard's matplotlib and the bank hashing stack are imported when they are first used, not here.
 
 
 def run_desk(args: argparse.Namespace) -> int:
@@ -61,6 +62,8 @@ def run_desk(args: argparse.Namespace) -> int:
 def team_policy_file(data_dir: str | None) -> str | None:
     """The policy the hub last sent (kept by the sync, checked before it was kept), if there is one:
     with a hub, the team's policy is the desk's unless --policy says otherwise."""
+    from moderator.sync_banks import POLICY_FILE
+
     kept = paths.data_dir(data_dir) / POLICY_FILE
     return str(kept) if kept.is_file() else None
 
@@ -83,7 +86,11 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
     sys.setswitchinterval(0.001)
     service = ReviewService(store=store, policy=policy, actor=actor)
     settings = settings or Settings()
-    sync = SyncService(store, policy, actor, hub, keep=settings.hub_in_hand) if hub is not None and not qa else None
+    sync = None
+    if hub is not None and not qa:
+        from moderator.sync_service import SyncService
+
+        sync = SyncService(store, policy, actor, hub, keep=settings.hub_in_hand)
     title = f"{'demo · ' if demo else ''}{store.data_dir}" + (f" · hub {hub.url}" if hub else "")
     if qa:
         from moderator.qa_service import QaService
@@ -104,7 +111,8 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
             if window.hub_driver is not None:
                 window.hub_driver.start()
             return
-        window.bank_actions.match_in_background()
+        # Hashing and matching (their imports and their CPU) wait for the first item on screen.
+        _once_first_shown(window, window.bank_actions.match_in_background)
         if window.sync is not None:
             window.sync.start()
 
@@ -114,6 +122,23 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
     else:
         loaded()
     return window
+
+
+def _once_first_shown(window, fn, fallback_ms: int = 2000) -> None:
+    """Run fn once: when the first item is on screen, the queue was read empty, or after fallback_ms
+    (a first item that cannot be shown)."""
+    from PySide6.QtCore import QTimer
+
+    done = []
+
+    def run(*_args) -> None:
+        if not done:
+            done.append(True)
+            fn()
+
+    window.viewer.shown.connect(run)
+    window.reviewer.queue_changed.connect(lambda count, _index: run() if count == 0 else None)
+    QTimer.singleShot(fallback_ms, window, run)
 
 
 def _fill_demo(store, policy, actor: str, qa: bool) -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
 
-from moderator.banks import BankService
-from moderator.matching import MatchSummary, match_pending, reopen
-from moderator.result_messages import ResultMessage, matching_messages
 from moderator.session import bank_decisions
 from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.reviewer import Reviewer
 from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from moderator.banks import BankService
+    from moderator.matching import MatchSummary
+    from moderator.result_messages import ResultMessage
 
 
 class BankActions(QObject):
@@ -19,30 +24,45 @@ class BankActions(QObject):
     matched = Signal(object)  # MatchSummary
     results = Signal(object)  # list[ResultMessage]: each item the run closed or could not match
 
-    def __init__(self, banks: BankService, reviewer: Reviewer, runner: TaskRunner, bar: AddToBankBar,
+    def __init__(self, reviewer: Reviewer, runner: TaskRunner, bar: AddToBankBar,
                  dialog: BankDecisionsDialog, parent: QObject | None = None):
         super().__init__(parent)
-        self.banks, self.reviewer, self.runner, self.bar, self.dialog = banks, reviewer, runner, bar, dialog
+        self.reviewer, self.runner, self.bar, self.dialog = reviewer, runner, bar, dialog
+        service = reviewer.service
+        self.store, self.policy, self.actor = service.store, service.policy, service.actor
         bar.submitted.connect(self._on_bar_submitted)
         dialog.reopen_requested.connect(self._on_dialog_reopen)
 
+    @cached_property
+    def banks(self) -> BankService:
+        """Made on first use, on a worker: the hashing stack it imports (0.1-0.2 s) is not the desk's
+        start-up's (bench/bench_startup.py)."""
+        from moderator.banks import BankService
+
+        return BankService(self.store, self.policy, self.actor)
+
     def show_bank_decisions(self) -> None:
         """List the items banks closed on their own; a moderator can reopen any of them."""
-        self.runner.run(lambda: bank_decisions(self.banks.store), self._on_bank_decisions)
+        self.runner.run(lambda: bank_decisions(self.store), self._on_bank_decisions)
 
     def _on_bank_decisions(self, rows: list[dict]) -> None:
         self.dialog.show_rows(rows)
         self.dialog.show()
 
     def _on_dialog_reopen(self, item_id: str) -> None:
-        store, actor = self.banks.store, self.banks.actor
+        store, actor = self.store, self.actor
 
         def reopened(result) -> None:
             self.message.emit("Reopened: the item is back in the queue")
             self.reviewer.apply_changes(result.changes)
             self.show_bank_decisions()
 
-        self.runner.write(lambda: reopen(store, item_id, actor), reopened,
+        def work():
+            from moderator.matching import reopen
+
+            return reopen(store, item_id, actor)
+
+        self.runner.write(work, reopened,
                           lambda exc: self.message.emit(f"Not reopened: {exc}"))
 
     def match_in_background(self) -> None:
@@ -51,9 +71,12 @@ class BankActions(QObject):
         Without any bank there is nothing to match: items stay unhashed until a bank exists (as with
         `moderator import`), so a store without banks never spends CPU on hashing.
         """
-        store, policy = self.banks.store, self.banks.policy
+        store, policy = self.store, self.policy
 
         def work() -> tuple[MatchSummary, list[ResultMessage]] | None:
+            from moderator.matching import match_pending
+            from moderator.result_messages import matching_messages
+
             if not self.banks.list_banks():
                 return None
             summary = match_pending(store, policy)
@@ -68,7 +91,7 @@ class BankActions(QObject):
             self.message.emit("Decide an item first: B adds the item you just decided to a bank")
             return
         item, decision = last
-        self.runner.run(self.banks.list_banks, lambda banks: self._show_bar(item, decision, banks))
+        self.runner.run(lambda: self.banks.list_banks(), lambda banks: self._show_bar(item, decision, banks))
 
     def _show_bar(self, item, decision, banks) -> None:
         if not banks:

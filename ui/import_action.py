@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from moderator.importing import ImportOutcome, import_and_match
-from moderator.ingest import ImportReport, ImportUsageError
-from moderator.result_messages import ResultMessage, import_messages, matching_messages
 from ui.reviewer import Reviewer
 from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # the import stack is loaded by the first import's worker, not at the desk's start-up
+    from moderator.ingest import ImportReport
+    from moderator.result_messages import ResultMessage
 
 
 class ImportAction(QObject):
@@ -46,7 +48,10 @@ class ImportAction(QObject):
         # The op walks the folders first (slow for big ones, so here on the worker) and raises
         # ImportUsageError before writing anything. The messages are built here too: they read the
         # bank decisions the run wrote.
-        outcome: ImportOutcome = import_and_match(service.store, paths, service.actor, service.policy,
+        from moderator.importing import import_and_match
+        from moderator.result_messages import import_messages, matching_messages
+
+        outcome = import_and_match(service.store, paths, service.actor, service.policy,
                                                   progress=self.progressed.emit)
         messages = import_messages(outcome.report)
         if outcome.matching is not None:
@@ -66,6 +71,8 @@ class ImportAction(QObject):
         self.reviewer.reload()
 
     def _on_failed(self, exc: Exception) -> None:
+        from moderator.ingest import ImportUsageError  # loaded by the worker that raised it
+
         self.running = False
         what = "Not imported" if isinstance(exc, ImportUsageError) else "Import stopped"
         self.message.emit(f"{what}: {exc}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from moderator.actions import GRID_VIEW_KEYS, DeskMode, hints
-from moderator.banks import BankService
 from moderator.exposure import HubExposure
 from moderator.keymap import Binding
 from moderator.keymap import bindings as make_bindings
@@ -20,7 +21,6 @@ from ui.bank_bar import AddToBankBar
 from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.dashboard import DashboardPanel
 from ui.escalate_bar import EscalateBar
-from ui.grid_panel import GridPanel
 from ui.help_dialog import HelpDialog
 from ui.history_panel import HistoryPanel
 from ui.import_action import ImportAction
@@ -31,11 +31,13 @@ from ui.reveal import RevealController
 from ui.reviewer import Reviewer
 from ui.settings_dialog import SettingsDialog
 from ui.side_panels import FactsPanel, LabelsPanel
-from ui.sync_driver import SyncDriver, confirm_quit
 from ui.tasks import TaskRunner
 from ui.video_player import VideoPlayer
 from ui.viewer import MediaViewer
 from ui.wellness_panel import BreakBanner, ExposureMeter, WellnessMonitor
+
+if TYPE_CHECKING:  # made when first used (start-up: bench/bench_startup.py): the grid on G, the sync with a hub
+    from ui.grid_panel import GridPanel
 
 SIDE_WIDTH = 350  # "Media: image · image/jpeg · 1024×768" on one line at the theme's 13 px (measured: 207 px)
 QUEUE_WIDTH, QUEUE_MIN_WIDTH = 400, 250
@@ -62,8 +64,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPanel(keymap["messages"][0])
         self.bank_bar = AddToBankBar()
         self.importer = ImportAction(self.reviewer, self.runner, self)
-        self.bank_actions = BankActions(BankService(service.store, service.policy, service.actor),
-                                        self.reviewer, self.runner, self.bank_bar, BankDecisionsDialog(self), self)
+        self.bank_actions = BankActions(self.reviewer, self.runner, self.bank_bar, BankDecisionsDialog(self), self)
         self.break_banner = BreakBanner()
         self.wellness = WellnessMonitor(service, self.runner, self.reveal, settings, self.break_banner, self)
         self.meter = ExposureMeter()
@@ -74,7 +75,11 @@ class MainWindow(QMainWindow):
         self.settings_dialog = SettingsDialog(self, floors=service.policy.floors)
         self.dashboard = DashboardPanel(service.store, self.runner, self)
         self.history = HistoryPanel(self.reviewer, self.runner, self)
-        self.sync = SyncDriver(sync, self.reviewer, self.runner, self) if sync is not None else None
+        self.sync = None
+        if sync is not None:
+            from ui.sync_driver import SyncDriver
+
+            self.sync = SyncDriver(sync, self.reviewer, self.runner, self)
         self.hub_exposure = HubExposure(sync.hub, service.store, service.actor) if sync is not None else None
         if self.sync is not None:
             self.reviewer.empty_text = "Waiting for work from the hub…"
@@ -224,6 +229,8 @@ class MainWindow(QMainWindow):
 
     def show_grid(self) -> None:
         if self.grid is None:
+            from ui.grid_panel import GridPanel
+
             self.grid = GridPanel(self.reviewer, self)
             self.centre_column.insertWidget(self.centre_column.indexOf(self.viewer) + 1, self.grid, 1)
             self.grid.open_item.connect(self.show_viewer)
@@ -277,6 +284,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.sync is not None and self.sync.unsynced and not self._quit_confirmed:
             event.ignore()  # decisions the hub has not got: ask first (they are kept either way)
+            from ui.sync_driver import confirm_quit
+
             confirm_quit(self, self.sync.unsynced, self._quit_anyway)
             return
         self.viewer.end_reveal()
