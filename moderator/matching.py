@@ -1,14 +1,17 @@
 """Hash items, match them against every bank, store the evidence and route each item by bank policy.
 
 Hashing runs on the caller's thread (a worker in the desk); only the short write that stores hashes,
-matches and the routing decision goes through the store's writer, as one transaction per item.
+matches and the routing decision goes through the store's writer, one write per item (match_pending
+queues them ahead of their commits, so the writer commits them in groups).
 """
 
 from __future__ import annotations
 
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +50,7 @@ from storage import audit
 from storage import banks as banks_repo
 from storage import decisions as decisions_repo
 from storage import items as items_repo
-from storage.store import Store
+from storage.store import GROUP_MAX, Store
 
 # A block/escalate match lifts the item to at least this priority: above anything a manifest sets
 # by habit (0-10), so matched items lead the queue, while a team can still outrank them explicitly.
@@ -233,14 +236,17 @@ class Matcher:
     def match_item(self, item: Item) -> ItemOutcome:
         """Hash, match, store and route one item (once: an item already hashed is left alone). Content
         already hashed (at import, or for another item sharing the media) is not decoded again."""
+        hashes, matches, fresh = self._hash_and_look_up(item)
+        return ItemOutcome(matches, self.store.write(self._record_media, item, hashes, matches, fresh))
+
+    def _hash_and_look_up(self, item: Item) -> tuple[MediaHashes, list[Match], bool]:
         dihedral = self.needs_dihedral()
         hashes = MediaHashes.from_media_rows(item.kind, items_repo.media_hashes(self.store.db, item.sha256))
         fresh = hashes is None or not hashes.covers(dihedral)
         if fresh:
             hashes = hash_media(item.media_path, item.sha256, dihedral=dihedral, kind=item.kind)
         with self.cache.reading(self.store.db) as indexes:
-            matches = self._lookup(hashes, indexes)
-        return ItemOutcome(matches, self.store.write(self._record_media, item, hashes, matches, fresh))
+            return hashes, self._lookup(hashes, indexes), fresh
 
     def needs_dihedral(self) -> bool:
         """Whether matching now queries PDQ's dihedral variants (some bank holds PDQ entries)."""
@@ -259,21 +265,25 @@ class Matcher:
         that is missing is reported and left unhashed, to be retried once it is back."""
         summary = MatchSummary()
         pending = banks_repo.unhashed_items(self.store.db, limit)
+        queued: deque[_Queued] = deque()  # writes submitted ahead of their commits (a group's worth)
+        by_sha: dict[str, Future] = {}
         for n, item in enumerate(pending, 1):
             if not Path(item.media_path).is_file():
                 # Not the file's fault (a moved data dir, a missing mount): leave it to be retried.
-                summary.failed.append((item.id, f"media file missing: {item.media_path}"))
+                queued.append(_Queued(None, item.id, f"media file missing: {item.media_path}"))
                 continue
+            if (earlier := by_sha.get(item.sha256)) is not None:
+                earlier.exception()  # the content's hashes are committed first: never decoded twice
             try:
-                outcome = self.match_item(item)
+                hashes, matches, fresh = self._hash_and_look_up(item)
             except (MediaError, OSError) as exc:  # OSError: the cached file vanished or cannot be read
                 reason = exc.reason if isinstance(exc, MediaError) else f"cannot read media: {exc}"
-                self.store.write(_record_failure, item.id, reason)
-                summary.failed.append((item.id, reason))
+                queued.append(_Queued(n, item.id, reason, self.store.submit(_record_failure, item.id, reason)))
             else:
-                _count(summary, outcome)
-            if progress:
-                progress(n, len(pending))
+                write = by_sha[item.sha256] = self.store.submit(self._record_media, item, hashes, matches, fresh)
+                queued.append(_Queued(n, item.id, matches, write))
+            _settle(queued, summary, GROUP_MAX, lambda k: progress and progress(k, len(pending)))
+        _settle(queued, summary, 0, lambda k: progress and progress(k, len(pending)))
         return summary
 
     def _record(self, db: Database, item_id: str, hashes: MediaHashes, matches: list[Match]) -> Route:
@@ -350,6 +360,30 @@ def _count(summary: MatchSummary, outcome: ItemOutcome) -> None:
         summary.changed.append(outcome.route.item_id)
     badged = ItemChange(outcome.route.item_id, frozenset({ItemField.MATCHES}))
     summary.item_changes.extend(outcome.route.changes.item_changes or ((badged,) if outcome.matches else ()))
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """One pending item of match_pending: its matches (or why it failed) and its write, if any."""
+
+    n: int | None  # its place for progress (None: not reported, as a missing file never was)
+    item_id: str
+    matches: list[Match] | str  # str: the reason it failed
+    write: Future | None = None
+
+
+def _settle(queued: deque[_Queued], summary: MatchSummary, keep: int, progress: Callable[[int], object]) -> None:
+    """Count the outcomes at the head whose writes are done (waiting while more than `keep` are
+    queued), in order; an unexpected error of a write is raised, as match_item would."""
+    while queued and (len(queued) > keep or queued[0].write is None or queued[0].write.done()):
+        q = queued.popleft()
+        result = q.write.result() if q.write is not None else None
+        if isinstance(q.matches, str):
+            summary.failed.append((q.item_id, q.matches))
+        else:
+            _count(summary, ItemOutcome(q.matches, result))
+        if q.n is not None:
+            progress(q.n)
 
 
 def _record_failure(db: Database, item_id: str, reason: str) -> None:

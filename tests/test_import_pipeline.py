@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from moderator.banks import BankService
 from moderator.cli import main
 from moderator.ingest import import_paths
+from moderator.matching import Matcher
+from moderator.policy import load_policy
+from moderator.signals import PDQ
+from storage import banks as banks_repo
 from storage.store import Store
 from tests.conftest import PHOTOS, photo, write_image
 from tests.test_import_crash import assert_row_and_file_together
@@ -78,3 +84,46 @@ def test_writes_in_flight_store_what_the_loop_stores(tmp_path, capsys):
     media1 = [(sha, Path(p).name, *rest) for sha, p, *rest in rows1.pop("media")]
     media4 = [(sha, Path(p).name, *rest) for sha, p, *rest in rows4.pop("media")]
     assert media1 == media4 and rows1 == rows4
+
+
+def test_match_pending_with_writes_queued_routes_as_one_item_at_a_time(tmp_path):
+    """Bank matching queues its writes too (commits in groups): the same hashes, matches and routes
+    as matching one item at a time, items sharing content hashed from one decode's rows."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(24):
+        rgb = photo(PHOTOS[n % len(PHOTOS)])[n:n + 160, 2 * n:2 * n + 200]
+        write_image(folder / f"p{n:03}.jpg", np.ascontiguousarray(rgb))
+    for n in (2, 5):
+        (folder / f"p{n:03}-again.jpg").write_bytes((folder / f"p{n:03}.jpg").read_bytes())
+    bank = tmp_path / "bank.txt"
+    bank.write_text("".join(f"pdq {PDQ.hash_file(folder / f'p{n:03}.jpg').hex}\n" for n in (2, 5, 9, 20)))
+    results = []
+    for queued in (False, True):
+        with Store(tmp_path / f"data{queued}") as store:
+            BankService(store, load_policy(), "tester").import_bank(bank, "known", kind="block", fmt="te-lines")
+            import_paths(store, [folder], "tester", allow_duplicates=True)
+            matcher = Matcher(store, load_policy())
+            if queued:
+                hold_writer(store, 0.3)
+                summary = matcher.match_pending()
+                counts = (summary.hashed, summary.matched, summary.outcomes, sorted(summary.changed))
+            else:
+                outcomes = [matcher.match_item(i) for i in banks_repo.unhashed_items(store.db)]
+                counts = (len(outcomes), sum(bool(o.matches) for o in outcomes),
+                          dict(Counter(o.route.outcome for o in outcomes)),
+                          sorted(o.route.item_id for o in outcomes if o.route.outcome in ("escalated", "closed")))
+            names = dict(store.db.execute("SELECT id, source_name FROM items").fetchall())
+            results.append(((*counts[:3], sorted(names[i] for i in counts[3])), routed_rows(store)))
+    assert results[0] == results[1]
+    assert results[1][0][2] == {"escalated": 5, "none": 21}  # p009 is too flat for PDQ (quality < 50)
+
+
+def routed_rows(store: Store) -> list[tuple]:
+    db = store.db
+    items = db.execute("SELECT source_name, priority, suggested_label, status, hashed_at IS NOT NULL, "
+                       "(SELECT COUNT(*) FROM hashes h WHERE h.item_id = i.id), "
+                       "(SELECT group_concat(m.distance || ':' || m.signal_type) FROM matches m WHERE m.item_id = i.id) "
+                       "FROM items i ORDER BY source_name").fetchall()
+    media = db.execute("SELECT sha256, signal_type, value FROM media_hashes ORDER BY 1, 2, 3").fetchall()
+    return [tuple(r) for r in items] + [tuple(r) for r in media]
