@@ -225,6 +225,7 @@ def bench_families(root: Path, quick: bool) -> None:
     figure("grid_core.families.count", len(sizes), "count")
     figure("grid_core.families.big_ms", best * 1000, "ms")
     figure("grid_core.families.small_ms", small * 1000, "ms")
+    figure("grid_core.families.growth_x", best / small, "x")  # 10x the items cost this much more
     figure("grid_core.families.pairs_ms", naive_s * 1000, "ms")
     figure("grid_core.families.pairs_x", naive_s / small, "x")
     figure("grid_core.families.scaled_s", scaled, "s")
