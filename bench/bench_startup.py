@@ -37,6 +37,8 @@ def _child(kind: str, argv: list[str]) -> int:
     thread) by then, "ok", "why", "exposed"}."""
     if kind == "bare":
         return _bare_window()
+    if kind == "open":
+        return _open_store(argv[0])
     sys.meta_path.insert(0, _ViewerHook())
     from moderator.cli import main
 
@@ -122,6 +124,26 @@ def _grey_centre(rgb) -> str | None:
     if centre.std() < 2:
         return f"centre flat (mean {centre.mean():.0f}): no picture"
     return None
+
+
+def _open_store(data: str) -> int:
+    """Store() on an existing store (its check at open, migrations already applied), then each check alone
+    on the open store: the one the open runs now and the whole-file one it ran before; one JSON line."""
+    import json
+
+    from storage import integrity
+    from storage.store import Store
+
+    start = time.perf_counter()
+    with Store(data) as store:
+        opened = time.perf_counter() - start
+        times = {}
+        for name, check in (("at_open", integrity.problems_at_open), ("whole_file", integrity.quick_check)):
+            start = time.perf_counter()
+            assert check(store.db) == [], f"the bench's store is damaged ({name})"
+            times[name] = time.perf_counter() - start
+    print(json.dumps({"open": opened, **times}), flush=True)
+    return 0
 
 
 def _bare_window() -> int:
@@ -330,12 +352,64 @@ def desk_rows(screen: str, env: dict[str, str], args, tmp: Path, data: Path) -> 
     figure(f"startup.desk.store5k.x_bare{suffix}", first["store"] / bare, "x")
 
 
+# -- opening a store with a big bank ------------------------------------------------------------------
+def make_bank_store(data: Path, n: int) -> None:
+    """A store whose block bank holds n random PDQ hashes, inserted in key order (as bench_index does:
+    not an import figure; 10M in random order takes many minutes)."""
+    import numpy as np
+
+    from moderator.clock import now_iso
+    from moderator.domain import Bank, BankAction, BankKind
+    from storage import banks as banks_repo
+    from storage.store import Store
+
+    text = np.random.default_rng(2).bytes(n * 32).hex()
+    rows = [("pdq", h, "", "bench", "") for h in sorted(text[i : i + 64] for i in range(0, len(text), 64))]
+    del text
+    start = time.perf_counter()
+    with Store(data) as store:
+        store.write(lambda db: banks_repo.create_bank(db, Bank("bench", BankKind.BLOCK, "pdq", 31, BankAction.FLAG,
+                                                             now_iso(), None)))
+        store.write(banks_repo.add_entries, "bench", rows, "bench")
+    print(f"  set-up: {n:,} bank entries in {time.perf_counter() - start:.1f} s, "
+          f"{(data / Store.FILENAME).stat().st_size / 1e6:,.0f} MB")
+
+
+def store_open(args, tmp: Path) -> None:
+    """New processes opening the store: Store() as a whole, and each check alone, interleaved runs."""
+    data = tmp / "bank-store"
+    label = {1_000_000: "1m", 10_000_000: "10m"}.get(args.bank, str(args.bank))
+    print(f"opening a store with {args.bank:,} bank entries ({args.runs} runs, new processes):")
+    make_bank_store(data, args.bank)
+    env = child_env()
+    runs = []
+    for _ in range(args.runs + 1):
+        done = subprocess.run([PY, __file__, "--child", "open", str(data)], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=600, check=True)
+        runs.append(json.loads(done.stdout.splitlines()[-1]))
+    runs = runs[1:]  # the first warms the page cache and writes .pyc files
+
+    def span(key: str) -> str:
+        return f"{min(r[key] for r in runs):.3f} - {max(r[key] for r in runs):.3f} s"
+
+    best = {key: min(r[key] for r in runs) for key in ("open", "at_open", "whole_file")}
+    print(f"  Store() (checks every table but bank_entries)  {span('open')}  (load {os.getloadavg()[0]:.2f})")
+    print(f"  the check at open alone                        {span('at_open')}")
+    print(f"  the whole-file quick_check (the open's before) {span('whole_file')}  "
+          f"{best['whole_file'] / best['at_open']:.1f}x the check at open")
+    figure(f"startup.store_open_{label}_s", best["open"], "s")
+    figure(f"startup.store_open_{label}.at_open_check_s", best["at_open"], "s")
+    figure(f"startup.store_open_{label}.whole_file_check_s", best["whole_file"], "s")
+    figure(f"startup.store_open_{label}.check_x", best["whole_file"] / best["at_open"], "x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs of each command")
     parser.add_argument("--desk-runs", type=int, default=5, help="runs of each desk row")
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--no-x11", dest="x11", action="store_false", help="offscreen rows only")
+    parser.add_argument("--bank", type=int, default=1_000_000, help="bank entries of the store-open part (0: skip)")
     parser.add_argument("--only", choices=("commands", "desk", "open"), help="one part only")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
@@ -348,6 +422,8 @@ def main() -> int:
             commands(args, tmp, data)
         if args.only in (None, "desk"):
             desk(args, tmp, data)
+        if args.only in (None, "open") and args.bank:
+            store_open(args, tmp)
     print(f"load average {os.getloadavg()[0]:.2f} after")
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,9 @@ from sqlite_utils import Database
 from moderator.domain import Bank
 from moderator.hash_index import FLAT_MAX, HashIndex, pack_hex
 from moderator.signals import SIGNALS
-from storage import bank_index_file
+from storage import bank_index_file, integrity
 from storage import banks as banks_repo
-from storage.store import StoreError, private_dir
+from storage.store import StoreError, check_table, damaged, db_path, private_dir
 
 log = logging.getLogger("moderator.bank_index")
 
@@ -89,10 +90,20 @@ class IndexCache:
         self._lock = _ReadWriteLock()
         self._indexes: dict[tuple[str, str], Indexed] = {}
         self._folder, self._read_only, self._persist_min = folder, read_only, max(1, persist_min)
+        self._table_checked = False  # bank_entries is not checked at the store's open: before its first bulk read
 
     def current(self, db: Database) -> list[tuple[Bank, str, Indexed]]:
         """(bank, signal type, index) for every bank and signal type that has entries, brought up to date.
-        Query them only inside `reading`: another thread may add to them afterwards."""
+        Query them only inside `reading`: another thread may add to them afterwards. A damaged page
+        read on the way is a StoreError (one line), not a failed query."""
+        try:
+            return self._current(db)
+        except sqlite3.DatabaseError as exc:
+            if integrity.is_damage(exc):
+                raise damaged(db_path(db), f"bank_entries: {exc}") from None
+            raise
+
+    def _current(self, db: Database) -> list[tuple[Bank, str, Indexed]]:
         with self._lock.writing():
             out = []
             for bank in banks_repo.list_banks(db, counts=False):
@@ -119,6 +130,9 @@ class IndexCache:
                 HashIndex(SIGNALS[signal_type].bits), np.empty(0, np.int64), 0)
             self._indexes[(bank.name, signal_type)] = cached
         if top > cached.max_id:
+            if cached.max_id == 0 and not self._table_checked:  # rebuilt: every row is read now
+                check_table(db, "bank_entries")
+                self._table_checked = True
             ids, hashes = banks_repo.entry_hashes(db, bank.name, signal_type, after_id=cached.max_id)
             cached.index.add(hashes)
             cached.entry_ids = np.concatenate([cached.entry_ids, np.asarray(ids, dtype=np.int64)])

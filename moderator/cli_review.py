@@ -143,11 +143,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 @command("audit")
 def _audit(args: argparse.Namespace) -> int:
-    """verify: the chain, every row against its entry and the anchor (docs/AUDIT.md); one line per
-    problem and exit 1 when there is any. Read-only, so an evidence copy can be checked."""
+    """verify: the whole file (what the open does not check: docs/AUDIT.md), then the chain, every row
+    against its entry and the anchor; one line per problem and exit 1 when there is any. Read-only, so
+    an evidence copy can be checked."""
     from storage import audit, audit_check
+    from storage.store import check_integrity
 
     with open_store(args, readonly=True) as store:
+        check_integrity(store.db, store.path, whole_file=True)  # StoreError: one line, exit 1
         try:
             key = audit.load_key(store.data_dir)
         except audit.AuditKeyError as exc:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from storage import audit
+from storage import audit, integrity
 from storage.media_cache import MediaCache
 from storage.schema import apply_migrations
 
@@ -297,14 +297,34 @@ def _create_private(path: Path) -> None:
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
-def check_integrity(db: Database, path: Path) -> None:
-    """Refuse a damaged or foreign database file with one line, before anything reads or writes it."""
+def check_integrity(db: Database, path: Path, *, whole_file: bool = False) -> None:
+    """Refuse a damaged or foreign database file with one line, before anything reads or writes it:
+    every table and index but the bulk bank tables (storage/integrity.py), or with whole_file the
+    whole file (freelist, pages used twice or by nobody, the bank tables too)."""
     try:
-        result = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
+        problems = integrity.quick_check(db) if whole_file else integrity.problems_at_open(db)
     except sqlite3.DatabaseError as exc:
         db.close()
         raise StoreError(f"{path} is not a usable store: {exc}") from None
-    if result != ["ok"]:
+    if problems:
         db.close()
-        problems = [line for r in result for line in str(r).splitlines() if not line.startswith("***")]
-        raise StoreError(f"{path} is damaged ({'; '.join(problems[:3])}): restore it from a backup")
+        raise damaged(path, "; ".join(problems))
+
+
+def check_table(db: Database, table: str) -> None:
+    """A bulk table (and its indexes) checked before its rows are read in bulk: StoreError when damaged."""
+    try:
+        problems = integrity.quick_check(db, table)
+    except sqlite3.DatabaseError as exc:
+        raise damaged(db_path(db), f"{table}: {exc}") from None
+    if problems:
+        raise damaged(db_path(db), "; ".join(f"{table}: {p}" for p in problems))
+
+
+def damaged(path: Path | str, what: str) -> StoreError:
+    return StoreError(f"{path} is damaged ({what}): restore it from a backup")
+
+
+def db_path(db: Database) -> str:
+    """The file a connection has open (for messages)."""
+    return next((r[2] for r in db.execute("PRAGMA database_list") if r[1] == "main"), "the store")
