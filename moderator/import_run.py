@@ -41,6 +41,7 @@ from storage.store import Store
 # docs/PERFORMANCE.md. One pool for the process, so its threads (and the read connection each opens
 # on a store, kept until the store closes) are reused by every import.
 IMPORT_WORKERS = 4
+READ_AHEAD = 2  # files in flight per pool thread
 WRITES_IN_FLIGHT = 64  # item writes queued before the oldest is waited for: the store commits them in groups
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -97,7 +98,9 @@ class ImportRun:
     def each(self, entries: list[Entry], workers: int | None) -> Iterator[tuple[Entry, str | Skipped]]:
         workers = min(IMPORT_WORKERS if workers is None else workers, IMPORT_WORKERS)
         pool = _shared_pool() if workers > 1 and len(entries) > 1 else None
-        ahead, writes = (workers, WRITES_IN_FLIGHT) if pool else (0, 1)  # a loop: one thing at a time
+        # A loop does one thing at a time; with a pool, files are read ahead of the copies and decodes
+        # running (so that the pool has work while this thread moves committed copies into place).
+        ahead, writes = (workers * READ_AHEAD, WRITES_IN_FLIGHT) if pool else (0, 1)
         window: deque[_InFlight] = deque()
         writing: deque[_InFlight] = deque()
         try:

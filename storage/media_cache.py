@@ -66,6 +66,7 @@ class Swept:
 class MediaCache:
     def __init__(self, root: Path):
         self.root = ensure_private_dir(root)
+        self._made: set[Path] = set()  # shard folders this cache has made private already
 
     def path_for(self, sha256: str, mime: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}{EXTENSIONS.get(mime, '')}"
@@ -105,9 +106,16 @@ class MediaCache:
         sweep of the next writable open rolls a staged file whose row is committed forward."""
         finals, folders = [], {}
         for s in staged:
-            if s.final.parent not in folders:
-                folders[s.final.parent] = ensure_private_dir(s.final.parent)
-            os.replace(s.path, s.final)
+            folder = s.final.parent
+            if folder not in self._made:
+                self._made.add(ensure_private_dir(folder))
+            folders[folder] = None
+            try:
+                os.replace(s.path, s.final)
+            except FileNotFoundError:  # the folder was removed since this cache made it
+                if not s.path.exists():
+                    raise
+                os.replace(s.path, ensure_private_dir(folder) / s.final.name)
             finals.append(s.final)
         for folder in folders:
             fsync_dir(folder)

@@ -18,6 +18,7 @@ from moderator.matching import Matcher
 from moderator.policy import load_policy
 from moderator.signals import PDQ
 from storage import banks as banks_repo
+from storage.media_cache import MediaCache
 from storage.store import Store
 from tests.conftest import PHOTOS, photo, write_image
 from tests.test_import_crash import assert_row_and_file_together
@@ -127,3 +128,26 @@ def routed_rows(store: Store) -> list[tuple]:
                        "FROM items i ORDER BY source_name").fetchall()
     media = db.execute("SELECT sha256, signal_type, value FROM media_hashes ORDER BY 1, 2, 3").fetchall()
     return [tuple(r) for r in items] + [tuple(r) for r in media]
+
+
+def test_commit_all_moves_a_group_into_place_and_remakes_a_removed_folder(tmp_path):
+    cache = MediaCache(tmp_path / "media")
+    sources = [write_image(tmp_path / f"s{n}.jpg", photo(PHOTOS[n])) for n in range(3)]
+
+    def staged_copies():
+        out = []
+        for path in sources:
+            with open(path, "rb") as f:
+                out.append(cache.stage(f, "image/jpeg"))
+        return out
+
+    first = staged_copies()
+    assert cache.commit_all(first) == [s.final for s in first]
+    assert all(s.final.read_bytes() == p.read_bytes() for s, p in zip(first, sources, strict=True))
+    for s in first:  # the folders go (a person tidying up): the next group makes them again
+        s.final.unlink()
+        s.final.parent.rmdir()
+    again = staged_copies()
+    assert cache.commit_all(again) == [s.final for s in again] and all(s.final.is_file() for s in again)
+    assert not [p for p in cache.root.iterdir() if p.name.startswith(".")]  # nothing left staged
+    assert all(s.final.parent.stat().st_mode & 0o777 == 0o700 for s in again)
