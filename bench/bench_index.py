@@ -1,6 +1,7 @@
 """Exact PDQ search at threshold 31: our HashIndex vs faiss.IndexBinaryFlat on the same data, same run.
 
 Run: .venv/bin/python bench/bench_index.py [--n 1000000] [--big] [--queries 200] [--switch] [--no-start]
+     [--cache DIR]  (keep the new-process part's store in DIR: its set-up takes minutes at 10M)
 Data: random 256-bit hashes, 20 % of them in tight families (real banks cluster), and near copies of
 every query planted at each distance 0..40. Budgets: one query <= 2 ms (design), throughput >= 5x
 faiss (one query at a time with faiss on 1 thread, and batched with both on every core), batched
@@ -26,10 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from bench.figures import figure  # noqa: E402
 from moderator.bank_formats import read_bank_file  # noqa: E402
 from moderator.hash_index import HashIndex  # noqa: E402
 
 THRESHOLD = 31
+
+
+def scale(n: int) -> str:
+    """The figure keys' size part: index.1m.*, index.10m.*; one key, one bank size."""
+    return {1_000_000: "1m", 10_000_000: "10m"}.get(n, f"n{n}")
 
 
 def flip(rng: np.random.Generator, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -112,10 +119,13 @@ def recall(found: list, truth: list[set]) -> float:
     return hits / max(1, sum(len(t) for t in truth))
 
 
-def print_latency(name: str, single: list[float], batch: float) -> None:
+def print_latency(name: str, single: list[float], batch: float, key: str) -> None:
     p95 = statistics.quantiles(single, n=20)[-1]
     print(f"{name:16s} one query: median {statistics.median(single):.3f} ms  p95 {p95:.3f} ms   "
           f"batch: {batch:.3f} ms/query ({1000 / batch:,.0f} q/s)")
+    figure(f"{key}.median_ms", statistics.median(single), "ms")
+    figure(f"{key}.p95_ms", p95, "ms")
+    figure(f"{key}.batch_qps", 1000 / batch, "q/s")
 
 
 def bench_search(n: int, n_queries: int) -> None:
@@ -124,16 +134,18 @@ def bench_search(n: int, n_queries: int) -> None:
     start = time.perf_counter()
     index = HashIndex(256)
     index.add_packed(bank64)
+    key = f"index.{scale(n)}"
     print(f"{n:,} hashes, {n_queries} queries at distance <= {THRESHOLD}; "
           f"HashIndex build {time.perf_counter() - start:.2f} s")
+    figure(f"{key}.build_s", time.perf_counter() - start, "s")
     truth = [brute_force(bank64, q) for q in q64]
     print(f"true matches per query: median {statistics.median(map(len, truth)):g}, max {max(map(len, truth))}")
     ours_single, ours_batch, ours = time_ours(index, q64)
     f1_single, f1_batch, theirs = time_faiss(bank, queries, threads=1)
     f2_single, f2_batch, _ = time_faiss(bank, queries, threads=2)
-    print_latency("ours (batch: 2)", ours_single, ours_batch)
-    print_latency("faiss, 1 thread", f1_single, f1_batch)
-    print_latency("faiss, 2 threads", f2_single, f2_batch)
+    print_latency("ours (batch: 2)", ours_single, ours_batch, f"{key}.ours")
+    print_latency("faiss, 1 thread", f1_single, f1_batch, f"{key}.faiss1")
+    print_latency("faiss, 2 threads", f2_single, f2_batch, f"{key}.faiss2")
     r_ours, r_faiss = recall(ours, truth), recall(theirs, truth)
     exact = all(set(map(tuple, f)) == t for f, t in zip(ours, truth, strict=True))
     print(f"recall vs brute force: ours {r_ours:.4f} (identical sets: {exact}), faiss {r_faiss:.4f}")
@@ -143,6 +155,11 @@ def bench_search(n: int, n_queries: int) -> None:
     batch_ratio, qps = f2_batch / ours_batch, 1000 / ours_batch
     target = 1_000 if n >= 10_000_000 else 10_000
     print(f"one query: faiss 1 thread / ours {one_ratio:.1f}x, faiss 2 threads / ours {two_ratio:.1f}x")
+    for name, value, unit in [("ratio.one_query_faiss1", one_ratio, "x"), ("ratio.one_query_faiss2", two_ratio, "x"),
+                              ("ratio.batched", batch_ratio, "x"), ("recall", r_ours, ""),
+                              ("recall_faiss", r_faiss, ""), ("exact", int(exact), "count"),
+                              ("true_matches_max", max(map(len, truth)), "count")]:
+        figure(f"{key}.{name}", value, unit)
     verdict = [("one query p95 <= 2 ms", p95 <= 2.0, f"{p95:.3f} ms"),
                ("throughput >= 5x faiss on 1 thread, one query at a time (the desk's pattern)", one_ratio >= 5,
                 f"{one_ratio:.1f}x"),
@@ -150,8 +167,8 @@ def bench_search(n: int, n_queries: int) -> None:
                 f"{batch_ratio:.1f}x"),
                (f"batched >= {target:,} q/s", qps >= target, f"{qps:,.0f} q/s"),
                ("recall 1.0", exact and r_ours == 1.0, f"{r_ours:.4f}")]
-    for what, ok, figure in verdict:
-        print(f"{'PASS' if ok else 'FAIL'} {what}: {figure}")
+    for what, ok, shown in verdict:
+        print(f"{'PASS' if ok else 'FAIL'} {what}: {shown}")
 
 
 def bench_switch(n_queries: int) -> None:
@@ -164,9 +181,11 @@ def bench_switch(n_queries: int) -> None:
         mih.add_packed(bank64[:size])
         t = [statistics.median(time_ours(ix, q64[:50])[0]) for ix in (flat, mih)]
         print(f"{size:9,d} {t[0]:8.3f} {t[1]:12.3f}")
+        figure(f"index.switch.{size}.flat_ms", t[0], "ms")
+        figure(f"index.switch.{size}.multi_index_ms", t[1], "ms")
 
 
-def bench_read(n: int = 1_000_000) -> None:
+def bench_read(key: str, n: int = 1_000_000) -> None:
     rng = np.random.default_rng(1)
     text = rng.bytes(n * 32).hex()
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,54 +200,100 @@ def bench_read(n: int = 1_000_000) -> None:
         add_s = time.perf_counter() - start
     print(f"read_bank_file: {len(rows):,} te-lines in {seconds:.2f} s; HashIndex.add of them {add_s:.2f} s")
     print(f"{'PASS' if seconds <= 5 else 'FAIL'} read 1,000,000 te-lines <= 5 s: {seconds:.2f} s")
+    figure(f"{key}.te_read_1m_s", seconds, "s")
+    figure(f"{key}.te_add_1m_s", add_s, "s")
 
 
-def bench_start(n: int, runs: int = 3) -> None:
-    """A real store whose PDQ bank holds n entries; each run is a fresh interpreter that opens it and
-    times its first match: `before`, the index rebuilt from SQLite in memory only (what every process
-    did); `first`, no index file yet (rebuilt, then saved); `mapped`, the saved file memory-mapped."""
+QUERY_FLIP = 0b1011  # the query is the first (smallest) entry with 3 bits flipped
+
+
+def make_store(data: Path, n: int) -> str:
+    """A store at `data` whose PDQ bank holds n random entries; returns the query (3 bits from one)."""
     from moderator.clock import now_iso
     from moderator.domain import Bank, BankAction, BankKind
     from storage import banks as banks_repo
     from storage.store import Store
 
+    text = np.random.default_rng(2).bytes(n * 32).hex()
+    # Sorted, so the set-up's inserts append to the unique index (10M in random order: many minutes).
+    # Not an import figure: bench/bench_bank_import.py measures that.
+    hashes = sorted(text[i : i + 64] for i in range(0, len(text), 64))
+    del text
+    rows = [("pdq", h, "", "bench", "") for h in hashes]
+    with Store(data) as store:
+        store.write(lambda db: banks_repo.create_bank(db, Bank(
+            "bench", BankKind.BLOCK, "pdq", THRESHOLD, BankAction.FLAG, now_iso(), None)))
+        start = time.perf_counter()
+        store.write(banks_repo.add_entries, "bench", rows, "bench")
+        print(f"set-up: a store with {n:,} bank entries (sorted inserts) in {time.perf_counter() - start:.1f} s, "
+              f"{store.path.stat().st_size / 1e6:,.0f} MB")
+    return f"{int(hashes[0], 16) ^ QUERY_FLIP:064x}"
+
+
+def cached_store(cache: Path | None, tmp: Path, n: int) -> tuple[Path, str]:
+    """(store folder, query): made in tmp, or kept in cache/ across runs (only the set-up is skipped:
+    every timed process still opens the store and, except `mapped`, rebuilds the index itself)."""
+    if cache is None:
+        data = tmp / "data"
+        return data, make_store(data, n)
+    data, ready = cache / f"store_{n}", cache / f"store_{n}.query"
+    if ready.exists():
+        print(f"set-up: reusing the store in {data} (--cache)")
+        return data, ready.read_text().strip()
+    if data.exists():  # an interrupted set-up
+        import shutil
+
+        shutil.rmtree(data)
+    cache.mkdir(parents=True, exist_ok=True)
+    query = make_store(data, n)
+    ready.write_text(query)
+    return data, query
+
+
+def first_match_runs(data: Path, query: str, mode: str, runs: int) -> list[dict]:
+    """`runs` fresh interpreters, each opening the store and timing its first match in `mode`."""
+    results = []
+    for _ in range(runs):
+        if mode != "mapped":
+            for f in (data / "bank_index").glob("*.idx"):
+                f.unlink()
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, __file__, "--child", str(data), query, mode],
+                             capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - start
+        results.append({**json.loads(out.stdout.splitlines()[-1]), "wall": wall})
+    assert all(r["found"] == 1 and r["source"] == ("file" if mode == "mapped" else "store") for r in results)
+    return results
+
+
+def bench_start(n: int, runs: int = 3, cache: Path | None = None) -> None:
+    """A real store whose PDQ bank holds n entries; each run is a fresh interpreter that opens it and
+    times its first match: `before`, the index rebuilt from SQLite in memory only (what every process
+    did); `first`, no index file yet (rebuilt, then saved); `mapped`, the saved file memory-mapped.
+    Each figure is the slowest of the `runs` processes."""
+    key = f"index.{scale(n)}.start"
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        text = np.random.default_rng(2).bytes(n * 32).hex()
-        query = f"{int(text[:64], 16) ^ 0b1011:064x}"  # 3 bits from the first entry
-        # Sorted, so the set-up's inserts append to the unique index (10M in random order: many minutes).
-        # Not an import figure: bench/bench_bank_import.py measures that.
-        rows = [("pdq", h, "", "bench", "") for h in sorted(text[i : i + 64] for i in range(0, len(text), 64))]
-        del text
-        with Store(data) as store:
-            store.write(lambda db: banks_repo.create_bank(db, Bank(
-                "bench", BankKind.BLOCK, "pdq", THRESHOLD, BankAction.FLAG, now_iso(), None)))
-            start = time.perf_counter()
-            store.write(banks_repo.add_entries, "bench", rows, "bench")
-            print(f"set-up: a store with {n:,} bank entries (sorted inserts) in {time.perf_counter() - start:.1f} s, "
-                  f"{store.path.stat().st_size / 1e6:,.0f} MB")
-        del rows
+        data, query = cached_store(cache, Path(tmp), n)
         print(f"first match in a new process, {n:,} entries ({runs} runs each; min-max):")
+        medians: dict[str, float] = {}
         for mode in ("before", "first", "mapped"):
-            results = []
-            for _ in range(runs):
-                if mode != "mapped":
-                    for f in (data / "bank_index").glob("*.idx"):
-                        f.unlink()
-                start = time.perf_counter()
-                out = subprocess.run([sys.executable, __file__, "--child", str(data), query, mode],
-                                     capture_output=True, text=True, check=True)
-                wall = time.perf_counter() - start
-                results.append({**json.loads(out.stdout.splitlines()[-1]), "wall": wall})
-            assert all(r["found"] == 1 and r["source"] == ("file" if mode == "mapped" else "store") for r in results)
+            results = first_match_runs(data, query, mode, runs)
             size = sum(f.stat().st_size for f in (data / "bank_index").glob("*.idx")) if mode != "before" else 0
 
-            def span(key: str, rs: list = results) -> str:
-                return f"{min(r[key] for r in rs):.3f}-{max(r[key] for r in rs):.3f} s"
+            def span(part: str, rs: list = results) -> str:
+                return f"{min(r[part] for r in rs):.3f}-{max(r[part] for r in rs):.3f} s"
 
             print(f"  {mode:7s} store open {span('open')}, first match after open {span('first_match')}, "
                   f"process wall (interpreter + imports + all) {span('wall')}"
                   + (f"; index file {size / 1e6:,.0f} MB ({size / n:.0f} B/entry)" if size else ""))
+            for part in ("open", "first_match", "wall"):
+                figure(f"{key}.{mode}.{part}_s", max(r[part] for r in results), "s")
+            medians[mode] = statistics.median(r["first_match"] for r in results)
+            if size and mode == "mapped":
+                figure(f"{key}.index_file_b_per_entry", size / n, "B")
+                figure(f"{key}.index_file_mb", size / 1e6, "MB")
+        figure(f"{key}.ratio.before_vs_mapped", medians["before"] / medians["mapped"], "x")
+        figure(f"{key}.store_mb", (data / "store.sqlite3").stat().st_size / 1e6, "MB")
         limit = 1.0 if n >= 10_000_000 else 0.3
         print(f"  target: first match <= {limit} s after start with the file (the mapped rows above)")
 
@@ -266,6 +331,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--switch", action="store_true", help="flat vs multi-index per size")
     parser.add_argument("--no-start", action="store_true", help="skip the store / new-process part")
+    parser.add_argument("--cache", type=Path, help="keep the new-process part's store here, reused by later runs")
     args = parser.parse_args()
     if args.switch:
         bench_switch(args.queries)
@@ -274,9 +340,9 @@ def main() -> int:
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
           "(other work on the machine slows both sides, faiss's OpenMP threads most)")
     bench_search(n, args.queries)
-    bench_read()
+    bench_read(f"index.{scale(n)}")
     if not args.no_start:
-        bench_start(n)
+        bench_start(n, cache=args.cache)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
