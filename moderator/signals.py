@@ -19,13 +19,11 @@ from blurring.sniff import sniff_file
 from moderator.domain import MediaKind
 
 # Longest side of the reduced decode every perceptual hash is computed from, for bank building and
-# querying alike. Chosen by PDQ drift against pdqhash.compute on all full-resolution pixels
-# (bench/bench_hashing.py, docs/perf/hashing.md), 12 MP JPEGs of 7 skimage photos, max bits:
-#   side 512: 16   640: 10   768: 14   1024: 12   1280: 10   1536: 6   2048: 6
-# and over 70 cases (those 7 photos at 10 sizes and aspect ratios, 2 to 48 MP, JPEG q85/q90):
-#   side 512: 22   640: 12   768: 16   1024: 14   1152: 12   1280: 10   1408: 10   1536: 10   2048: 8
-# 1280 is the smallest side that keeps drift <= 10 bits in every case; 640 is 2x cheaper but reaches
-# 12 bits (coffee at 48 MP). JPEG DCT scaling still decodes a 12 MP file at 1/2.
+# querying alike. Chosen by PDQ drift against pdqhash.compute on all full-resolution pixels over 70
+# cases (7 skimage photos at 10 sizes and aspect ratios, 2 to 48 MP, JPEG q85/q90): 1280 is the
+# smallest side with no more than one case over 10 bits, where every smaller side has more and drifts
+# further. bench/bench_hashing.py re-runs that sweep (its table: docs/PERFORMANCE.md, "Hashing"). A
+# 12 MP JPEG is decoded at 3/8 for it (blurring.decode.decode_gray_for_hash), then shrunk.
 HASH_MAX_SIDE = 1280
 
 PDQ_MIN_QUALITY = 50  # below this PDQ's own reference says the image is too flat to hash meaningfully
