@@ -78,7 +78,7 @@ _KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = 
     DeskAction.FRAME_PREVIOUS: lambda w: lambda: w.player.step(-1),
     DeskAction.IMPORT_MEDIA: lambda w: w.importer.ask,
     DeskAction.SETTINGS: lambda w: lambda: w.settings_dialog.edit(w.settings),
-    DeskAction.HELP: lambda w: w.help.show,
+    DeskAction.HELP: lambda w: lambda: w.help.show(),  # the sheet is made on first use
     DeskAction.FOCUS_QUEUE: lambda w: w.queue_panel.view.setFocus,
     # Live only in QA's verdict mode (set_mode), where the reviewer is a ui.qa_reviewer.QaReviewer.
     DeskAction.QA_RESOLVE: lambda w: lambda: w.reviewer.open_resolve(),

@@ -35,17 +35,25 @@ def run_desk(args: argparse.Namespace) -> int:
         print(f"moderator: error: {exc}", file=sys.stderr)
         return 2
     policy, keymap, settings = load_config(args.policy or (team_policy_file(args.data_dir) if hub else None))
-    from PySide6.QtWidgets import QApplication
+    from moderator.session import has_items, open_desk_store
 
-    from moderator.session import open_desk_store
     store = open_desk_store(args.data_dir, demo=args.demo)
+    actor = args.actor or default_actor()
+    first = None
+    # Not for a demo store still to be filled, nor with a hub (the sync feeds the queue), nor QA's tasks.
+    if not (qa or hub) and (not args.demo or has_items(store)):
+        from ui import first_item  # before Qt is imported: the read and the decode start first
+
+        first = first_item.start(ReviewService(store=store, policy=policy, actor=actor), settings)
     window = None
     try:
+        from PySide6.QtWidgets import QApplication
+
         app = QApplication.instance() or QApplication(sys.argv[:1])
         app.setApplicationName("Moderator Desk")
         app.setStyleSheet(resource_path("theme.qss").read_text(encoding="utf-8"))
-        window = build_window(store, policy, keymap, args.actor or default_actor(), demo=args.demo,
-                              settings=settings, hub=hub, qa=qa)
+        window = build_window(store, policy, keymap, actor, demo=args.demo, settings=settings, hub=hub, qa=qa,
+                              first_item=first)
         window.show()
         return app.exec()
     finally:
@@ -76,10 +84,11 @@ def load_config(policy_path: str | None) -> tuple[Policy, dict[str, tuple[str, .
 
 
 def build_window(store, policy, keymap, actor: str, *, demo: bool = False, settings: Settings | None = None,
-                 hub: HubConfig | None = None, qa: bool = False):
+                 hub: HubConfig | None = None, qa: bool = False, first_item=None):
     """The window on a store; with demo, an empty store is filled with the demo queue first (off-thread);
     with a hub, a sync service pulls work from it and pushes decisions up (on the network worker); with
-    qa, the blind QA desk over `actor`'s QA tasks (the demo makes a sample for them when they have none)."""
+    qa, the blind QA desk over `actor`'s QA tasks (the demo makes a sample for them when they have none);
+    first_item: the queue's read and top picture already under way (ui/first_item.py)."""
     from ui.main_window import MainWindow
 
     # Hand the GIL over every 1 ms, not 5: the GUI thread gets it back promptly from the workers.
@@ -91,6 +100,7 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
         from moderator.sync_service import SyncService
 
         sync = SyncService(store, policy, actor, hub, keep=settings.hub_in_hand)
+    fill = demo and first_item is None  # with first_item, the demo store was filled already
     title = f"{'demo · ' if demo else ''}{store.data_dir}" + (f" · hub {hub.url}" if hub else "")
     if qa:
         from moderator.qa_service import QaService
@@ -103,10 +113,12 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
             source = HubQaSource.for_hub(store, policy, actor, hub.url, hub.token)
         window = QaWindow(service, QaService(store, policy, actor, hub=source), keymap, settings, title=title)
     else:
-        window = MainWindow(service, keymap, settings, title=title, sync=sync)
+        window = MainWindow(service, keymap, settings, title=title, sync=sync, load=not fill, first_item=first_item)
+    _once_first_shown(window, _collect_again)
 
     def loaded(_result=None) -> None:
-        window.reviewer.load()
+        if fill or qa:  # else the desk's own queue is being read already (MainWindow's load)
+            window.reviewer.load()
         if qa:  # no bank matching or moderation sync: the QA desk reads (or leases) QA tasks only
             if window.hub_driver is not None:
                 window.hub_driver.start()
@@ -116,7 +128,7 @@ def build_window(store, policy, keymap, actor: str, *, demo: bool = False, setti
         if window.sync is not None:
             window.sync.start()
 
-    if demo:
+    if fill:
         window.viewer.show_message("Preparing the demo queue…")
         window.runner.write(lambda: _fill_demo(store, policy, actor, qa), loaded)
     else:
@@ -139,6 +151,16 @@ def _once_first_shown(window, fn, fallback_ms: int = 2000) -> None:
     window.viewer.shown.connect(run)
     window.reviewer.queue_changed.connect(lambda count, _index: run() if count == 0 else None)
     QTimer.singleShot(fallback_ms, window, run)
+
+
+def _collect_again() -> None:
+    """After start-up (`moderator desk` turns the cyclic collector off until then): what start-up made
+    lives as long as the window, so it is frozen out of every later collection, then collection resumes."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def _fill_demo(store, policy, actor: str, qa: bool) -> None:

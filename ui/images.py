@@ -34,6 +34,10 @@ def to_qimage(arr: np.ndarray) -> QImage:
 def prepare(item: Item, spec: FilterSpec, max_size: tuple[int, int]) -> Prepared:
     """Run on a worker. The original, when the spec allows a reveal, is loaded here too: a peek
     must show at once, and nothing may decode on the GUI thread."""
-    p = preview.prepare(item.media_path, spec, max_size, load_original=True)
+    return from_preview(item, preview.prepare(item.media_path, spec, max_size, load_original=True))
+
+
+def from_preview(item: Item, p: preview.Preview) -> Prepared:
+    """The QImages of a preview made by blurring.preview.prepare(..., load_original=True)."""
     original = to_qimage(p.original.load()) if p.original is not None else None
-    return Prepared(item.id, spec, max_size, to_qimage(p.filtered), original, p.frames, p.is_video)
+    return Prepared(item.id, p.spec, p.size, to_qimage(p.filtered), original, p.frames, p.is_video)

@@ -45,7 +45,10 @@ QUEUE_WIDTH, QUEUE_MIN_WIDTH = 400, 250
 
 class MainWindow(QMainWindow):
     def __init__(self, service: ReviewService, keymap: dict[str, tuple[str, ...]],
-                 settings: Settings | None = None, title: str = "", sync=None):
+                 settings: Settings | None = None, title: str = "", sync=None, load: bool = False,
+                 first_item=None):
+        """load: read the queue now, on a worker, while the rest of the window is built (start-up);
+        first_item: a read of it already under way (ui/first_item.py)."""
         super().__init__()
         self.setWindowTitle(f"Moderator Desk — {title}" if title else "Moderator Desk")
         # The policy's floors first: a setting below one never takes effect (moderator.policy_floors)
@@ -54,6 +57,8 @@ class MainWindow(QMainWindow):
         self.reveal = RevealController(settings.reveal_seconds, self)
         self.viewer = MediaViewer(self.reveal, settings.spotlight_radius)
         self.reviewer = self._make_reviewer(service, settings)
+        if load:
+            self.reviewer.load(first_item)  # delivered on the GUI thread once the window is built and the loop runs
         self.reviewer.empty_text = (f"The queue is empty. Import media with {keymap['import_media'][0]}, "
                                     "or `moderator import PATH`.")
         self.player = VideoPlayer(self.runner, self.viewer, self)
@@ -69,7 +74,7 @@ class MainWindow(QMainWindow):
         self.wellness = WellnessMonitor(service, self.runner, self.reveal, settings, self.break_banner, self)
         self.meter = ExposureMeter()
         self.bindings = make_bindings(keymap, service.policy)
-        self.help = HelpDialog(self.bindings + [Binding("grid_view", k, d) for k, d in GRID_VIEW_KEYS], self)
+        self._help: HelpDialog | None = None  # made on first use (its table: 0.1 s of start-up)
         self.grid: GridPanel | None = None  # made on the first G: a desk that never opens it pays nothing
         self.grid_shown = False
         self.settings_dialog = SettingsDialog(self, floors=service.policy.floors)
@@ -95,6 +100,13 @@ class MainWindow(QMainWindow):
         self._wire()
         self.progress = attach_progress(self)  # above the viewer; it keeps the status bar's count too
         self.resize(1500, 900)
+
+    @property
+    def help(self) -> HelpDialog:
+        """The shortcut sheet (F2), made when first asked for (ui/app.py asks once the desk is idle)."""
+        if self._help is None:
+            self._help = HelpDialog(self.bindings + [Binding("grid_view", k, d) for k, d in GRID_VIEW_KEYS], self)
+        return self._help
 
     def _make_reviewer(self, service: ReviewService, settings: Settings) -> Reviewer:
         return Reviewer(service, self.runner, self.viewer, settings, self)

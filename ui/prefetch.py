@@ -13,6 +13,7 @@ from ui.tasks import TaskRunner
 
 AHEAD = 4
 KEEP = 12
+DEFAULT_SIZE = (1600, 1000)  # until the viewer says its size
 
 
 class PreviewCache(QObject):
@@ -27,7 +28,7 @@ class PreviewCache(QObject):
         self._spec_for = spec_for
         self._done: OrderedDict[str, Prepared] = OrderedDict()
         self._pending: set[tuple[str, FilterSpec, tuple[int, int]]] = set()
-        self.max_size = (1600, 1000)
+        self.max_size = DEFAULT_SIZE
 
     @property
     def idle(self) -> bool:
@@ -41,6 +42,12 @@ class PreviewCache(QObject):
         if prepared is not None:
             self._done.move_to_end(item_id)
         return prepared
+
+    def put(self, prepared: Prepared) -> None:
+        """A picture prepared elsewhere (ui/first_item.py), kept as if this cache had made it."""
+        self._done[prepared.item_id] = prepared
+        while len(self._done) > KEEP:
+            self._done.popitem(last=False)
 
     def want(self, items: list[Item], index: int) -> None:
         """Ask for items[index] first, then the next AHEAD (and one behind, for K)."""

@@ -115,8 +115,25 @@ class Reviewer(QObject):
         if self.current is not None and not self.saving:
             self._show(self.index)
 
-    def load(self) -> None:
-        self.runner.run(lambda: self.queue.read(self.service.queue, self.service.hidden_until), self._on_queue_reread)
+    def load(self, first=None) -> None:
+        """Read the queue on a worker; `first` (ui/first_item.py: a Future of FirstItem) is a read already
+        under way, with the top item's picture, which the cache keeps before the first item is shown."""
+        if first is None:
+            self.runner.run(lambda: self.queue.read(self.service.queue, self.service.hidden_until),
+                            self._on_queue_reread)
+            return
+
+        def read():
+            got = first.result()
+            return self.queue.read(lambda: got.items, lambda: got.hidden), got.prepared()
+
+        def done(result) -> None:
+            snapshot, prepared = result
+            if prepared is not None:
+                self.cache.put(prepared)
+            self._on_queue_reread(snapshot)
+
+        self.runner.run(read, done, lambda _exc: self.load())  # a failed early read: read it here
 
     def reload(self) -> None:
         """Re-read the stored queue on a worker (after an import, bank routing or a refresh) and keep

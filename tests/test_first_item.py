@@ -1,0 +1,98 @@
+"""The desk's start-up fast path (ui/first_item.py): the queue read and the top item's picture made on a
+thread before the window exists are exactly what the reviewer's own path reads and prepares, the
+window shows that same item with the same pixels, and a picture that does not fit (another filter)
+is never shown: the reviewer prepares its own. Real store, real photos, real widgets offscreen."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+
+from moderator.cli import main
+from moderator.keymap import load_keymap
+from moderator.review import ReviewService
+from moderator.session import has_items
+from moderator.settings import Settings
+from tests.desk_helpers import on_screen, painted_picture, qimage_rgb
+from ui import first_item
+from ui.app import build_window
+from ui.images import prepare
+from ui.prefetch import DEFAULT_SIZE
+
+
+def test_the_early_size_is_the_caches():
+    assert first_item.DEFAULT_SIZE == DEFAULT_SIZE
+
+
+def pixels(prepared) -> np.ndarray:
+    return qimage_rgb(prepared.filtered)
+
+
+def open_window(qtbot, store, policy, settings, first=None):
+    window = build_window(store, policy, load_keymap(), "tester", settings=settings, first_item=first)
+    qtbot.addWidget(window)
+    window.first_shown = []  # what the viewer's first `shown` put on screen
+    window.viewer.shown.connect(lambda _id: window.first_shown.append(window.viewer.prepared))
+    window.show()
+    qtbot.waitUntil(lambda: on_screen(window), timeout=15000)
+    return window
+
+
+def test_the_early_read_and_picture_are_the_slow_paths(good_store, policy):
+    service, settings = ReviewService(good_store, policy, "tester"), Settings()
+    got = first_item.start(service, settings).result(timeout=30)
+    assert got.items == service.queue() and got.hidden == service.hidden_until()
+    top, early = got.items[0], got.prepared()
+    assert early.item_id == top.id and early.size == DEFAULT_SIZE
+    slow = prepare(top, first_item.filter_spec(policy, first_item.floored(settings, policy), top, 0), DEFAULT_SIZE)
+    assert early.spec == slow.spec
+    assert np.array_equal(pixels(early), pixels(slow))
+    assert np.array_equal(qimage_rgb(early.original), qimage_rgb(slow.original))
+
+
+def test_the_desk_shows_the_same_first_item_and_pixels_either_way(qtbot, good_store, policy):
+    settings = Settings()
+    slow = open_window(qtbot, good_store, policy, settings)
+    slow_item, slow_picture = slow.reviewer.current.id, painted_picture(slow.viewer)
+    slow_items = list(slow.reviewer.items)
+    slow.close()
+    first = first_item.start(ReviewService(good_store, policy, "tester"), settings)
+    fast = open_window(qtbot, good_store, policy, settings, first)
+    assert fast.reviewer.current.id == slow_item and list(fast.reviewer.items) == slow_items
+    assert fast.first_shown[0] is first.result().prepared()  # the early picture is what was shown first
+    assert np.array_equal(painted_picture(fast.viewer), slow_picture)
+    fast.close()
+
+
+def test_a_picture_made_for_another_filter_is_never_shown(qtbot, good_store, policy):
+    """Made under the default blur, the window's settings blur more: the reviewer prepares its own."""
+    first = first_item.start(ReviewService(good_store, policy, "tester"), Settings())
+    window = open_window(qtbot, good_store, policy, Settings(blur=Settings().blur + 2), first)
+    shown = window.first_shown[0]
+    assert shown is not first.result().prepared() and shown.spec != first.result().preview.spec
+    assert shown.spec == window.reviewer.spec_for(window.reviewer.current)
+    window.close()
+
+
+def test_a_failed_early_read_falls_back_to_the_reviewers_own(qtbot, good_store, policy):
+    from concurrent.futures import Future
+
+    broken: Future = Future()
+    broken.set_exception(RuntimeError("the early read failed"))
+    window = open_window(qtbot, good_store, policy, Settings(), broken)
+    assert window.reviewer.current.id == ReviewService(good_store, policy, "tester").queue()[0].id
+    window.close()
+
+
+def test_has_items_is_the_demos_own_test(good_store, store):
+    assert has_items(good_store) and not has_items(store)
+
+
+def test_the_desk_command_turns_garbage_collection_back_on(tmp_path, capsys):
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "store.sqlite3").write_bytes(b"not a database " * 100)
+    assert main(["desk", "--data-dir", str(junk)]) != 0
+    assert gc.isenabled()
+    capsys.readouterr()
