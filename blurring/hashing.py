@@ -52,6 +52,7 @@ _ARGS = {"hash": ([_P, _P, _INT, _INT, _P, _P, _P, _P, _P], None),
          "quality": ([_P], _INT), "dct": ([_P, _P, _P], None), "bits": ([_P, _P], None)}
 MIN_SIDE = 5  # pdqhash's MIN_HASHABLE_DIM: a smaller plane hashes to zeros with quality 0
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # pdqhash's RGB weights
+_BLOCK = 4_000_000  # gathered pixel values per block of output rows (16 MB as float32)
 
 
 def _load() -> dict[str, object] | None:
@@ -131,14 +132,21 @@ def downsample64(pixels: np.ndarray) -> np.ndarray:
     """PDQ's 64x64 blurred samples (float32, C order) of a uint8 luma plane or RGB pixels.
 
     np.einsum's own loops, not BLAS: a product this small gains nothing from BLAS threads, and on a
-    busy machine waking them cost 7-38 ms a call where the loops take 0.3 ms (measured at load 6)."""
+    busy machine waking them cost 7-38 ms a call where the loops take 0.3 ms (measured at load 6).
+    Output rows go in blocks of at most _BLOCK gathered values (one block for a 1280x960 plane), so a
+    full-size 48 MP photo stays within ~100 MB."""
     row_index, row_weights = _row_band(pixels.shape[0])
     col_index, col_weights = _row_band(pixels.shape[1])
-    rows = pixels[row_index].astype(np.float32)  # (64, K, W[, 3]): the only rows any output reads
-    if rows.ndim == 4:  # RGB: pdqhash's luma is linear, so it can follow the first product
-        across = np.einsum("iwc,c->iw", np.einsum("ik,ikwc->iwc", row_weights, rows), _LUMA)
-    else:
-        across = np.einsum("ik,ikw->iw", row_weights, rows)  # (64, W)
+    per_row = row_index.shape[1] * pixels[0].size
+    step = max(1, _BLOCK // per_row)
+    across = np.empty((64, pixels.shape[1]), np.float32)
+    for top in range(0, 64, step):
+        index, weights = row_index[top:top + step], row_weights[top:top + step]
+        rows = pixels[index].astype(np.float32)  # the only rows these outputs read
+        if rows.ndim == 4:  # RGB: pdqhash's luma is linear, so it can follow the first product
+            across[top:top + step] = np.einsum("iwc,c->iw", np.einsum("ik,ikwc->iwc", weights, rows), _LUMA)
+        else:
+            across[top:top + step] = np.einsum("ik,ikw->iw", weights, rows)
     return np.ascontiguousarray(np.einsum("rjk,jk->rj", across[:, col_index], col_weights))
 
 
