@@ -159,8 +159,10 @@ def stages(tmp: Path, paths: list[Path], bank_file: Path) -> None:
             lookup_ms = (time.perf_counter() - start) / len(hashes) * 1000
     figure("import.stage.lookup_ms", lookup_ms, "ms")
     print(f"  {'bank lookup (1,000 entries)':28s} {lookup_ms:7.2f} ms")
-    for label, fn in (("hash now", new_hashes), ("hash before", old_hashes)):
+    for key, label, fn in (("hash", "hash now", new_hashes), ("hash_before", "hash before", old_hashes)):
         faults, system = faults_per_1000(fn, sample)
+        figure(f"import.stage.{key}_minor_faults_per_1000", faults, "count")
+        figure(f"import.stage.{key}_system_s_per_1000", system, "s")
         print(f"  {label:12s} per 1,000 items: {faults:10,.0f} minor faults, {system:5.2f} s system time")
 
 
