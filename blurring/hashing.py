@@ -16,8 +16,10 @@ transforms, one DCT for all eight variants (Meta's `pdqDihedralHash256esFromFloa
 
 The products round differently from pdqhash's running sums in float32 (the 64x64 samples agree to
 ~4e-4 on a 0..255 scale), so a DCT coefficient within that of the median can fall on the other side,
-and a gradient of the quality metric on the other side of an integer: tests/test_hashing_fast.py
-measures how often on real photos (bits differing, quality +-1). `pdq_luma_native` is the whole-plane
+or a gradient of the quality metric on the other side of an integer. On real photos that has not
+happened: 0 bits and 0 quality points differed in 224 photo/size cases, all 8 variants, when this was
+written, and tests/test_hashing_fast.py asserts equality on 5 photos at 9 sizes, luma and RGB (were a
+coefficient ever that close, one bit would differ). `pdq_luma_native` is the whole-plane
 pdqhash C++ with float32 buffers (the path used before; the reference tests and the bench compare
 against), bit-identical to `pdqhash.compute` / `compute_dihedral` on the same plane.
 """
