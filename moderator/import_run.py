@@ -94,10 +94,12 @@ class ImportRun:
         self.allow_duplicates, self.dihedral = allow_duplicates, dihedral
         self.latest: dict[str, threading.Event] = {}  # sha -> the last entry of this run holding it
         self.renaming: set[str] = set()  # sha of copies committed and not moved into place yet
+        self.moving: deque[tuple[_InFlight, str | Skipped, Future]] = deque()  # written, reported once moved
+        self.pool: ThreadPoolExecutor | None = None
 
     def each(self, entries: list[Entry], workers: int | None) -> Iterator[tuple[Entry, str | Skipped]]:
         workers = min(IMPORT_WORKERS if workers is None else workers, IMPORT_WORKERS)
-        pool = _shared_pool() if workers > 1 and len(entries) > 1 else None
+        pool = self.pool = _shared_pool() if workers > 1 and len(entries) > 1 else None
         # A loop does one thing at a time; with a pool, files are read ahead of the copies and decodes
         # running (so that the pool has work while this thread moves committed copies into place).
         ahead, writes = (workers * READ_AHEAD, WRITES_IN_FLIGHT) if pool else (0, 1)
@@ -188,24 +190,36 @@ class ImportRun:
         flight.written.set()
 
     def _settle(self, writing: deque[_InFlight], keep: int) -> Iterator[tuple[Entry, str | Skipped]]:
-        """Report the writes at the head that are done (waiting while more than `keep` are queued), in
-        entry order, once their copies are in place: one commit_all for them all."""
+        """Take the writes at the head that are done (waiting while more than `keep` are queued), move
+        their copies into place (one commit_all for them all, on the pool: this thread goes on reading
+        sources), and report, in entry order, those whose copies are in place."""
         n = 0
         while n < len(writing) and (len(writing) - n > keep or _done(writing[n])):
             if writing[n].write is not None:
                 writing[n].write.exception()  # wait for it
             n += 1
-        if not n:
-            return
-        head = [writing[i] for i in range(n)]
+        head = [writing.popleft() for _ in range(n)]
         outcomes = [self._outcome(flight) for flight in head]
-        moved = [f for f, o in zip(head, outcomes, strict=True) if _moves(f, o)]
-        self.cache.commit_all(f.prepared.staged for f in moved)
-        self.renaming.difference_update(f.sha for f in moved)
-        for flight, outcome in zip(head, outcomes, strict=True):
-            writing.popleft()
+        if head:
+            move = self._move_later([f for f, o in zip(head, outcomes, strict=True) if _moves(f, o)])
+            self.moving.extend((flight, outcome, move) for flight, outcome in zip(head, outcomes, strict=True))
+        while self.moving and (not keep or len(self.moving) > WRITES_IN_FLIGHT or self.moving[0][2].done()):
+            flight, outcome, move = self.moving.popleft()
+            move.result()  # a copy that cannot be moved into place stops the import
             self._written(flight)
             yield flight.entry, outcome
+
+    def _move_later(self, moved: list[_InFlight]) -> Future:
+        if self.pool is None or not moved:  # a loop moves its copy itself, before it reports it
+            self._move(moved)
+            done: Future = Future()
+            done.set_result(None)
+            return done
+        return self.pool.submit(self._move, moved)
+
+    def _move(self, moved: list[_InFlight]) -> None:
+        self.cache.commit_all(f.prepared.staged for f in moved)
+        self.renaming.difference_update(f.sha for f in moved)
 
     def _outcome(self, flight: _InFlight) -> str | Skipped:
         """The item id or why it was skipped; a copy not needed (refused, or the content came in
@@ -233,6 +247,8 @@ class ImportRun:
         for flight in (*writing, *window):
             if flight.written is not None:
                 flight.written.set()  # no file waits on one that will never be written
+        for _flight, _outcome, move in self.moving:  # committed: their copies are being moved
+            move.exception()  # (one that failed stays staged: the sweep of the next open rolls it forward)
         for flight in writing:  # submitted: what committed is moved into place, the rest removed
             staged = flight.prepared.staged if flight.prepared else None
             if staged and flight.write is not None and flight.write.exception() is None \
