@@ -62,11 +62,13 @@ def test_one_failing_job_of_a_group_keeps_the_others_and_loses_only_its_own_writ
 
 def test_a_future_resolves_only_once_its_group_is_committed_and_anchored(store):
     seen: dict[int, tuple[list[str], tuple]] = {}
+    looked = [threading.Event() for _ in range(4)]
 
     def look(n: int):
         def on_done(_future: Future) -> None:  # runs on the writer thread, as the future resolves
             anchor = read_anchor(store.path.with_name(ANCHOR_NAME))
             seen[n] = (notes(store), (anchor.count, anchor.head))
+            looked[n].set()
         return on_done
 
     release, first = held(store)
@@ -75,6 +77,7 @@ def test_a_future_resolves_only_once_its_group_is_committed_and_anchored(store):
         f.add_done_callback(look(n))
     release.set()
     [f.result() for f in futures]
+    assert all(e.wait(30) for e in looked)  # a waiter may wake before the callbacks have run
     head = audit.head(store.db)
     for n in range(4):  # every one saw the whole group committed (one commit), and the anchor at its head
         assert seen[n] == (["n0", "n1", "n2", "n3"], (head.count, head.head))
