@@ -341,16 +341,16 @@ def desk_rows(screen: str, env: dict[str, str], args, tmp: Path, data: Path) -> 
         wall, cpu = [r[0] for r in runs], [r[1] for r in runs]
         print(f"  {labels[key]:56s} {min(wall):6.3f} - {max(wall):6.3f} s  {min(wall) / bare:5.2f}x bare window"
               f"  (CPU {min(cpu):.3f} - {max(cpu):.3f} s)")
-    suffix = "" if screen == "offscreen" else f".{screen}"
+    at = "startup.desk" if screen == "offscreen" else f"startup.desk.{screen}"
+    store = f"store{args.items // 1000}k" if args.items % 1000 == 0 else f"store{args.items}"
     first = {key: min(r[0] for r in runs) for key, runs in rows.items()}
-    figure(f"startup.desk.bare_window_s{suffix}", bare, "s")
-    figure(f"startup.desk.store5k.first_item_s{suffix}", first["store"], "s")
-    figure(f"startup.desk.store5k.first_item_max_s{suffix}", max(r[0] for r in rows["store"]), "s")
-    figure(f"startup.desk.store5k.cpu_s{suffix}", min(r[1] for r in rows["store"]), "s")
-    figure(f"startup.desk.demo.first_item_s{suffix}", first["demo"], "s")
-    figure(f"startup.desk.demo_new.first_item_s{suffix}", first["demo_new"], "s")
-    figure(f"startup.desk.store5k.x_bare{suffix}", first["store"] / bare, "x")
-
+    figure(f"{at}.bare_window_s", bare, "s")
+    figure(f"{at}.{store}.first_item_s", first["store"], "s")
+    figure(f"{at}.{store}.first_item_max_s", max(r[0] for r in rows["store"]), "s")
+    figure(f"{at}.{store}.cpu_s", min(r[1] for r in rows["store"]), "s")
+    figure(f"{at}.{store}.x_bare", first["store"] / bare, "x")
+    figure(f"{at}.demo.first_item_s", first["demo"], "s")
+    figure(f"{at}.demo_new.first_item_s", first["demo_new"], "s")
 
 # -- opening a store with a big bank ------------------------------------------------------------------
 def make_bank_store(data: Path, n: int) -> None:
