@@ -136,13 +136,16 @@ def decode_gray_for_hash(
 
 
 def _jpeg_luma_for_hash(im: Image.Image, max_size: tuple[int, int]) -> np.ndarray | None:
-    """A still baseline/progressive JPEG's luma fitted inside max_size, EXIF orientation applied;
-    None for anything else (CMYK, an MPO, another format) or a file libjpeg-turbo refuses, which
-    Pillow then decodes (or refuses with the usual MediaError): the checks stay `_open_checked`'s.
+    """A still baseline/progressive JPEG's luma at the smallest M/8 scale that covers max_size's fit,
+    as decoded (no shrink after it), EXIF orientation applied; None for anything else (CMYK, an MPO,
+    another format) or a file libjpeg-turbo refuses, which Pillow then decodes (or refuses with the
+    usual MediaError): the checks stay `_open_checked`'s.
 
     Pillow's draft() scales only by 1/2^k (a 4000x3000 photo to 2000x1500 for a 1280 working size);
-    simplejpeg's bundled libjpeg-turbo scales by M/8 (3/8: 1500x1125), so there is less IDCT and a
-    smaller shrink after it. Only hashing uses it: the preview's pixels stay Pillow's."""
+    simplejpeg's bundled libjpeg-turbo scales by M/8 (3/8: 1500x1125). The plane is left unshrunk:
+    PDQ drifts less from full-resolution pdqhash that way (bench/bench_hashing.py's sweep). A file no
+    larger than max_size decodes at 8/8 (full size); the plane is under twice max_size's fit on
+    each side (8000x6000 at 1280: 2/8, 2000x1500). Only hashing uses it: previews stay Pillow's."""
     if im.format != "JPEG" or im.mode not in ("L", "RGB") or _frame_count(im) != 1:
         return None
     orientation = _orientation(im)
@@ -160,7 +163,6 @@ def _jpeg_luma_for_hash(im: Image.Image, max_size: tuple[int, int]) -> np.ndarra
                                         min_height=stored_target[1])[:, :, 0]
     except ValueError:
         return None
-    pixels = _resize(pixels, stored_target)
     if orientation in _ORIENT_OPS:
         pixels = _ORIENT_OPS[orientation](pixels)
     return np.ascontiguousarray(pixels)

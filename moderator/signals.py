@@ -23,7 +23,10 @@ from moderator.domain import MediaKind
 # cases (7 skimage photos at 10 sizes and aspect ratios, 2 to 48 MP, JPEG q85/q90): 1280 is the
 # smallest side with no more than one case over 10 bits, where every smaller side has more and drifts
 # further. bench/bench_hashing.py re-runs that sweep (its table: docs/PERFORMANCE.md, "Hashing"). A
-# 12 MP JPEG is decoded at 3/8 for it (blurring.decode.decode_gray_for_hash), then shrunk.
+# still JPEG is hashed at the smallest M/8 scale at least HASH_MAX_SIDE on its longer side, as decoded,
+# never shrunk after it (at most 8/8 = full size; a 12 MP photo at 3/8, 1500x1125; 48 MP at 2/8,
+# 2000x1500): that plane drifts less (blurring.decode.decode_gray_for_hash). Files Pillow decodes (PNG,
+# WebP, CMYK JPEG, video and animation frames) are fitted inside HASH_MAX_SIDE.
 HASH_MAX_SIDE = 1280
 
 PDQ_MIN_QUALITY = 50  # below this PDQ's own reference says the image is too flat to hash meaningfully

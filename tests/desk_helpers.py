@@ -93,4 +93,7 @@ def open_decoders() -> list:
 
     from blurring.video import FrameReader
 
-    return [o for o in gc.get_objects() if isinstance(o, FrameReader) and o._cap.isOpened()]
+    # A reader whose constructor refused the file (not a video) never had a decoder: it may linger
+    # uncollected in a traceback's cycle, without `_cap`.
+    return [o for o in gc.get_objects()
+            if isinstance(o, FrameReader) and "_cap" in vars(o) and o._cap.isOpened()]
