@@ -144,11 +144,13 @@ def main() -> int:
         figure(f"preview.{key}_ms", ms, "ms")
     speedup, overhead = naive / preview, preview / floor
     print(f"naive (a) / preview = {speedup:5.1f}x  (budget >= 10x)   {verdict(speedup >= 10)}")
+    print(f"naive (a) / floor (f) = {naive / floor:5.1f}x: the most any path at the floor can gain on (a)")
     print(f"naive with draft (a') / preview = {drafted / preview:5.1f}x;  old naive / preview = {old / preview:5.1f}x")
     print(f"preview / floor (f) = {overhead:5.2f}x  (budget <= 1.5x)  {verdict(overhead <= 1.5)};  "
           f"preview / PIL floor (f') = {preview / raw:5.2f}x")
     ratios = {"naive": speedup, "naive_draft": drafted / preview, "old_naive": old / preview,
-              "vs_floor": overhead, "vs_floor_pil": preview / raw, "plain_vs_bare_rgb": plain / bare_rgb}
+              "vs_floor": overhead, "vs_floor_pil": preview / raw, "plain_vs_bare_rgb": plain / bare_rgb,
+              "naive_vs_floor": naive / floor}
     for key, value in ratios.items():
         figure(f"preview.ratio.{key}", value, "x")
     return 0

@@ -242,7 +242,7 @@ def append(db: Database, actor: str, event: str, subject: str | None, payload: d
     written); returns its hash. The store anchors the new head after the commit. `known`: the hashes
     of records the caller has just hashed from the rows as stored (appended, row_hash of values read
     back or exactly as written); the others are read here."""
-    key = load_key(database_dir(db))
+    key = load_key(database_dir(db)) if os.environ.get(KEY_ENV, "").strip() else None  # unset: no key, no look
     last = db.execute("SELECT seq, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev, mode = (last[0] + 1, last[1], last[2]) if last else (1, GENESIS, None)
     if mode == KEYED and key is None:

@@ -6,6 +6,7 @@ reported twice), and the hashes computed from that content (`media_hashes`)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,20 +48,32 @@ def row_to_item(row: Any) -> Item:
 
 
 def insert_media(db: Database, row: dict[str, Any]) -> None:
-    """Insert a media row; its path is stored relative to the data dir (see media_file())."""
-    db["media"].insert({**row, "path": relative_to_store(db, row["path"])}, ignore=True)
+    """Insert a media row (a row already held for this content is kept); its path is stored relative
+    to the data dir (see media_file())."""
+    _insert(db, "media", {**row, "path": relative_to_store(db, row["path"])}, or_ignore=True)
 
 
 def relative_to_store(db: Database, path: str | Path) -> str:
     main = next(r for r in db.execute("PRAGMA database_list") if r[1] == "main")[2]
-    path = Path(path).absolute()
-    if main and path.is_relative_to(Path(main).parent):
-        return str(path.relative_to(Path(main).parent))
-    return str(path)
+    path = os.path.abspath(path)
+    top = os.path.dirname(main) if main else None
+    if top and path.startswith(top + os.sep):
+        return path[len(top) + 1:]
+    return path
 
 
 def insert_item(db: Database, row: dict[str, Any]) -> None:
-    db["items"].insert(row)
+    _insert(db, "items", row)
+
+
+def _insert(db: Database, table: str, row: dict[str, Any], *, or_ignore: bool = False) -> None:
+    """One row by a plain INSERT of the columns given (the others take their defaults): import writes
+    two a file, and sqlite-utils' insert() costs more Python than the write itself (its column and
+    type handling). Lists and dicts are stored as JSON, as sqlite-utils stores them."""
+    columns = ", ".join(f'"{name}"' for name in row)
+    values = [json.dumps(v) if isinstance(v, (dict, list, tuple)) else v for v in row.values()]
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    db.conn.execute(f"{verb} INTO {table} ({columns}) VALUES ({', '.join('?' * len(values))})", values)
 
 
 def item_id_for_sha(db: Database, sha256: str) -> str | None:

@@ -174,27 +174,40 @@ class Store:
     def _run_group(self, group: list[tuple]) -> None:
         """Group commit: each job in a savepoint of one BEGIN IMMEDIATE, one COMMIT and one audit anchor
         for all, then every future resolves. A job that raises is rolled back to its savepoint alone
-        and gets its exception; when the transaction itself is lost (a failed COMMIT, an error that
-        rolls everything back) every job run in it fails with that error."""
+        and gets its exception. A job whose error rolls the whole transaction back gets its error and
+        the others are run again in a transaction of their own (their writes were lost with it, not
+        refused); when BEGIN or the COMMIT fails, every job run in it fails with that error."""
         conn = self._writer_db.conn
         outcomes: list[tuple[Future, Any, BaseException | None]] = []
+        lost_by: int | None = None  # the job whose error rolled everything back
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, args, kwargs, future in group:
                 outcomes.append((future, *self._savepoint(fn, args, kwargs)))
-                if not conn.in_transaction:  # the job's error rolled back the whole transaction
+                if not conn.in_transaction:
+                    lost_by = len(outcomes) - 1
                     raise outcomes[-1][2]
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if lost_by is not None:
+                again = group[len(outcomes):]
+                for job, (future, _result, own) in reversed(list(zip(group, outcomes, strict=False))):
+                    if own is None:
+                        again.insert(0, job)
+                    else:
+                        future.set_exception(own)
+                if again:
+                    self._run_group(again)
+                return
             for future, _result, own in outcomes:
                 future.set_exception(own or exc)
             rest = group[len(outcomes):]
             if not outcomes:  # BEGIN itself failed (the write lock not had in time): nothing ran
                 for job in rest:
                     job[3].set_exception(exc)
-            elif rest:  # lost with a job: the ones not run yet get a transaction of their own
+            elif rest:  # lost at COMMIT: the ones not run yet get a transaction of their own
                 self._run_group(rest)
             return
         audit.after_commit(self._writer_db, self.path)
