@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,25 @@ def serve(data: Path, port: int) -> subprocess.Popen:
     return proc
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def decide_elsewhere(url: str, token: str, item_id: int) -> None:
+    """Another desk takes the expired lease on item_id and decides it first: the conflict to show."""
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}",
+                                             "X-Moderator-Desk": "desk-vendor-7"}) as c:
+        leases = c.post("/v1/leases", json={"count": 20}).json()["leases"]
+        mine = next(x for x in leases if x["item"]["id"] == item_id)
+        c.post("/v1/decisions", json={"decisions": [{
+            "uuid": "00000000-0000-4000-8000-000000000007", "item_id": item_id, "lease_id": mine["lease_id"],
+            "labels": ["spam"], "action": "remove", "decided_at": "2026-12-02T09:00:00Z", "handle_ms": 900,
+            "exposure_ms": 0, "batch_id": None, "supersedes": None, "policy_version": "demo",
+            "source": "manual", "note": None}]})
+
+
 def main() -> None:
     app = QApplication.instance() or QApplication([])
     app.setStyleSheet((ROOT / "resources" / "theme.qss").read_text())
@@ -67,11 +87,7 @@ def main() -> None:
                                    "--json"))["token"]
         other = json.loads(hub_cli(hub_dir, "user", "add", "vendor-7", "--role", "moderator", "--team", "bpo-a",
                                    "--json"))["token"]
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         proc = serve(hub_dir, port)
         url = f"http://127.0.0.1:{port}"
         store = Store(tmp / "desk")
@@ -88,15 +104,7 @@ def main() -> None:
             window.sync._timer.stop()  # no renewals: the other desk can take an expired lease
             target = r.current.id
             time.sleep(4.5)
-            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {other}",
-                                                     "X-Moderator-Desk": "desk-vendor-7"}) as c:
-                leases = c.post("/v1/leases", json={"count": 20}).json()["leases"]
-                mine = next(x for x in leases if x["item"]["id"] == target)
-                c.post("/v1/decisions", json={"decisions": [{
-                    "uuid": "00000000-0000-4000-8000-000000000007", "item_id": target, "lease_id": mine["lease_id"],
-                    "labels": ["spam"], "action": "remove", "decided_at": "2026-12-02T09:00:00Z", "handle_ms": 900,
-                    "exposure_ms": 0, "batch_id": None, "supersedes": None, "policy_version": "demo",
-                    "source": "manual", "note": None}]})
+            decide_elsewhere(url, other, target)
             wait(app, lambda: window.viewer.prepared is not None and window.viewer.prepared.item_id == r.current.id)
             QTest.keyClick(window.viewer, Qt.Key.Key_3)
             wait(app, lambda: bool(window.sync.status.conflicts), 30000)
