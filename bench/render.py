@@ -224,6 +224,10 @@ def machine_line(results: dict) -> str:
     line = f"Machine: {m.get('cores', '?')} cores, {m.get('cpu', '?')}, {m.get('memory', '?')}; {versions}."
     if any(other != m for other in machines):
         line += " Not every bench ran with these versions or on this machine: see docs/performance-runs.json."
+    boots = {other.get("boot_id", "not recorded") for other in machines}
+    if len(boots) > 1:
+        line += (f" The runs come from {len(boots)} machine boots (`boot_id` in each run; runs before "
+                 "2026-12-03 did not record one), so a range also spans the difference between machines.")
     return line
 
 

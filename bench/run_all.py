@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_all.py --runs 3            # everything (what `make bench` does)
     .venv/bin/python bench/run_all.py --only index,preview  # re-run these, keep the others' runs
     .venv/bin/python bench/run_all.py --render            # only re-render from the stored runs
+    .venv/bin/python bench/run_all.py --append            # add 3 runs to the stored ones (another machine)
     .venv/bin/python bench/run_all.py --list
 
 Each run is a subprocess with MODERATOR_BENCH_FIGURES naming a fresh file (bench/figures.py appends
@@ -97,8 +98,10 @@ def machine() -> dict:
                 if line.startswith("model name")), platform.processor() or "?")
     mem_kb = next((int(line.split()[1]) for line in open_lines("/proc/meminfo")
                    if line.startswith("MemTotal")), 0)
+    boot = next(iter(open_lines("/proc/sys/kernel/random/boot_id")), "?")
     return {
         "cores": os.cpu_count(), "cpu": cpu, "memory": f"{mem_kb / 2**20:.0f} GB" if mem_kb else "?",
+        "boot_id": boot,  # one VM boot: runs with different ids ran on different machines (or boots)
         "versions": {
             "Python": platform.python_version(), "PySide6": version("PySide6_Essentials", "PySide6"),
             "OpenCV": version("opencv-python-headless", "opencv-python", "opencv-contrib-python"),
@@ -205,6 +208,18 @@ def render(results: dict, out: Path, sections: Path = SECTIONS) -> bool:
     return True
 
 
+def kept_runs(results: dict, bench: Bench, append: bool) -> list[dict]:
+    """With --append, the stored runs of `bench` when they ran its present command; otherwise none."""
+    stored = results["benches"].get(bench.name, {})
+    if not append or not stored.get("runs"):
+        return []
+    if stored.get("command") != command_of(bench):
+        print(f"    {bench.name}: the stored runs ran `{stored.get('command')}`, not this command: replaced",
+              flush=True)
+        return []
+    return stored["runs"]
+
+
 def pick(only: str | None) -> list[Bench]:
     if not only:
         return REGISTRY
@@ -221,6 +236,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--runs", type=int, default=3, help="runs of each bench (default 3)")
     ap.add_argument("--only", help="comma-separated bench names to re-run; the others' runs are kept")
     ap.add_argument("--render", action="store_true", help="only re-render from the stored runs")
+    ap.add_argument("--append", action="store_true",
+                    help="add the new runs to each bench's stored runs instead of replacing them: ranges "
+                         "then span every stored run (another machine, another day)")
     ap.add_argument("--list", action="store_true", help="list the benches and their commands")
     ap.add_argument("--results", type=Path, default=RESULTS, help="stored runs (JSON)")
     ap.add_argument("--out", type=Path, default=DOC, help="the rendered document")
@@ -244,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for bench in benches:
         runs, ok = run_bench(bench, args.runs, info)
-        results["benches"][bench.name] = {"command": command_of(bench), "runs": runs}
+        results["benches"][bench.name] = {"command": command_of(bench),
+                                          "runs": kept_runs(results, bench, args.append) + runs}
         save_results(args.results, results)  # after each bench: an interrupted make bench keeps what ran
         if not ok:
             failed.append(bench.name)

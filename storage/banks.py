@@ -60,8 +60,8 @@ def list_banks(db: Database, counts: bool = True) -> list[Bank]:
 def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: str) -> int:
     """Insert entries, skipping any (signal_type, hash) the bank already holds; returns how many were new.
 
-    One executemany of plain tuples. A million random PDQ hashes: 15.9 s on this 2-core machine when
-    quiet (issue 13), 21-34 s under load 8-9 (docs/PERFORMANCE.md, bank import). Inserting them in key
+    One executemany of plain tuples. A million random PDQ hashes, read + validate + commit + audit:
+    10-24 s over 6 runs on two 2-core VMs (docs/PERFORMANCE.md, bank import). Inserting them in key
     order took as long under the same load, so the unique index's random order is not the main cost.
     """
     at = now_iso()

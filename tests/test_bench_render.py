@@ -199,3 +199,25 @@ def test_every_registry_script_exists():
     for bench in run_all.REGISTRY:
         assert (run_all.ROOT / bench.argv[0]).is_file(), bench.name
     assert len({b.name for b in run_all.REGISTRY}) == len(run_all.REGISTRY)
+
+
+def test_append_keeps_stored_runs_of_the_same_command_only(capsys):
+    bench = run_all.Bench("demo", ("bench/bench_demo.py",))
+    old = [run([("demo.count", 1.0, "count")])]
+    results = {"benches": {"demo": {"command": run_all.command_of(bench), "runs": old}}}
+    assert run_all.kept_runs(results, bench, append=True) == old
+    assert run_all.kept_runs(results, bench, append=False) == []
+    results["benches"]["demo"]["command"] = ".venv/bin/python bench/bench_demo.py --other"
+    assert run_all.kept_runs(results, bench, append=True) == []
+    assert "not this command: replaced" in capsys.readouterr().out
+    assert run_all.kept_runs({"benches": {}}, bench, append=True) == []
+
+
+def test_runs_from_two_machines_say_so_and_ranges_span_both(tmp_path):
+    first, second = run([("index.qps", 2000.0, "q/s")]), run([("index.qps", 850.0, "q/s")])
+    second["machine"] = dict(second["machine"], boot_id="b-2")
+    sections = write_sections(tmp_path, **{"40_index": "qps {{index.qps}} {{index.qps|>=1000}}\n"})
+    text = render_document(results_of(index=[first, second]), sections)
+    assert "2 machine boots" in text and "qps 850–2,000 q/s met in 1 of 2" in text
+    assert "machine boots" not in render_document(results_of(index=[first, first]), sections)
+    assert run_all.machine()["boot_id"] not in ("", "?")
