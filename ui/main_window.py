@@ -29,7 +29,6 @@ from ui.progress_strip import attach_progress
 from ui.queue_panel import QueuePanel
 from ui.reveal import RevealController
 from ui.reviewer import Reviewer
-from ui.settings_dialog import SettingsDialog
 from ui.side_panels import FactsPanel, LabelsPanel
 from ui.tasks import TaskRunner
 from ui.video_player import VideoPlayer
@@ -38,6 +37,7 @@ from ui.wellness_panel import BreakBanner, ExposureMeter, WellnessMonitor
 
 if TYPE_CHECKING:  # made when first used (start-up: bench/bench_startup.py): the grid on G, the sync with a hub
     from ui.grid_panel import GridPanel
+    from ui.settings_dialog import SettingsDialog
 
 SIDE_WIDTH = 350  # "Media: image · image/jpeg · 1024×768" on one line at the theme's 13 px (measured: 207 px)
 QUEUE_WIDTH, QUEUE_MIN_WIDTH = 400, 250
@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self._help: HelpDialog | None = None  # made on first use (its table: 0.1 s of start-up)
         self.grid: GridPanel | None = None  # made on the first G: a desk that never opens it pays nothing
         self.grid_shown = False
-        self.settings_dialog = SettingsDialog(self, floors=service.policy.floors)
+        self._settings_dialog: SettingsDialog | None = None  # made on first use (its spin boxes: ~7% of start-up)
         self.dashboard = DashboardPanel(service.store, self.runner, self)
         self.history = HistoryPanel(self.reviewer, self.runner, self)
         self.sync = None
@@ -107,6 +107,17 @@ class MainWindow(QMainWindow):
         if self._help is None:
             self._help = HelpDialog(self.bindings + [Binding("grid_view", k, d) for k, d in GRID_VIEW_KEYS], self)
         return self._help
+
+    @property
+    def settings_dialog(self) -> SettingsDialog:
+        """The settings form (its action), made when first asked for: no start-up cost for a desk that
+        never opens it."""
+        if self._settings_dialog is None:
+            from ui.settings_dialog import SettingsDialog
+
+            self._settings_dialog = SettingsDialog(self, floors=self.reviewer.service.policy.floors)
+            self._settings_dialog.saved.connect(self.apply_settings)
+        return self._settings_dialog
 
     def _make_reviewer(self, service: ReviewService, settings: Settings) -> Reviewer:
         return Reviewer(service, self.runner, self.viewer, settings, self)
@@ -200,7 +211,6 @@ class MainWindow(QMainWindow):
         self.importer.panel_key = self._keymap["messages"][0]
         self.importer.results.connect(self.messages.add)
         self.bank_actions.results.connect(self.messages.add)
-        self.settings_dialog.saved.connect(self.apply_settings)
         if self.sync is not None:
             self.sync.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.wellness.refresh()
