@@ -226,8 +226,8 @@ def machine_line(results: dict) -> str:
         line += " Not every bench ran with these versions or on this machine: see docs/performance-runs.json."
     boots = {other.get("boot_id", "not recorded") for other in machines}
     if len(boots) > 1:
-        line += (f" The runs come from {len(boots)} machine boots (`boot_id` in each run; runs before "
-                 "2026-12-03 did not record one), so a range also spans the difference between machines.")
+        line += (f" The runs come from {len(boots)} machine boots (`boot_id` in each run; runs that "
+                 "recorded none count as one), so a range also spans the difference between machines.")
     return line
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from moderator.keymap import load_keymap  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
 from moderator.settings import Settings  # noqa: E402
 from storage.store import Store  # noqa: E402
+from tests.hub_fixtures import free_port  # noqa: E402
 from ui.app import build_window  # noqa: E402
 
 # `--size 1024x700` checks a laptop window (written beside the others with the size in the name).
@@ -54,12 +54,6 @@ def serve(data: Path, port: int) -> subprocess.Popen:
     line = proc.stdout.readline().decode()
     assert line.startswith("hub listening on "), line
     return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def decide_elsewhere(url: str, token: str, item_id: int) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 import uuid
@@ -35,6 +34,7 @@ from moderator.keymap import load_keymap  # noqa: E402
 from moderator.policy import load_policy  # noqa: E402
 from moderator.settings import Settings  # noqa: E402
 from storage.store import Store  # noqa: E402
+from tests.hub_fixtures import free_port  # noqa: E402
 from ui.app import build_window  # noqa: E402
 
 SIZE = tuple(int(n) for n in sys.argv[sys.argv.index("--size") + 1].split("x")) if "--size" in sys.argv else (1600, 1000)
@@ -69,9 +69,7 @@ def main() -> None:
         hub_cli(hub_dir, "import", str(write_demo_media(media)))
         vendor = user(hub_dir, "vendor-7", "moderator", "bpo-a")
         qa = user(hub_dir, "quinn", "qa", "qa-team")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         proc = serve(hub_dir, port)
         url = f"http://127.0.0.1:{port}"
         store = Store(tmp / "desk")

@@ -48,7 +48,7 @@ def _pg_bin() -> Path | None:
     return versions[0].parent if versions else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -63,7 +63,7 @@ class PgServer:
         self.run_as = _pg_os_user()
         if self.run_as is not None:
             os.chown(self.root, self.run_as.pw_uid, self.run_as.pw_gid)
-        self.port = _free_port()
+        self.port = free_port()
         self.data = self.root / "data"
 
     def _run(self, *argv: str) -> None:

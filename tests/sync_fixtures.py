@@ -3,7 +3,6 @@ and reads of what the hub stored, straight from its database."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,13 +16,7 @@ from moderator.sync_backoff import Backoff
 from moderator.sync_service import SyncService
 from storage import audit, audit_check
 from storage.store import Store
-from tests.hub_fixtures import HubProcess
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.hub_fixtures import HubProcess, free_port  # noqa: F401 (free_port: the sync tests take it from here)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from moderator.keymap import load_keymap
 from moderator.settings import Settings
 from storage.store import Store
 from tests.desk_helpers import on_screen, painted_picture, saturation
-from tests.hub_fixtures import _free_port, clear_queue, decision, poll
+from tests.hub_fixtures import clear_queue, decision, free_port, poll
 from ui.app import build_window
 
 SETTINGS = Settings(palate_cleanser=False)
@@ -72,7 +72,7 @@ def wait_for(qtbot, check, timeout: float = 30.0):
 @pytest.fixture(scope="module")
 def fixed_hub(hub_factory):
     """A SQLite hub on a fixed port, so a restart after a kill -9 is the same URL to the desk."""
-    return hub_factory("sqlite", "--port", str(_free_port()), "--lease-seconds", "2")
+    return hub_factory("sqlite", "--port", str(free_port()), "--lease-seconds", "2")
 
 
 def open_hub_desk(qtbot, tmp_path, policy, hub):
