@@ -173,7 +173,7 @@ def unhashed_items(db: Database, limit: int | None = None) -> list[Item]:
            "ORDER BY i.imported_at, i.id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [items_repo.row_to_item(r) for r in db.execute(sql)]
+    return items_repo.items_from(db.execute(sql))
 
 
 def is_hashed(db: Database, item_id: str) -> bool:
