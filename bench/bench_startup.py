@@ -16,6 +16,9 @@ Run: .venv/bin/python bench/bench_startup.py [--runs 7] [--desk-runs 5] [--items
    then closes the window as a person would. Offscreen, and in a real X11 window on an Xvfb the
    bench starts itself (when Xvfb is installed). On the --items store, and on the demo queue (`--demo`):
    its first open builds the demo store (set-up in the time, once per run), later opens reuse it.
+   Beside it, interleaved, two baselines: a bare PySide6 window's first paint, and the floor (the
+   child `floor`): the libraries the first picture needs, the store's queue read, the top item's
+   decode and filter, a window that paints it, one after another, none of the desk's own modules.
 3. Opening a store with --bank bank entries (0 skips it): Store() with the checks it runs at open,
    new processes, against the full `PRAGMA quick_check` the open ran before.
 """
@@ -37,6 +40,8 @@ def _child(kind: str, argv: list[str]) -> int:
     thread) by then, "ok", "why", "exposed"}."""
     if kind == "bare":
         return _bare_window()
+    if kind == "floor":
+        return _floor_window(argv[0])
     if kind == "open":
         return _open_store(argv[0])
     sys.meta_path.insert(0, _ViewerHook())
@@ -159,6 +164,39 @@ def _bare_window() -> int:
             _on_first(self, _flat_grey)
 
     window = Bare()
+    window.resize(1500, 900)
+    window.show()
+    return app.exec()
+
+
+def _floor_window(data: str) -> int:
+    """The floor under the desk's first item: what its first filtered picture cannot do without, one
+    step after another, and nothing else. The libraries it needs (PySide6, numpy, cv2, PIL,
+    sqlite_utils), the store opened read-only, the queue read as the desk reads it (storage.items.queue:
+    the same SQL and Items), its top item decoded and filtered at the viewer's size as the desk does
+    (blurring.preview.prepare, the default filter, the original loaded for a reveal), and a window of
+    the desk's size that paints it. No policy, settings, keymap, panels, actions or worker threads."""
+    import numpy as np
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from blurring.preview import prepare
+    from moderator.domain import FilterSpec
+    from storage import items
+    from storage.store import Store
+
+    with Store(data, readonly=True) as store:
+        top = items.queue(store.db)[0]
+    grey = np.ascontiguousarray(prepare(top.media_path, FilterSpec(), (1600, 1000), load_original=True).filtered)
+    app = QApplication(sys.argv[:1])
+    image = QImage(grey.data, grey.shape[1], grey.shape[0], grey.strides[0], QImage.Format.Format_Grayscale8)
+
+    class Floor(QWidget):
+        def paintEvent(self, event):
+            QPainter(self).drawImage(0, 0, image)
+            _on_first(self, _grey_centre)
+
+    window = Floor()
     window.resize(1500, 900)
     window.show()
     return app.exec()
@@ -322,17 +360,19 @@ def desk(args, tmp: Path, data: Path) -> None:
 def desk_rows(screen: str, env: dict[str, str], args, tmp: Path, data: Path) -> None:
     """Interleaved rounds (bare window, the store, the demo), so load drifts hit every row alike."""
     demo_dir = tmp / f"demo-{screen}"
-    rows: dict[str, list[tuple[float, float]]] = {"bare": [], "store": [], "demo_new": [], "demo": []}
+    rows: dict[str, list[tuple[float, float]]] = {"bare": [], "floor": [], "store": [], "demo_new": [], "demo": []}
     first_paint("bare", [], env)  # warm-up (not counted): .pyc written, fonts and files in the page cache
     first_paint("desk", ["desk", "--data-dir", str(data)], env)
     for n in range(args.desk_runs):
         rows["bare"].append(first_paint("bare", [], env))
+        rows["floor"].append(first_paint("floor", [str(data)], env))
         rows["store"].append(first_paint("desk", ["desk", "--data-dir", str(data)], env))
         if n == 0:  # the demo store is built by the first open: its set-up is in this one figure
             rows["demo_new"].append(first_paint("desk", ["desk", "--demo", "--data-dir", str(demo_dir)], env))
         rows["demo"].append(first_paint("desk", ["desk", "--demo", "--data-dir", str(demo_dir)], env))
     bare = min(rows["bare"])[0]
     labels = {"bare": "bare PySide6 window, first paint (baseline)",
+              "floor": f"the floor: libraries, the read of {args.items:,}, one decode, paint",
               "store": f"desk, existing store of {args.items:,}: first filtered item",
               "demo": "desk --demo, existing demo store",
               "demo_new": "desk --demo, first open (builds the demo store)"}
@@ -349,6 +389,9 @@ def desk_rows(screen: str, env: dict[str, str], args, tmp: Path, data: Path) -> 
     figure(f"{at}.{store}.first_item_max_s", max(r[0] for r in rows["store"]), "s")
     figure(f"{at}.{store}.cpu_s", min(r[1] for r in rows["store"]), "s")
     figure(f"{at}.{store}.x_bare", first["store"] / bare, "x")
+    figure(f"{at}.{store}.floor_s", first["floor"], "s")
+    figure(f"{at}.{store}.floor_x_bare", first["floor"] / bare, "x")
+    figure(f"{at}.{store}.x_floor", first["store"] / first["floor"], "x")
     figure(f"{at}.demo.first_item_s", first["demo"], "s")
     figure(f"{at}.demo_new.first_item_s", first["demo_new"], "s")
 
