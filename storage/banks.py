@@ -61,7 +61,7 @@ def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: s
     """Insert entries, skipping any (signal_type, hash) the bank already holds; returns how many were new.
 
     One executemany of plain tuples. A million random PDQ hashes, read + validate + commit + audit:
-    10-24 s over 6 runs on two 2-core VMs (docs/PERFORMANCE.md, bank import). Inserting them in key
+    10-24 s over 9 runs on three 2-core VMs (docs/PERFORMANCE.md, bank import). Inserting them in key
     order took as long under the same load, so the unique index's random order is not the main cost.
     """
     at = now_iso()
