@@ -91,7 +91,7 @@ _KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = 
     DeskAction.GRID_LARGER: lambda w: lambda: w.grid.grow(1),
     DeskAction.GRID_SMALLER: lambda w: lambda: w.grid.grow(-1),
     DeskAction.GRID_FAMILIES: lambda w: lambda: w.grid.toggle_families(),
-    DeskAction.HISTORY: lambda w: w.history.open_panel,
+    DeskAction.HISTORY: lambda w: lambda: w.history.open_panel(),  # the panel is made on the first H
     DeskAction.TOGGLE_QUEUE: lambda w: w.toggle_queue,
     DeskAction.TOGGLE_SIDE: lambda w: w.toggle_side,
     DeskAction.BREAK_START: lambda w: w.wellness.start_break_by_key,

@@ -9,7 +9,6 @@ from PySide6.QtCore import QObject, Signal
 
 from moderator.session import bank_decisions
 from ui.bank_bar import AddToBankBar
-from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.reviewer import Reviewer
 from ui.tasks import TaskRunner
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from moderator.banks import BankService
     from moderator.matching import MatchSummary
     from moderator.result_messages import ResultMessage
+    from ui.bank_decisions_dialog import BankDecisionsDialog
 
 
 class BankActions(QObject):
@@ -24,14 +24,22 @@ class BankActions(QObject):
     matched = Signal(object)  # MatchSummary
     results = Signal(object)  # list[ResultMessage]: each item the run closed or could not match
 
-    def __init__(self, reviewer: Reviewer, runner: TaskRunner, bar: AddToBankBar,
-                 dialog: BankDecisionsDialog, parent: QObject | None = None):
+    def __init__(self, reviewer: Reviewer, runner: TaskRunner, bar: AddToBankBar, parent: QObject | None = None):
         super().__init__(parent)
-        self.reviewer, self.runner, self.bar, self.dialog = reviewer, runner, bar, dialog
+        self.reviewer, self.runner, self.bar = reviewer, runner, bar
         service = reviewer.service
         self.store, self.policy, self.actor = service.store, service.policy, service.actor
         bar.submitted.connect(self._on_bar_submitted)
+
+    @cached_property
+    def dialog(self) -> BankDecisionsDialog:
+        """The list of items banks closed (Ctrl+B), a window of the desk's, made on first use (its table:
+        ~10 ms of start-up, bench/bench_startup.py)."""
+        from ui.bank_decisions_dialog import BankDecisionsDialog
+
+        dialog = BankDecisionsDialog(self.parent())
         dialog.reopen_requested.connect(self._on_dialog_reopen)
+        return dialog
 
     @cached_property
     def banks(self) -> BankService:

@@ -18,11 +18,9 @@ from moderator.settings import FORM, Settings, save_settings
 from ui.actions import create_actions, create_label_actions, set_mode
 from ui.bank_actions import BankActions
 from ui.bank_bar import AddToBankBar
-from ui.bank_decisions_dialog import BankDecisionsDialog
 from ui.dashboard import DashboardPanel
 from ui.escalate_bar import EscalateBar
 from ui.help_dialog import HelpDialog
-from ui.history_panel import HistoryPanel
 from ui.import_action import ImportAction
 from ui.messages_panel import MessagesPanel
 from ui.progress_strip import attach_progress
@@ -37,6 +35,7 @@ from ui.wellness_panel import BreakBanner, ExposureMeter, WellnessMonitor
 
 if TYPE_CHECKING:  # made when first used (start-up: bench/bench_startup.py): the grid on G, the sync with a hub
     from ui.grid_panel import GridPanel
+    from ui.history_panel import HistoryPanel
     from ui.settings_dialog import SettingsDialog
 
 SIDE_WIDTH = 350  # "Media: image · image/jpeg · 1024×768" on one line at the theme's 13 px (measured: 207 px)
@@ -69,7 +68,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPanel(keymap["messages"][0])
         self.bank_bar = AddToBankBar()
         self.importer = ImportAction(self.reviewer, self.runner, self)
-        self.bank_actions = BankActions(self.reviewer, self.runner, self.bank_bar, BankDecisionsDialog(self), self)
+        self.bank_actions = BankActions(self.reviewer, self.runner, self.bank_bar, self)
         self.break_banner = BreakBanner()
         self.wellness = WellnessMonitor(service, self.runner, self.reveal, settings, self.break_banner, self)
         self.meter = ExposureMeter()
@@ -79,7 +78,7 @@ class MainWindow(QMainWindow):
         self.grid_shown = False
         self._settings_dialog: SettingsDialog | None = None  # made on first use (its spin boxes: ~7% of start-up)
         self.dashboard = DashboardPanel(service.store, self.runner, self)
-        self.history = HistoryPanel(self.reviewer, self.runner, self)
+        self._history: HistoryPanel | None = None  # made on first use (H), as the dialogs above
         self.sync = None
         if sync is not None:
             from ui.sync_driver import SyncDriver
@@ -118,6 +117,15 @@ class MainWindow(QMainWindow):
             self._settings_dialog = SettingsDialog(self, floors=self.reviewer.service.policy.floors)
             self._settings_dialog.saved.connect(self.apply_settings)
         return self._settings_dialog
+
+    @property
+    def history(self) -> HistoryPanel:
+        """The moderator's last decisions (H), made when first asked for: its table is not start-up's."""
+        if self._history is None:
+            from ui.history_panel import HistoryPanel
+
+            self._history = HistoryPanel(self.reviewer, self.runner, self)
+        return self._history
 
     def _make_reviewer(self, service: ReviewService, settings: Settings) -> Reviewer:
         return Reviewer(service, self.runner, self.viewer, settings, self)
