@@ -33,8 +33,8 @@ class BankActions(QObject):
 
     @cached_property
     def dialog(self) -> BankDecisionsDialog:
-        """The list of items banks closed (Ctrl+B), a window of the desk's, made on first use (its table:
-        ~10 ms of start-up, bench/bench_startup.py)."""
+        """The list of items banks closed (Ctrl+B), a window of the desk's, made on first use: building it
+        is not the desk's start-up's (~10 ms, timed in-process once Qt's enums exist)."""
         from ui.bank_decisions_dialog import BankDecisionsDialog
 
         dialog = BankDecisionsDialog(self.parent())
