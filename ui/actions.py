@@ -83,7 +83,7 @@ _KEY_COMMANDS: dict[DeskAction, Callable[[MainWindow], Callable[[], object]]] = 
     # Live only in QA's verdict mode (set_mode), where the reviewer is a ui.qa_reviewer.QaReviewer.
     DeskAction.QA_RESOLVE: lambda w: lambda: w.reviewer.open_resolve(),
     DeskAction.QA_LEAVE_FOR_LEAD: lambda w: lambda: w.reviewer.leave_for_lead(),
-    DeskAction.DASHBOARD: lambda w: w.dashboard.open_panel,
+    DeskAction.DASHBOARD: lambda w: lambda: w.dashboard.open_panel(),  # the panel is made on first use
     DeskAction.GRID: lambda w: w.toggle_grid,
     # Live only in the grid's mode, where w.grid exists.
     DeskAction.GRID_OPEN: lambda w: lambda: w.grid.open_focused(),
@@ -104,8 +104,9 @@ for _action, _target in _KEY_COMMANDS.items():
 
 @add_action(DeskAction.DASHBOARD_REFRESH)
 def _dashboard_refresh(w: MainWindow, keys: tuple[str, ...]) -> QObject:
-    w.dashboard.set_refresh_keys(keys)
-    return KeyCommand(w.dashboard, keys, w.dashboard.refresh)  # the dashboard's own key, in its window
+    # Its keys live in the dashboard's own window, made with the panel on its first open
+    # (MainWindow.dashboard); live in every mode, so set_mode has nothing here to switch.
+    return QObject(w)
 
 
 @add_action(DeskAction.ESCALATE)

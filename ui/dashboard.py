@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from moderator.report import build_report
 from moderator.report_charts import SIZE, charts
+from ui.shortcuts import KeyCommand
 from ui.tasks import TaskRunner
 
 
@@ -77,7 +78,8 @@ def _column_width(width: int, columns: int) -> float:
 
 
 class DashboardPanel(QDialog):
-    def __init__(self, store, runner: TaskRunner, parent: QWidget | None = None):
+    def __init__(self, store, runner: TaskRunner, parent: QWidget | None = None, refresh_keys: tuple[str, ...] = ()):
+        """refresh_keys: the keymap's dashboard_refresh, live in this window (its own shortcut)."""
         super().__init__(parent)
         self.setWindowTitle("Moderator Desk — dashboard")
         self.setObjectName("dashboard")
@@ -90,8 +92,9 @@ class DashboardPanel(QDialog):
         self.headline.setObjectName("panelTitle")
         self.headline.setWordWrap(True)
         self.state = QLabel("")
-        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button = QPushButton(f"Refresh ({refresh_keys[0]})" if refresh_keys else "Refresh")
         self.refresh_button.clicked.connect(self.refresh)
+        self.refresh_key = KeyCommand(self, refresh_keys, self.refresh)
         top = QHBoxLayout()
         top.addWidget(self.headline, 1)
         top.addWidget(self.state)
@@ -114,9 +117,6 @@ class DashboardPanel(QDialog):
         self.show()
         self.activateWindow()
         self.refresh()
-
-    def set_refresh_keys(self, keys: tuple[str, ...]) -> None:
-        self.refresh_button.setText(f"Refresh ({keys[0]})" if keys else "Refresh")
 
     def refresh(self) -> None:
         """Compute the report again on the background worker; a press while one runs asks for one more."""

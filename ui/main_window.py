@@ -18,7 +18,6 @@ from moderator.settings import FORM, Settings, save_settings
 from ui.actions import create_actions, create_label_actions, set_mode
 from ui.bank_actions import BankActions
 from ui.bank_bar import AddToBankBar
-from ui.dashboard import DashboardPanel
 from ui.escalate_bar import EscalateBar
 from ui.help_dialog import HelpDialog
 from ui.import_action import ImportAction
@@ -34,6 +33,7 @@ from ui.viewer import MediaViewer
 from ui.wellness_panel import BreakBanner, ExposureMeter, WellnessMonitor
 
 if TYPE_CHECKING:  # made when first used (start-up: bench/bench_startup.py): the grid on G, the sync with a hub
+    from ui.dashboard import DashboardPanel
     from ui.grid_panel import GridPanel
     from ui.history_panel import HistoryPanel
     from ui.settings_dialog import SettingsDialog
@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self.grid: GridPanel | None = None  # made on the first G: a desk that never opens it pays nothing
         self.grid_shown = False
         self._settings_dialog: SettingsDialog | None = None  # made on first use (its spin boxes: ~7% of start-up)
-        self.dashboard = DashboardPanel(service.store, self.runner, self)
+        self._dashboard: DashboardPanel | None = None  # made on first use (Ctrl+D): ~5% of start-up
         self._history: HistoryPanel | None = None  # made on first use (H), as the dialogs above
         self.sync = None
         if sync is not None:
@@ -117,6 +117,16 @@ class MainWindow(QMainWindow):
             self._settings_dialog = SettingsDialog(self, floors=self.reviewer.service.policy.floors)
             self._settings_dialog.saved.connect(self.apply_settings)
         return self._settings_dialog
+
+    @property
+    def dashboard(self) -> DashboardPanel:
+        """The report's charts (their key), made when first asked for, with its own refresh key."""
+        if self._dashboard is None:
+            from ui.dashboard import DashboardPanel
+
+            self._dashboard = DashboardPanel(self.reviewer.service.store, self.runner, self,
+                                             self._keymap["dashboard_refresh"])
+        return self._dashboard
 
     @property
     def history(self) -> HistoryPanel:
