@@ -141,13 +141,22 @@ def bench_search(n: int, n_queries: int) -> None:
     truth = [brute_force(bank64, q) for q in q64]
     print(f"true matches per query: median {statistics.median(map(len, truth)):g}, max {max(map(len, truth))}")
     ours_single, ours_batch, ours = time_ours(index, q64)
+    # The baseline of the same run: the layout before 2026-12-03, every substring 16 bits wide.
+    start = time.perf_counter()
+    sub16 = HashIndex(256, sub_bits=16)
+    sub16.add_packed(bank64)
+    sub16_build = time.perf_counter() - start
+    sub16_single, sub16_batch, sub16_found = time_ours(sub16, q64)
+    sub16_bytes = table_bytes(sub16)
+    del sub16
     f1_single, f1_batch, theirs = time_faiss(bank, queries, threads=1)
     f2_single, f2_batch, _ = time_faiss(bank, queries, threads=2)
     print_latency("ours (batch: 2)", ours_single, ours_batch, f"{key}.ours")
+    print_latency("16-bit substrings", sub16_single, sub16_batch, f"{key}.sub16")
     print_latency("faiss, 1 thread", f1_single, f1_batch, f"{key}.faiss1")
     print_latency("faiss, 2 threads", f2_single, f2_batch, f"{key}.faiss2")
     r_ours, r_faiss = recall(ours, truth), recall(theirs, truth)
-    exact = all(set(map(tuple, f)) == t for f, t in zip(ours, truth, strict=True))
+    exact = all(set(map(tuple, f)) == t for f, t in zip(ours, truth, strict=True)) and sub16_found == ours
     print(f"recall vs brute force: ours {r_ours:.4f} (identical sets: {exact}), faiss {r_faiss:.4f}")
     p95 = statistics.quantiles(ours_single, n=20)[-1]
     one_ratio = statistics.median(f1_single) / statistics.median(ours_single)
@@ -155,8 +164,16 @@ def bench_search(n: int, n_queries: int) -> None:
     batch_ratio, qps = f2_batch / ours_batch, 1000 / ours_batch
     target = 1_000 if n >= 10_000_000 else 10_000
     print(f"one query: faiss 1 thread / ours {one_ratio:.1f}x, faiss 2 threads / ours {two_ratio:.1f}x")
+    vs16_one = statistics.median(sub16_single) / statistics.median(ours_single)
+    vs16_batch, ours_bytes = sub16_batch / ours_batch, table_bytes(index)
+    print(f"against 16-bit substrings (the layout before 2026-12-03; build {sub16_build:.2f} s): one query "
+          f"{vs16_one:.2f}x, batched {vs16_batch:.2f}x; bucket tables {ours_bytes / n:.0f} B/hash "
+          f"({widths_of(index)}) against {sub16_bytes / n:.0f}")
+    figure(f"{key}.sub16.build_s", sub16_build, "s")
     for name, value, unit in [("ratio.one_query_faiss1", one_ratio, "x"), ("ratio.one_query_faiss2", two_ratio, "x"),
                               ("ratio.batched", batch_ratio, "x"), ("recall", r_ours, ""),
+                              ("ratio.one_query_vs_sub16", vs16_one, "x"), ("ratio.batched_vs_sub16", vs16_batch, "x"),
+                              ("tables_b_per_hash", ours_bytes / n, "B"), ("sub16.tables_b_per_hash", sub16_bytes / n, "B"),
                               ("recall_faiss", r_faiss, ""), ("exact", int(exact), "count"),
                               ("true_matches_max", max(map(len, truth)), "count")]:
         figure(f"{key}.{name}", value, unit)
@@ -169,6 +186,17 @@ def bench_search(n: int, n_queries: int) -> None:
                ("recall 1.0", exact and r_ours == 1.0, f"{r_ours:.4f}")]
     for what, ok, shown in verdict:
         print(f"{'PASS' if ok else 'FAIL'} {what}: {shown}")
+
+
+def table_bytes(index: HashIndex) -> int:
+    """The multi-index tables' bytes (bucket offsets and ids), the rows not counted."""
+    return sum(seg.offsets.nbytes + seg.ids.nbytes for seg in index._segments)
+
+
+def widths_of(index: HashIndex) -> str:
+    """The largest segment's substrings, e.g. "14 substrings of 18-19 bits"."""
+    w = max(index._segments, key=lambda seg: seg.size).widths
+    return f"{len(w)} substrings of {min(w)}-{max(w)} bits" if min(w) != max(w) else f"{len(w)} of {w[0]} bits"
 
 
 def bench_switch(n_queries: int) -> None:

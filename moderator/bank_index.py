@@ -18,7 +18,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from moderator.domain import Bank
-from moderator.hash_index import FLAT_MAX, HashIndex, pack_hex
+from moderator.hash_index import FLAT_MAX, LAYOUT, HashIndex, pack_hex
 from moderator.signals import SIGNALS
 from storage import bank_index_file, integrity
 from storage import banks as banks_repo
@@ -151,15 +151,16 @@ class IndexCache:
         return self._folder / f"{hashlib.sha256(bank.encode()).hexdigest()[:20]}-{signal_type}.idx"
 
     def _meta(self, bank: Bank, signal_type: str, indexed: Indexed) -> dict:
-        return {"bank": bank.name, "signal_type": signal_type, "bank_created_at": bank.created_at,
+        return {"layout": LAYOUT, "bank": bank.name, "signal_type": signal_type, "bank_created_at": bank.created_at,
                 "bits": SIGNALS[signal_type].bits, "entries": int(indexed.entry_ids.size),
                 "max_id": indexed.max_id}
 
     def _save(self, bank: Bank, signal_type: str, indexed: Indexed) -> None:
         rows, segments = indexed.index.parts()
         arrays = {"rows": rows, "entry_ids": indexed.entry_ids,
-                  "segment_lo": np.array([lo for lo, _, _ in segments], dtype=np.int64)}
-        for k, (_, offsets, ids) in enumerate(segments):
+                  "segment_lo": np.array([lo for lo, _, _, _ in segments], dtype=np.int64),
+                  "segment_size": np.array([size for _, size, _, _ in segments], dtype=np.int64)}
+        for k, (_, _, offsets, ids) in enumerate(segments):
             arrays[f"offsets{k}"], arrays[f"ids{k}"] = offsets, ids
         path = self.path(bank.name, signal_type)
         try:
@@ -182,6 +183,9 @@ class IndexCache:
             with ThreadPoolExecutor(1) as pool:
                 checksums = pool.submit(bank_index_file.verify, path, arrays)
                 try:
+                    if meta.get("layout") != LAYOUT:  # written by another version of the index
+                        raise bank_index_file.IndexFileError(f"its tables are {meta.get('layout', 'an older layout')}"
+                                                             f", not {LAYOUT}")
                     indexed = _restore(meta, arrays)
                     if meta != self._meta(bank, signal_type, indexed) or indexed.max_id > top:
                         raise bank_index_file.IndexFileError("saved for another version of the bank")
@@ -197,7 +201,11 @@ class IndexCache:
 
 def _restore(meta: dict, arrays: dict[str, np.ndarray]) -> Indexed:
     rows, entry_ids = arrays["rows"], arrays["entry_ids"]
-    segments = [(int(lo), arrays[f"offsets{k}"], arrays[f"ids{k}"]) for k, lo in enumerate(arrays["segment_lo"])]
+    los, sizes = arrays["segment_lo"], arrays["segment_size"]
+    if los.shape != sizes.shape:
+        raise ValueError("segment starts and sizes do not fit")
+    segments = [(int(lo), int(size), arrays[f"offsets{k}"], arrays[f"ids{k}"])
+                for k, (lo, size) in enumerate(zip(los, sizes, strict=True))]
     if rows.ndim != 2 or entry_ids.shape != (rows.shape[0],) or rows.dtype != np.uint64:
         raise ValueError("rows and entry ids do not fit")
     max_id = int(entry_ids[-1]) if entry_ids.size else 0

@@ -10,11 +10,18 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from math import comb, log2
 
 import numpy as np
 
-SUB_BITS = 16  # substring width for multi-index hashing: 65,536 buckets, one uint16 lane per substring
-_SUB_KEYS = 1 << SUB_BITS
+# Substring widths for multi-index hashing, chosen per segment: about log2(rows) bits each (Norouzi et al.),
+# so a probed bucket holds a row or two. Trials on 2026-12-03 (PDQ at 31, exact), against 16 x 16 bits:
+# at 10M rows, 2 workers, 400 queries: 12 substrings of 21-22 bits 4,680 q/s (tables 61 B/hash),
+# 11 of 23-24 bits 7,000 q/s (91 B/hash), 16 of 16 bits 1,340 q/s (64 B/hash); at 1M, 1 thread, 12 to 14
+# substrings alike, 1.2-1.3x. The narrower ones keep the tables no larger than before (substring_widths).
+# bench/bench_index.py measures both layouts in each run (its `sub16` rows).
+MIN_SUB_BITS, MAX_SUB_BITS = 16, 24  # 16: 65,536 buckets even for the smallest segment; 24: 64 MB of offsets
+LAYOUT = "mih-log2-v1"  # what a saved index's tables are (moderator/bank_index.py refuses any other)
 
 # Rows not yet in a multi-index segment are scanned flat; a tail this long is sealed into a segment.
 # bench/bench_index.py --switch (2 cores), one query at distance <= 31, flat vs multi-index: 4,096
@@ -25,17 +32,12 @@ _WORKERS = os.cpu_count() or 1
 # Queries verified together, at most. bench_index.py, 200 queries on 2 cores, ms/query by block size:
 # 14 queries 0.10, 25: 0.085, 34: 0.088, 50: 0.12 (larger blocks amortise numpy's per-call costs).
 _QUERY_BLOCK = 32
-# ... and at most about this many candidate rows per block: at 10M rows a query verifies ~41,000, and 32
-# of them (80 MB of gathered rows) thrash the caches. bench_index.py --big, 400 queries, 2 workers, ms/query
-# by block: 1: 0.54, 2: 0.53, 4: 0.49, 8: 0.53, 16: 0.88, 32: 1.21; at 1M blocks stay at 32.
+# ... and at most about this many candidate rows per block: at 10M rows with 16-bit substrings a query
+# verified ~41,000, and 32 of them (80 MB of gathered rows) thrashed the caches. bench_index.py --big,
+# 400 queries, 2 workers, ms/query by block then: 1: 0.54, 2: 0.53, 4: 0.49, 8: 0.53, 16: 0.88, 32: 1.21.
 _BLOCK_CANDIDATES = 1 << 17
 _MIH_MAX_FRACTION = 0.125  # when a query would verify more of a segment than this, scanning is cheaper
 _MERGE_RATIO = 2  # merge the newest segment into the previous one once it is at least half its size
-
-# Every 16-bit XOR mask, fewest set bits first, so the masks within radius r are a prefix.
-_POPCOUNT = np.bitwise_count(np.arange(_SUB_KEYS, dtype=np.uint32)).astype(np.int64)
-_MASKS = np.argsort(_POPCOUNT, kind="stable").astype(np.int64)
-_MASKS_WITHIN = np.cumsum(np.bincount(_POPCOUNT, minlength=SUB_BITS + 1))
 
 Matches = list[tuple[int, int]]
 
@@ -57,7 +59,39 @@ def substring_radii(threshold: int, substrings: int) -> list[int]:
     later one within q-1: otherwise its distance would be at least q*m + a + 1. -1 means skip it.
     """
     q, a = divmod(threshold, substrings)
-    return [min(q if j <= a else q - 1, SUB_BITS) for j in range(substrings)]
+    return [q if j <= a else q - 1 for j in range(substrings)]
+
+
+@lru_cache(maxsize=256)
+def substring_widths(bits: int, size: int, fixed: int | None = None) -> tuple[int, ...]:
+    """The widths of the substrings a segment of `size` rows is indexed on: near-equal, at most
+    floor(log2(size)) bits each, so no substring has more buckets than rows (its offsets never outweigh
+    its ids), within [MIN_SUB_BITS, MAX_SUB_BITS]. 256 bits at 1M rows: 14 of 18-19; at 10M: 12 of 21-22.
+    `fixed`: at most that wide whatever the size."""
+    width = fixed or min(MAX_SUB_BITS, max(MIN_SUB_BITS, int(log2(max(size, 2)))))
+    m = -(-bits // width)
+    q, extra = divmod(bits, m)
+    return tuple(q + 1 if j < extra else q for j in range(m))
+
+
+def substring_keys(rows: np.ndarray, start: int, width: int) -> np.ndarray:
+    """Bits [start, start + width) of every (n, words) uint64 row as int64 keys: bit k of a row is bit
+    k % 64 of its word k // 64 (so 16-bit substrings are the rows' uint16 lanes on a little-endian host)."""
+    word, shift = divmod(start, 64)
+    keys = rows[:, word] >> np.uint64(shift)
+    if shift + width > 64:  # the substring runs on into the next word
+        keys |= rows[:, word + 1] << np.uint64(64 - shift)
+    keys &= np.uint64((1 << width) - 1)
+    return keys.astype(np.int64)
+
+
+def _bucket_order(keys: np.ndarray, width: int) -> np.ndarray:
+    """Row numbers sorted by key, each bucket's in ascending order (uint32): numpy's radix sort works on
+    16-bit keys, so wider ones take two stable passes (low half, then high): 10M keys 1.0 s, not 1.5."""
+    order = np.argsort(keys.astype(np.uint16), kind="stable")
+    if width > 16:
+        order = order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+    return order.astype(np.uint32)
 
 
 def row_distances(rows: np.ndarray, qrows: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
@@ -121,46 +155,51 @@ class _Hits:
 class _Segment:
     """Multi-index tables over the contiguous id range [lo, hi): per substring, ids bucketed by key."""
 
-    def __init__(self, rows: np.ndarray, lo: int) -> None:
+    def __init__(self, rows: np.ndarray, lo: int, sub_bits: int | None = None) -> None:
         self.lo, self.size = lo, rows.shape[0]
-        lanes = rows.view(np.uint16)  # substring j of every row is uint16 lane j
-        m = lanes.shape[1]
-        # Flattened per substring j: offsets[j*(K+1) + key] .. [+1] delimit ids[j*size + ...].
-        offsets = np.zeros((m, _SUB_KEYS + 1), dtype=np.int32)
-        ids = np.empty((m, self.size), dtype=np.uint32)
-        for j in range(m):
-            keys = lanes[:, j]
-            ids[j] = np.argsort(keys, kind="stable")  # a radix sort for uint16
-            np.cumsum(np.bincount(keys, minlength=_SUB_KEYS), out=offsets[j, 1:])
-        self.offsets, self.ids = offsets.ravel(), ids.ravel()
+        self.widths = substring_widths(rows.shape[1] * 64, self.size, sub_bits)
+        # Flattened: substring j's buckets are offsets[table[j] + key] .. [+1] into ids[j*size + ...].
+        self.tables = _table_starts(self.widths)
+        offsets = np.zeros(self.tables[-1], dtype=np.int32)
+        ids = np.empty((len(self.widths), self.size), dtype=np.uint32)
+        for j, (start, width) in enumerate(zip(_bit_starts(self.widths), self.widths, strict=True)):
+            keys = substring_keys(rows, start, width)
+            ids[j] = _bucket_order(keys, width)
+            np.cumsum(np.bincount(keys, minlength=1 << width), out=offsets[self.tables[j] + 1 : self.tables[j + 1]])
+        self.offsets, self.ids = offsets, ids.ravel()
 
     @classmethod
-    def from_tables(cls, lo: int, offsets: np.ndarray, ids: np.ndarray, n: int) -> _Segment:
+    def from_tables(cls, lo: int, size: int, offsets: np.ndarray, ids: np.ndarray, n: int, bits: int) -> _Segment:
         """A segment from saved tables; the shape checks that keep a query's gathers in bounds."""
         seg = cls.__new__(cls)
-        m = offsets.size // (_SUB_KEYS + 1)
-        size = ids.size // max(1, m)
-        ends = offsets.reshape(m, _SUB_KEYS + 1)[:, [0, -1]] if m else np.empty((0, 2))
-        if (m * (_SUB_KEYS + 1) != offsets.size or m * size != ids.size or lo < 0 or lo + size > n
-                or not (ends[:, 0] == 0).all() or not (ends[:, 1] == size).all()):
+        widths = substring_widths(bits, max(1, size))
+        tables = _table_starts(widths)
+        if (tables[-1] != offsets.size or len(widths) * size != ids.size or lo < 0 or lo + size > n
+                or not (offsets[tables[:-1]] == 0).all() or not (offsets[tables[1:] - 1] == size).all()):
             raise ValueError("segment tables do not fit the rows")
-        seg.lo, seg.size, seg.offsets, seg.ids = lo, size, offsets, ids
+        seg.lo, seg.size, seg.widths, seg.tables, seg.offsets, seg.ids = lo, size, widths, tables, offsets, ids
         return seg
 
     @property
     def hi(self) -> int:
         return self.lo + self.size
 
-    def candidates(self, probes: _Probes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def candidates(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per query, how many candidates; the candidates (segment-local uint32 ids, grouped by query):
         rows sharing a probed substring key with their query; and a mask of the queries left out
         because verifying them would cost more than scanning the segment."""
-        budget = self.size * _MIH_MAX_FRACTION
-        if probes.slots.shape[1] > budget:  # a radius so wide that probing alone outweighs a scan
-            nq = probes.slots.shape[0]
+        nq, budget = queries.shape[0], self.size * _MIH_MAX_FRACTION
+        plan = _probe_plan(threshold, self.widths, budget)
+        if plan is None:  # a radius so wide that probing alone outweighs a scan
             return np.zeros(nq, np.int64), np.empty(0, np.uint32), np.ones(nq, dtype=bool)
-        starts = np.take(self.offsets, probes.slots)
-        lens = np.take(self.offsets, probes.slots + 1) - starts
+        keys = np.empty((nq, len(self.widths)), dtype=np.int64)
+        for j, (start, width) in enumerate(zip(_bit_starts(self.widths), self.widths, strict=True)):
+            keys[:, j] = substring_keys(queries, start, width)
+        slots = keys[:, plan.subs]
+        slots ^= plan.masks
+        slots += self.tables[plan.subs]
+        starts = np.take(self.offsets, slots)
+        lens = np.take(self.offsets, slots + 1) - starts
         per_query = lens.sum(axis=1)
         heavy = per_query > budget
         if heavy.any():
@@ -168,9 +207,14 @@ class _Segment:
             per_query[heavy] = 0
         runs = lens.ravel()
         # Expand every [start, start + len) run of the flattened ids table into one gather index.
-        base = (starts + probes.subs * self.size).ravel() - (np.cumsum(runs) - runs)
+        base = (starts + plan.subs * self.size).ravel() - (np.cumsum(runs) - runs)
         pos = np.repeat(base, runs) + np.arange(int(per_query.sum()))
         return per_query, np.take(self.ids, pos), heavy
+
+    def expected_candidates(self, threshold: int) -> float:
+        """Candidates a random query verifies here: its probes times their buckets' mean size."""
+        plan = _probe_plan(threshold, self.widths, self.size * _MIH_MAX_FRACTION)
+        return 0.0 if plan is None else plan.rows_per_bucket_sum * self.size
 
 
 class HashIndex:
@@ -180,10 +224,15 @@ class HashIndex:
     multi-index segments, built incrementally and merged geometrically (no full rebuild on add).
     """
 
-    def __init__(self, bits: int, flat_max: int = FLAT_MAX) -> None:
+    def __init__(self, bits: int, flat_max: int = FLAT_MAX, sub_bits: int | None = None) -> None:
+        """sub_bits: every segment's substrings about this wide (MIN_SUB_BITS..MAX_SUB_BITS; 16 is the
+        layout before 2026-12-03, bench/bench_index.py's baseline; never saved); None: about log2 of
+        each segment's rows."""
         if bits <= 0 or bits % 64:
             raise ValueError(f"bits must be a positive multiple of 64, got {bits}")
-        self.bits, self.words, self.flat_max = bits, bits // 64, flat_max
+        if sub_bits is not None and not MIN_SUB_BITS <= sub_bits <= MAX_SUB_BITS:
+            raise ValueError(f"sub_bits must be {MIN_SUB_BITS}..{MAX_SUB_BITS}, got {sub_bits}")
+        self.bits, self.words, self.flat_max, self.sub_bits = bits, bits // 64, flat_max, sub_bits
         self._rows = np.empty((1024, self.words), dtype=np.uint64)
         self._dead = np.zeros(1024, dtype=bool)
         self._n = 0
@@ -241,17 +290,18 @@ class HashIndex:
 
     def _block_size(self, threshold: int) -> int:
         """Queries per block: _QUERY_BLOCK, fewer when each query verifies many candidates."""
-        sealed = self._segments[-1].hi if self._segments else 0
-        probes = _probe_plan(threshold, self.words * 4)[0].size if sealed else 0
-        per_query = probes * sealed // _SUB_KEYS
-        return max(1, min(_QUERY_BLOCK, _BLOCK_CANDIDATES // max(1, per_query)))
+        per_query = sum(seg.expected_candidates(threshold) for seg in self._segments)
+        return max(1, min(_QUERY_BLOCK, int(_BLOCK_CANDIDATES // max(1.0, per_query))))
 
-    def parts(self) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
-        """The rows and each segment's (lo, offsets, ids) tables, to persist them (moderator/bank_index.py)."""
-        return self.packed, [(seg.lo, seg.offsets, seg.ids) for seg in self._segments]
+    def parts(self) -> tuple[np.ndarray, list[tuple[int, int, np.ndarray, np.ndarray]]]:
+        """The rows and each segment's (lo, size, offsets, ids), to persist them (moderator/bank_index.py):
+        its size decides its substrings' widths (substring_widths), so the tables' layout."""
+        if self.sub_bits is not None:  # restore() lays tables out by size alone
+            raise ValueError("an index with fixed substring widths is not saved")
+        return self.packed, [(seg.lo, seg.size, seg.offsets, seg.ids) for seg in self._segments]
 
     @classmethod
-    def restore(cls, rows: np.ndarray, segments: Sequence[tuple[int, np.ndarray, np.ndarray]],
+    def restore(cls, rows: np.ndarray, segments: Sequence[tuple[int, int, np.ndarray, np.ndarray]],
                 flat_max: int = FLAT_MAX) -> HashIndex:
         """An index over `rows` (read-only arrays are fine, e.g. a numpy.memmap) with the given segment
         tables, as `parts` returned them; the first add copies the rows into memory. ValueError when the
@@ -259,16 +309,15 @@ class HashIndex:
         index = cls(rows.shape[1] * 64, flat_max)
         index._rows, index._n = rows, rows.shape[0]
         index._dead = np.zeros(rows.shape[0], dtype=bool)
-        for lo, offsets, ids in segments:
-            index._segments.append(_Segment.from_tables(lo, offsets, ids, rows.shape[0]))
+        for lo, size, offsets, ids in segments:
+            index._segments.append(_Segment.from_tables(lo, size, offsets, ids, rows.shape[0], index.bits))
         return index
 
     def _search(self, queries: np.ndarray, threshold: int) -> list[Matches]:
         hits = _Hits()
         sealed = self._segments[-1].hi if self._segments else 0
-        probes = _probe_keys(queries, threshold) if self._segments else None
         for seg in self._segments:
-            per_query, ids, heavy = seg.candidates(probes)
+            per_query, ids, heavy = seg.candidates(queries, threshold)
             # Local uint32 ids index a view of the segment's rows: no int64 id array for every candidate,
             # and candidates come grouped by query, so np.repeat lays out the queries (cheaper than take).
             rows = np.take(self._rows[seg.lo : seg.hi], ids, axis=0)
@@ -295,11 +344,11 @@ class HashIndex:
         sealed = self._segments[-1].hi if self._segments else 0
         if self._n - sealed < self.flat_max:
             return
-        self._segments.append(_Segment(self._rows[sealed : self._n], sealed))
+        self._segments.append(_Segment(self._rows[sealed : self._n], sealed, self.sub_bits))
         # Geometric merging keeps O(log n) segments and O(log n) amortised index work per row.
         while len(self._segments) > 1 and self._segments[-1].size * _MERGE_RATIO >= self._segments[-2].size:
             newer, older = self._segments.pop(), self._segments.pop()
-            self._segments.append(_Segment(self._rows[older.lo : newer.hi], older.lo))
+            self._segments.append(_Segment(self._rows[older.lo : newer.hi], older.lo, self.sub_bits))
 
     def _reserve(self, n: int) -> None:
         cap = self._rows.shape[0]
@@ -320,28 +369,56 @@ def _block_count(nq: int, block: int = _QUERY_BLOCK) -> int:
     return -(-count // _WORKERS) * _WORKERS if count > 1 else count
 
 
+def _bit_starts(widths: tuple[int, ...]) -> list[int]:
+    return np.cumsum((0, *widths[:-1])).tolist()
+
+
 @lru_cache(maxsize=64)
-def _probe_plan(threshold: int, substrings: int) -> tuple[np.ndarray, np.ndarray]:
-    """(substring, XOR mask) pairs to probe: every mask within each substring's radius."""
-    subs, masks = [], []
-    for j, radius in enumerate(substring_radii(threshold, substrings)):
-        if radius >= 0:
-            masks.append(_MASKS[: _MASKS_WITHIN[radius]])
-            subs.append(np.full(masks[-1].size, j, dtype=np.int64))
-    return np.concatenate(subs), np.concatenate(masks)
+def _table_starts(widths: tuple[int, ...]) -> np.ndarray:
+    """Where each substring's offsets begin in a segment's flattened offsets (2**width + 1 each), and the end."""
+    return np.cumsum((0, *((1 << w) + 1 for w in widths)))
 
 
 @dataclass(frozen=True)
-class _Probes:
-    """Bucket lookups for a block of queries: `slots` index a segment's flattened offsets."""
+class _Plan:
+    """The (substring, XOR mask) pairs a query probes at one threshold: every mask within each substring's
+    radius; rows_per_bucket_sum: the probes' 2**-width summed (times the segment's size: candidates)."""
 
-    subs: np.ndarray  # (P,) substring of each probe
-    slots: np.ndarray  # (nq, P) substring * (K + 1) + probed key
+    subs: np.ndarray  # (P,) int64
+    masks: np.ndarray  # (P,) int64
+    rows_per_bucket_sum: float
 
 
-def _probe_keys(queries: np.ndarray, threshold: int) -> _Probes:
-    """Each query substring XOR every mask within its radius, as bucket slots."""
-    qkeys = np.ascontiguousarray(queries).view(np.uint16)
-    subs, masks = _probe_plan(threshold, qkeys.shape[1])
-    keys = (qkeys[:, subs] ^ masks[None, :]).astype(np.int64)
-    return _Probes(subs, keys + subs * (_SUB_KEYS + 1))
+@lru_cache(maxsize=128)
+def _probe_plan(threshold: int, widths: tuple[int, ...], budget: float) -> _Plan | None:
+    """None when a query would probe more buckets than `budget` (scanning the segment is cheaper): counted
+    before any mask is made, so a radius of 100 bits never enumerates its masks."""
+    radii = [min(r, w) for r, w in zip(substring_radii(threshold, len(widths)), widths, strict=True)]
+    if sum(_mask_count(w, r) for w, r in zip(widths, radii, strict=True)) > budget:
+        return None
+    subs, masks = [], []
+    for j, (width, radius) in enumerate(zip(widths, radii, strict=True)):
+        if radius >= 0:
+            masks.append(_masks_within(width, radius))
+            subs.append(np.full(masks[-1].size, j, dtype=np.int64))
+    if not masks:  # a threshold below zero never gets here (query_packed refuses it)
+        return _Plan(np.empty(0, np.int64), np.empty(0, np.int64), 0.0)
+    rows = sum(_mask_count(w, r) / (1 << w) for w, r in zip(widths, radii, strict=True) if r >= 0)
+    return _Plan(np.concatenate(subs), np.concatenate(masks), rows)
+
+
+def _mask_count(width: int, radius: int) -> int:
+    return sum(comb(width, k) for k in range(radius + 1))
+
+
+@lru_cache(maxsize=64)
+def _masks_within(width: int, radius: int) -> np.ndarray:
+    """Every `width`-bit XOR mask with at most `radius` bits set, fewest first (int64): built bit by bit,
+    each new bit added to every mask that still has room."""
+    masks, counts = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    for bit in range(width):
+        room = counts < radius
+        masks = np.concatenate([masks, masks[room] | (1 << bit)])
+        counts = np.concatenate([counts, counts[room] + 1])
+    order = np.argsort(counts, kind="stable")
+    return masks[order]

@@ -207,3 +207,19 @@ def test_a_read_only_cache_loads_but_never_writes(banked):
     cache = IndexCache(path.parent, read_only=True)
     assert matches(cache, store, queries)[1] == brute_force(store, queries)
     assert not path.exists()
+
+
+def test_a_file_of_another_table_layout_is_rebuilt_not_read(banked, caplog):
+    """A file saved before the substrings' widths followed the bank's size (no "layout" in its header,
+    16-bit tables) is refused by its header, before any table is read, and rebuilt."""
+    store, queries, _ = banked
+    path = index_file(store)
+    meta, arrays = bank_index_file.load(path)
+    del meta["layout"]
+    bank_index_file.save(path, meta, {name: np.array(a) for name, a in arrays.items()})
+    with caplog.at_level(logging.WARNING, logger="moderator.bank_index"):
+        cache = cache_of(store)
+        source, found = matches(cache, store, queries)
+    assert source == "store" and found == brute_force(store, queries)
+    assert len(caplog.records) == 1 and "an older layout, not mih-log2-v1" in caplog.text
+    assert bank_index_file.load(path)[0]["layout"] == "mih-log2-v1"  # written again, in today's layout

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import pytest
 
-from moderator.hash_index import FLAT_MAX, HashIndex, pack_hex, substring_radii
+from moderator.hash_index import (
+    FLAT_MAX,
+    MAX_SUB_BITS,
+    MIN_SUB_BITS,
+    HashIndex,
+    _masks_within,
+    pack_hex,
+    substring_keys,
+    substring_radii,
+    substring_widths,
+)
 
 
 def random_hex(rng: np.random.Generator, n: int, bits: int = 256) -> list[str]:
@@ -202,3 +214,57 @@ def test_large_batches_match_single_queries_with_tombstones():
         for q, got in zip(batch, results, strict=True):
             want = [(i, d) for i, d in brute_force([h or "0" * 64 for h in live], q, threshold) if live[i]]
             assert got == want
+
+
+def test_substrings_are_about_log2_of_the_segment_wide():
+    assert substring_widths(256, FLAT_MAX) == (16,) * 16  # the smallest segment: 65,536 buckets
+    assert substring_widths(256, 1_000_000) == (19,) * 4 + (18,) * 10
+    assert substring_widths(256, 10_000_000) == (22,) * 4 + (21,) * 8
+    assert substring_widths(256, 10**12) == (24,) * 3 + (23,) * 8  # never wider than MAX_SUB_BITS
+    assert substring_widths(64, 1_000_000) == (16,) * 4 and substring_widths(64, 10_000_000) == (22, 21, 21)
+    assert substring_widths(256, 10_000_000, fixed=16) == (16,) * 16
+    for bits in (64, 128, 256):
+        for size in (1, 100, FLAT_MAX, 300_000, 5_000_000, 10**9):
+            widths = substring_widths(bits, size)
+            assert sum(widths) == bits and MIN_SUB_BITS <= min(widths) <= max(widths) <= MAX_SUB_BITS
+            assert max(widths) - min(widths) <= 1 and 2 ** max(widths) <= max(size, 2**MIN_SUB_BITS)
+
+
+def test_substring_keys_cross_word_boundaries():
+    rng = np.random.default_rng(12)
+    hashes = random_hex(rng, 50)
+    rows = pack_hex(hashes, 256)
+    values = [int.from_bytes(row.tobytes(), "little") for row in rows]  # bit k of the row: bit k of this int
+    for start, width in ((0, 16), (60, 20), (118, 19), (237, 19), (40, 24)):
+        want = [(v >> start) & ((1 << width) - 1) for v in values]
+        assert substring_keys(rows, start, width).tolist() == want
+
+
+@pytest.mark.parametrize(("width", "radius"), [(16, 0), (16, 1), (19, 2), (24, 3)])
+def test_probe_masks_are_every_mask_within_the_radius_fewest_bits_first(width, radius):
+    masks = _masks_within(width, radius).tolist()
+    want = [sum(1 << b for b in c) for k in range(radius + 1) for c in combinations(range(width), k)]
+    assert sorted(masks) == sorted(want) and len(masks) == len(set(masks))
+    assert [m.bit_count() for m in masks] == sorted(m.bit_count() for m in masks)
+
+
+def test_exact_at_a_million_rows_with_wide_substrings():
+    """One segment of 2**20 rows: 13 substrings of 19-20 bits, some crossing a word; every planted copy
+    at distance <= 31 found, none beyond, as brute force says."""
+    rng = np.random.default_rng(13)
+    n = 1 << 20
+    rows = np.frombuffer(rng.bytes(n * 32), dtype=np.uint64).reshape(n, 4).copy()
+    queries = rows[rng.choice(n, 8, replace=False)].copy()
+    for q in queries:  # copies of each query at every distance 0..40
+        bits = np.unpackbits(np.repeat(q[None], 41, axis=0).view(np.uint8), axis=1)
+        for d in range(41):
+            bits[d, rng.choice(256, size=d, replace=False)] ^= 1
+        rows[rng.choice(n, 41, replace=False)] = np.packbits(bits, axis=1).view(np.uint64)
+    index = HashIndex(256)
+    index.add_packed(rows)
+    assert [seg.widths for seg in index._segments] == [substring_widths(256, n)]
+    for q, got in zip(queries, index.query_packed(queries, 31), strict=True):
+        d = np.bitwise_count(rows ^ q).sum(axis=1)
+        hits = np.flatnonzero(d <= 31)
+        assert got == sorted(zip(hits.tolist(), d[hits].tolist(), strict=True), key=lambda p: (p[1], p[0]))
+        assert len(got) >= 32

@@ -62,7 +62,7 @@ def test_wide_radius_blocks_are_smaller_and_still_exact(bank):
 def test_restored_index_answers_as_the_original(bank):
     index, rows, queries = bank
     packed, segments = index.parts()
-    copy = HashIndex.restore(packed.copy(), [(lo, o.copy(), i.copy()) for lo, o, i in segments])
+    copy = HashIndex.restore(packed.copy(), [(lo, size, o.copy(), i.copy()) for lo, size, o, i in segments])
     assert copy.query_packed(queries, 31) == index.query_packed(queries, 31)
     copy.add_packed(queries[:2])  # a restored index still grows (its rows copied into memory first)
     found = copy.query_packed(queries[:2], 0)
@@ -72,10 +72,12 @@ def test_restored_index_answers_as_the_original(bank):
 def test_restore_refuses_tables_that_do_not_fit(bank):
     index, _, _ = bank
     packed, segments = index.parts()
-    lo, offsets, ids = segments[0]
+    lo, size, offsets, ids = segments[0]
     with pytest.raises(ValueError):
-        HashIndex.restore(packed[:10].copy(), [(lo, offsets, ids)])
+        HashIndex.restore(packed[:10].copy(), [(lo, size, offsets, ids)])
     broken = offsets.copy()
     broken[-1] += 1
     with pytest.raises(ValueError):
-        HashIndex.restore(packed, [(lo, broken, ids)])
+        HashIndex.restore(packed, [(lo, size, broken, ids)])
+    with pytest.raises(ValueError):  # another size is another substring layout: its tables cannot fit
+        HashIndex.restore(packed, [(lo, size * 2, offsets, ids)])
