@@ -268,3 +268,5 @@ def test_exact_at_a_million_rows_with_wide_substrings():
         hits = np.flatnonzero(d <= 31)
         assert got == sorted(zip(hits.tolist(), d[hits].tolist(), strict=True), key=lambda p: (p[1], p[0]))
         assert len(got) >= 32
+    packed, segments = index.parts()  # saved and mapped again (moderator/bank_index.py): the same answers
+    assert HashIndex.restore(packed, segments).query_packed(queries, 31) == index.query_packed(queries, 31)
