@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+from dataclasses import FrozenInstanceError, fields
+
 import pytest
 
 from moderator.bank_formats import (
     BankFormatError,
     BankRow,
     detect_format,
+    new_row,
     read_bank_file,
     write_bank_file,
 )
+from moderator.gc_pause import collector_paused
 
 PDQ_A = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 PDQ_B = "0123456789abcdef" * 4
@@ -162,3 +167,31 @@ def test_binary_file_is_one_clear_error(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(BankFormatError, match="bank.bin: 1 invalid line, first at line 1: not UTF-8 text"):
         read_bank_file(path)
+
+
+def test_the_readers_rows_are_bank_rows_field_for_field():
+    values = ("pdq", PDQ_A, "spam", "vendor x", "POSITIVE_CLASS")
+    made, plain = new_row(*values), BankRow(*values)
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+    assert vars(made) == vars(plain) and list(vars(made)) == [f.name for f in fields(BankRow)]
+    with pytest.raises(FrozenInstanceError):
+        made.label = "other"
+
+
+@pytest.mark.parametrize("was_on", [True, False])
+def test_reading_pauses_the_collector_and_gives_it_back_as_it_was(tmp_path, was_on):
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text(f"pdq {PDQ_A}\n", encoding="utf-8")
+    bad.write_text(f"pdq {PDQ_A}\npdq nothex\n", encoding="utf-8")
+    (gc.enable if was_on else gc.disable)()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() == was_on
+        assert read_bank_file(good) == [BankRow("pdq", PDQ_A)]
+        assert gc.isenabled() == was_on
+        with pytest.raises(BankFormatError, match="line 2"):
+            read_bank_file(bad)
+        assert gc.isenabled() == was_on  # an error on the way out gives it back too
+    finally:
+        gc.enable()
