@@ -29,12 +29,17 @@ LAYOUT = "mih-log2-v1"  # what a saved index's tables are (moderator/bank_index.
 FLAT_MAX = 8_192
 _SCAN_ROWS = 1 << 14  # rows per flat-scan step: 512 KB of 256-bit hashes, plus as much query, in L2
 _WORKERS = os.cpu_count() or 1
-# Queries verified together, at most. bench_index.py, 200 queries on 2 cores, ms/query by block size:
-# 14 queries 0.10, 25: 0.085, 34: 0.088, 50: 0.12 (larger blocks amortise numpy's per-call costs).
-_QUERY_BLOCK = 32
+# Queries verified together, at most: larger blocks amortise numpy's per-call costs until their
+# candidates thrash the caches. A trial on 2026-12-03 (1M rows, 14 substrings of 18-19 bits, 2 workers,
+# q/s by block size): 200 queries, 25: 11,100-12,400, 50: 13,400-13,600, 60 (the cap below): 13,900-14,000;
+# 2,000 queries, 32: 14,900, 60: 15,400-16,300. With 16-bit substrings (~4,600 candidates a query, not
+# ~2,200), 200 queries, ms/query: 14: 0.10, 25: 0.085, 34: 0.088, 50: 0.12.
+_QUERY_BLOCK = 64
 # ... and at most about this many candidate rows per block: at 10M rows with 16-bit substrings a query
 # verified ~41,000, and 32 of them (80 MB of gathered rows) thrashed the caches. bench_index.py --big,
 # 400 queries, 2 workers, ms/query by block then: 1: 0.54, 2: 0.53, 4: 0.49, 8: 0.53, 16: 0.88, 32: 1.21.
+# With today's substrings (~7,700 a query at 10M), q/s by this cap (2026-12-03, 400 queries): 2**16 (blocks
+# of 9): 4,410-4,440, 2**17 (18): 4,840-4,880, 2**18 (36): 4,480-4,720, 2**19 (64): 4,420-4,550.
 _BLOCK_CANDIDATES = 1 << 17
 _MIH_MAX_FRACTION = 0.125  # when a query would verify more of a segment than this, scanning is cheaper
 _MERGE_RATIO = 2  # merge the newest segment into the previous one once it is at least half its size

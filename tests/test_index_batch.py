@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moderator.hash_index import HashIndex
+from moderator.hash_index import _QUERY_BLOCK, HashIndex
 
 N = 200_000
 
@@ -54,8 +54,8 @@ def test_batched_results_equal_single_results(bank, threshold):
 
 def test_wide_radius_blocks_are_smaller_and_still_exact(bank):
     index, rows, queries = bank
-    # At 47 bits each query probes 2,192 buckets of ~3 rows: blocks shrink below 32 queries.
-    assert index._block_size(47) < index._block_size(31) == 32
+    # At 47 bits each query probes 2,192 buckets of ~3 rows: blocks shrink below the most there can be.
+    assert index._block_size(47) < index._block_size(31) == _QUERY_BLOCK
     assert index.query_packed(queries, 47) == [brute_force(rows, q, 47) for q in queries]
 
 
