@@ -163,14 +163,14 @@ class _Segment:
     def __init__(self, rows: np.ndarray, lo: int, sub_bits: int | None = None) -> None:
         self.lo, self.size = lo, rows.shape[0]
         self.widths = substring_widths(rows.shape[1] * 64, self.size, sub_bits)
-        # Flattened: substring j's buckets are offsets[table[j] + key] .. [+1] into ids[j*size + ...].
-        self.tables = _table_starts(self.widths)
-        offsets = np.zeros(self.tables[-1], dtype=np.int32)
+        # Flattened: substring j's buckets are offsets[tables[j] + key] .. [+1] into ids[j*size + ...].
+        tables = _table_starts(self.widths)
+        offsets = np.zeros(tables[-1], dtype=np.int32)
         ids = np.empty((len(self.widths), self.size), dtype=np.uint32)
         for j, (start, width) in enumerate(zip(_bit_starts(self.widths), self.widths, strict=True)):
             keys = substring_keys(rows, start, width)
             ids[j] = _bucket_order(keys, width)
-            np.cumsum(np.bincount(keys, minlength=1 << width), out=offsets[self.tables[j] + 1 : self.tables[j + 1]])
+            np.cumsum(np.bincount(keys, minlength=1 << width), out=offsets[tables[j] + 1 : tables[j + 1]])
         self.offsets, self.ids = offsets, ids.ravel()
 
     @classmethod
@@ -182,7 +182,7 @@ class _Segment:
         if (tables[-1] != offsets.size or len(widths) * size != ids.size or lo < 0 or lo + size > n
                 or not (offsets[tables[:-1]] == 0).all() or not (offsets[tables[1:] - 1] == size).all()):
             raise ValueError("segment tables do not fit the rows")
-        seg.lo, seg.size, seg.widths, seg.tables, seg.offsets, seg.ids = lo, size, widths, tables, offsets, ids
+        seg.lo, seg.size, seg.widths, seg.offsets, seg.ids = lo, size, widths, offsets, ids
         return seg
 
     @property
@@ -194,7 +194,7 @@ class _Segment:
         rows sharing a probed substring key with their query; and a mask of the queries left out
         because verifying them would cost more than scanning the segment."""
         nq, budget = queries.shape[0], self.size * _MIH_MAX_FRACTION
-        plan = _probe_plan(threshold, self.widths, budget)
+        plan = self._plan(threshold)
         if plan is None:  # a radius so wide that probing alone outweighs a scan
             return np.zeros(nq, np.int64), np.empty(0, np.uint32), np.ones(nq, dtype=bool)
         keys = np.empty((nq, len(self.widths)), dtype=np.int64)
@@ -202,7 +202,7 @@ class _Segment:
             keys[:, j] = substring_keys(queries, start, width)
         slots = keys[:, plan.subs]
         slots ^= plan.masks
-        slots += self.tables[plan.subs]
+        slots += plan.tables
         starts = np.take(self.offsets, slots)
         lens = np.take(self.offsets, slots + 1) - starts
         per_query = lens.sum(axis=1)
@@ -218,8 +218,11 @@ class _Segment:
 
     def expected_candidates(self, threshold: int) -> float:
         """Candidates a random query verifies here: its probes times their buckets' mean size."""
-        plan = _probe_plan(threshold, self.widths, self.size * _MIH_MAX_FRACTION)
+        plan = self._plan(threshold)
         return 0.0 if plan is None else plan.rows_per_bucket_sum * self.size
+
+    def _plan(self, threshold: int) -> _Plan | None:
+        return _probe_plan(threshold, self.widths, self.size * _MIH_MAX_FRACTION)
 
 
 class HashIndex:
@@ -391,6 +394,7 @@ class _Plan:
 
     subs: np.ndarray  # (P,) int64
     masks: np.ndarray  # (P,) int64
+    tables: np.ndarray  # (P,) where each probe's substring's offsets begin (_table_starts)
     rows_per_bucket_sum: float
 
 
@@ -406,13 +410,13 @@ def _probe_plan(threshold: int, widths: tuple[int, ...], budget: float) -> _Plan
         if radius >= 0:
             masks.append(_masks_within(width, radius))
             subs.append(np.full(masks[-1].size, j, dtype=np.int64))
-    if not masks:  # a threshold below zero never gets here (query_packed refuses it)
-        return _Plan(np.empty(0, np.int64), np.empty(0, np.int64), 0.0)
-    rows = sum(_mask_count(w, r) / (1 << w) for w, r in zip(widths, radii, strict=True) if r >= 0)
-    return _Plan(np.concatenate(subs), np.concatenate(masks), rows)
+    subs = np.concatenate(subs)  # never empty: the first substring's radius is threshold // m >= 0
+    rows = sum(_mask_count(w, r) / (1 << w) for w, r in zip(widths, radii, strict=True))
+    return _Plan(subs, np.concatenate(masks), _table_starts(widths)[subs], rows)
 
 
 def _mask_count(width: int, radius: int) -> int:
+    """How many masks _masks_within(width, radius) makes (none for a radius below 0)."""
     return sum(comb(width, k) for k in range(radius + 1))
 
 
