@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench bench-check lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/run_all.py --runs 3
+
+# Does this machine reproduce docs/PERFORMANCE.md? Every bench once into bench/out/check-runs.json
+# (docs/ untouched), each quoted figure against its stored range: bench/out/REPRODUCE.md.
+bench-check: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/run_all.py --check --runs 1
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

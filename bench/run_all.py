@@ -4,6 +4,7 @@
     .venv/bin/python bench/run_all.py --only index,preview  # re-run these, keep the others' runs
     .venv/bin/python bench/run_all.py --render            # only re-render from the stored runs
     .venv/bin/python bench/run_all.py --append            # add 3 runs to the stored ones (another machine)
+    .venv/bin/python bench/run_all.py --check --runs 1  # run, store nothing in docs/, compare (bench/reproduce.py)
     .venv/bin/python bench/run_all.py --list
 
 Each run is a subprocess with MODERATOR_BENCH_FIGURES naming a fresh file (bench/figures.py appends
@@ -34,6 +35,9 @@ sys.path.insert(0, str(ROOT))  # runnable as a plain script
 
 from bench.figures import ENV  # noqa: E402
 from bench.render import RenderError, render_document  # noqa: E402
+from bench.reproduce import NEW as CHECK_RESULTS  # noqa: E402
+from bench.reproduce import REPORT as CHECK_REPORT  # noqa: E402
+from bench.reproduce import check  # noqa: E402
 
 RESULTS = ROOT / "docs" / "performance-runs.json"
 DOC = ROOT / "docs" / "PERFORMANCE.md"
@@ -142,8 +146,9 @@ def run_process(argv: list[str], env: dict, log: Path, timeout_s: int) -> tuple[
     return code, "\n".join(stderr.splitlines()[-15:])
 
 
-def run_once(bench: Bench, index: int, info: dict, log_dir: Path = LOGS) -> dict:
-    """One run of one bench: its figures and how it ran."""
+def run_once(bench: Bench, index: int, info: dict, log_dir: Path | None = None) -> dict:
+    """One run of one bench: its figures and how it ran (its output in log_dir, default LOGS)."""
+    log_dir = log_dir or LOGS
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{bench.name}.{index}.log"
     with tempfile.NamedTemporaryFile(prefix=f"figures-{bench.name}-", suffix=".jsonl", delete=False) as f:
@@ -167,7 +172,7 @@ def run_once(bench: Bench, index: int, info: dict, log_dir: Path = LOGS) -> dict
     return run
 
 
-def run_bench(bench: Bench, runs: int, info: dict, log_dir: Path = LOGS) -> tuple[list[dict], bool]:
+def run_bench(bench: Bench, runs: int, info: dict, log_dir: Path | None = None) -> tuple[list[dict], bool]:
     """All runs of one bench, printed as they go; (runs, every run passed)."""
     done, ok = [], True
     for i in range(1, runs + 1):
@@ -239,6 +244,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--append", action="store_true",
                     help="add the new runs to each bench's stored runs instead of replacing them: ranges "
                          "then span every stored run (another machine, another day)")
+    ap.add_argument("--check", action="store_true",
+                    help="store the new runs in bench/out/check-runs.json instead (docs/ untouched) and "
+                         "compare each figure the document quotes with its stored range (bench/reproduce.py)")
     ap.add_argument("--list", action="store_true", help="list the benches and their commands")
     ap.add_argument("--results", type=Path, default=RESULTS, help="stored runs (JSON)")
     ap.add_argument("--out", type=Path, default=DOC, help="the rendered document")
@@ -246,6 +254,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if args.check and (args.render or args.append):
+        ap.error("--check runs benches and stores them apart: not with --render or --append")
     return args
 
 
@@ -256,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{b.name:14} timeout {b.timeout_s:5d} s  {command_of(b)}")
         return 0
     benches = [] if args.render else pick(args.only)
-    results = load_results(args.results)
+    results_path = CHECK_RESULTS if args.check else args.results
+    results = load_results(results_path)
     info = {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
             "machine": machine()}
     failed = []
@@ -264,9 +275,14 @@ def main(argv: list[str] | None = None) -> int:
         runs, ok = run_bench(bench, args.runs, info)
         results["benches"][bench.name] = {"command": command_of(bench),
                                           "runs": kept_runs(results, bench, args.append) + runs}
-        save_results(args.results, results)  # after each bench: an interrupted make bench keeps what ran
+        save_results(results_path, results)  # after each bench: an interrupted make bench keeps what ran
         if not ok:
             failed.append(bench.name)
+    if args.check:
+        reproduced = check(args.results, results_path, args.sections, CHECK_REPORT)
+        if failed:
+            print(f"run_all: failed: {', '.join(failed)}", file=sys.stderr)
+        return 0 if reproduced == 0 and not failed else 1
     rendered = render(results, args.out, args.sections)
     if failed:
         print(f"run_all: failed: {', '.join(failed)}", file=sys.stderr)
