@@ -111,12 +111,14 @@ def quoted_keys(section_dir: Path) -> dict[str, Quoted]:
 
 
 def compare(stored: dict, new: dict, section_dir: Path) -> tuple[list[Row], list[str]]:
-    """(a row per quoted key both sides produced, the quoted keys the new runs did not produce)."""
+    """(a row per quoted key both sides produced, the quoted keys of the benches the new runs ran that
+    they did not produce)."""
     old_figs, new_figs = collect_figures(stored), collect_figures(new)
+    ran = set(new.get("benches", {}))
     rows, missing = [], []
     for key, q in quoted_keys(section_dir).items():
-        if key not in old_figs or not old_figs[key].values:
-            continue  # render_document already fails on these
+        if key not in old_figs or not old_figs[key].values or old_figs[key].bench not in ran:
+            continue  # render_document already fails on the first; the new runs did not run the bench
         if key not in new_figs or not new_figs[key].values:
             missing.append(key)
             continue

@@ -160,3 +160,14 @@ def test_the_stored_runs_reproduce_themselves():
     rows, missing = reproduce.compare(*(run_all.load_results(run_all.RESULTS),) * 2, run_all.SECTIONS)
     assert rows and not missing
     assert all(r.in_range for r in rows)
+
+
+def test_keys_of_benches_the_new_runs_did_not_run_are_left_out(files):
+    sections, stored, _, out = files
+    new = sections.parent / "other.json"
+    other = {"benches": {"startup": {"command": "x", "runs": [run({"startup.help_ms": (50, "ms")})]}}}
+    new.write_text(json.dumps(other), encoding="utf-8")
+    assert reproduce.check(stored, new, sections, out) == 2  # nothing quoted to compare: a clear error
+    rows, missing = reproduce.compare(STORED, {"benches": {**other["benches"], **results(run({}))["benches"]}},
+                                      sections)
+    assert rows == [] and missing == ["index.qps", "index.ratio", "index.p95_ms"]
