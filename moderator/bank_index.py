@@ -26,6 +26,7 @@ from storage.store import StoreError, check_table, damaged, db_path, private_dir
 
 log = logging.getLogger("moderator.bank_index")
 
+CHECKSUM_THREADS = 2  # the machines this runs on have 2 cores or more; the store check is cheap meanwhile
 SPOT_CHECKS = 64  # saved rows compared with the store's hashes on load, evenly spaced, first and last included
 
 
@@ -178,10 +179,10 @@ class IndexCache:
             return None
         try:
             meta, arrays = bank_index_file.load(path, verify=False)
-            # The checksums (every page of the file) on a thread while this one asks the store: zlib
+            # The checksums (every page of the file) on two threads while this one asks the store: zlib
             # and SQLite both release the GIL. Nothing is trusted until both have passed.
             with ThreadPoolExecutor(1) as pool:
-                checksums = pool.submit(bank_index_file.verify, path, arrays)
+                checksums = pool.submit(bank_index_file.verify, path, arrays, CHECKSUM_THREADS)
                 try:
                     if meta.get("layout") != LAYOUT:  # written by another version of the index
                         raise bank_index_file.IndexFileError(f"its tables are {meta.get('layout', 'an older layout')}"
@@ -215,8 +216,7 @@ def _restore(meta: dict, arrays: dict[str, np.ndarray]) -> Indexed:
 def _check_against_store(db: Database, bank: str, signal_type: str, indexed: Indexed) -> None:
     """The store still holds exactly these entries up to the saved max id (entries are only ever
     appended), and spot checks of saved hashes agree with the store's."""
-    count = db.execute("SELECT COUNT(*) FROM bank_entries WHERE bank = ? AND signal_type = ? AND id <= ?",
-                       (bank, signal_type, indexed.max_id)).fetchone()[0]
+    count = banks_repo.entry_count(db, bank, signal_type, up_to_id=indexed.max_id)
     if count != indexed.entry_ids.size:
         raise bank_index_file.IndexFileError(f"the store holds {count} of its {indexed.entry_ids.size} entries")
     spots = np.unique(np.linspace(0, indexed.entry_ids.size - 1, SPOT_CHECKS).astype(np.int64))

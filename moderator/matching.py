@@ -308,8 +308,10 @@ def lookup(hashes: MediaHashes, indexes: list[tuple[Bank, str, Indexed]],
             if entry_id not in best or hit[0] < best[entry_id][0]:
                 best[entry_id] = (*hit, bank, signal_type)
     entries = entries_of(list(best))
+    # An id the store no longer holds (a row deleted by hand under an index built or saved before)
+    # is no evidence: left out, not a KeyError half-way through an import.
     matches = [Match(bank.name, eid, sig, entries[eid][1], dist, query, entries[eid][0], variant, time_s)
-               for eid, (dist, query, variant, time_s, bank, sig) in best.items()]
+               for eid, (dist, query, variant, time_s, bank, sig) in best.items() if eid in entries]
     return sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id))
 
 

@@ -23,8 +23,9 @@ HashTuple = tuple[str, str, "int | None", "int | None", "float | None"]
 BULK_ROWS = 50_000
 BULK_CACHE_KIB = 256 * 1024  # at most; SQLite only allocates the pages it fills, and frees them after
 
-_BANK_COUNTS = (
-    "SELECT b.*, (SELECT COUNT(*) FROM bank_entries e WHERE e.bank = b.name) AS entries FROM banks b"
+_BANK_COUNTS = (  # bank_entry_counts: kept by add_entries, so no count over millions of rows
+    "SELECT b.*, (SELECT COALESCE(SUM(c.entries), 0) FROM bank_entry_counts c WHERE c.bank = b.name) AS entries "
+    "FROM banks b"
 )
 _MATCH_COLUMNS = "m.bank, m.entry_id, m.signal_type, m.label, m.distance, m.query_hash, e.hash, m.variant, m.time_s"
 
@@ -51,27 +52,52 @@ def get_bank(db: Database, name: str) -> Bank | None:
 
 
 def list_banks(db: Database, counts: bool = True) -> list[Bank]:
-    """Every bank by name, with its entry count unless `counts` is False (counting a bank of millions
-    takes tens of milliseconds: too slow to repeat for every item matched)."""
+    """Every bank by name, with its entry count unless `counts` is False (a lookup per bank in
+    bank_entry_counts: cheap, but not needed for every item matched)."""
     sql = _BANK_COUNTS if counts else "SELECT b.* FROM banks b"
     return [_row_to_bank(r) for r in db.execute(f"{sql} ORDER BY b.name")]
 
 
 def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: str) -> int:
-    """Insert entries, skipping any (signal_type, hash) the bank already holds; returns how many were new.
+    """Insert entries, skipping any (signal_type, hash) the bank already holds; returns how many were new,
+    and adds them to bank_entry_counts in the same transaction.
 
-    One executemany of plain tuples. A million random PDQ hashes, read + validate + commit + audit:
-    10-24 s over 9 runs on three 2-core VMs (docs/PERFORMANCE.md, bank import). Inserting them in key
-    order took as long under the same load, so the unique index's random order is not the main cost.
+    One executemany of plain tuples (a million random PDQ hashes, read + validate + commit + audit:
+    docs/PERFORMANCE.md, "Bank import"). Inserting them in key order took as long under the same
+    load, so the unique index's random order is not the main cost.
+    New rows take ids above every id before them (INTEGER PRIMARY KEY, rows never deleted) and the
+    writer's transaction adds no others, so they are counted per signal type over that id range alone.
     """
     at = now_iso()
+    before = db.execute("SELECT COALESCE(MAX(id), 0) FROM bank_entries").fetchone()[0]
     with _big_cache(db, len(rows)):
         cursor = db.conn.executemany(
             "INSERT OR IGNORE INTO bank_entries (bank, signal_type, hash, label, source, category, added_at, "
             "added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ((bank, s, h, label, source, category, at, added_by) for s, h, label, source, category in rows),
         )
-    return max(cursor.rowcount, 0)
+    added = max(cursor.rowcount, 0)
+    if added:
+        db.execute(
+            "INSERT INTO bank_entry_counts (bank, signal_type, entries) "
+            "SELECT ?, signal_type, COUNT(*) FROM bank_entries WHERE id > ? GROUP BY signal_type "
+            "ON CONFLICT (bank, signal_type) DO UPDATE SET entries = entries + excluded.entries",
+            (bank, before),
+        )
+    return added
+
+
+def entry_count(db: Database, bank: str, signal_type: str, up_to_id: int | None = None) -> int:
+    """Entries of one bank and signal type (with id <= up_to_id when given): the kept count, less the
+    entries above up_to_id, counted over the index (few: those added since a saved index was made)."""
+    row = db.execute("SELECT entries FROM bank_entry_counts WHERE bank = ? AND signal_type = ?",
+                     (bank, signal_type)).fetchone()
+    total = row[0] if row else 0
+    if up_to_id is None:
+        return total
+    above = db.execute("SELECT COUNT(*) FROM bank_entries WHERE bank = ? AND signal_type = ? AND id > ?",
+                       (bank, signal_type, up_to_id)).fetchone()[0]
+    return total - above
 
 
 @contextmanager

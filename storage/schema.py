@@ -311,3 +311,22 @@ def _report_context(db: Database) -> None:
         ALTER TABLE decisions ADD COLUMN escalation_reason TEXT;
         """
     )
+
+
+@migrations(name="0011_bank_entry_counts")
+def _bank_entry_counts(db: Database) -> None:
+    """How many entries each (bank, signal type) holds, kept by storage.banks.add_entries in the same
+    transaction as the rows (the one path that writes bank_entries; entries are never deleted): a new
+    process checks a saved bank index against it instead of counting millions of rows (COUNT(*) over
+    10M entries: 0.5-0.8 s on a 2-core VM). A trigger would keep it too, and made a 1M-row import 1.7x
+    slower. Filled here from the rows a store already holds."""
+    _script(db,
+        """
+        CREATE TABLE bank_entry_counts (
+            bank TEXT NOT NULL REFERENCES banks(name), signal_type TEXT NOT NULL,
+            entries INTEGER NOT NULL CHECK (entries >= 0), PRIMARY KEY (bank, signal_type)
+        ) WITHOUT ROWID;
+        INSERT INTO bank_entry_counts (bank, signal_type, entries)
+            SELECT bank, signal_type, COUNT(*) FROM bank_entries GROUP BY bank, signal_type;
+        """
+    )

@@ -148,6 +148,31 @@ def test_checksums_catch_any_damage_in_the_arrays(banked):
         bank_index_file.load(path)
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_checksums_on_several_threads_catch_damage_in_every_array(banked, workers):
+    store, _, _ = banked
+    path = index_file(store)
+    meta, arrays = bank_index_file.load(path, verify=False)
+    bank_index_file.verify(path, arrays, workers)  # intact: passes on any number of threads
+    shares = bank_index_file._shares(arrays, workers)
+    assert sorted(n for share in shares for n in share) == sorted(arrays) and len(shares) <= workers
+    for name in [n for n, a in arrays.items() if a.nbytes]:
+        damaged = dict(arrays, **{name: arrays[name].copy()})
+        damaged[name].reshape(-1).view(np.uint8)[-1] ^= 0x01
+        with pytest.raises(bank_index_file.IndexFileError, match=f"array {name} fails"):
+            bank_index_file.verify(path, damaged, workers)
+
+
+def test_a_file_whose_entry_count_the_store_disagrees_with_is_rebuilt(banked, caplog):
+    """The store's kept count (bank_entry_counts) is what a saved index is checked against."""
+    store, queries, _ = banked
+    store.write(lambda db: db.execute("UPDATE bank_entry_counts SET entries = entries - 1 WHERE bank = 'b'"))
+    with caplog.at_level(logging.WARNING, logger="moderator.bank_index"):
+        source, found = matches(cache_of(store), store, queries)
+    assert source == "store" and found == brute_force(store, queries)
+    assert "the store holds" in caplog.text
+
+
 def test_entries_added_after_the_save_are_found(banked):
     store, queries, _ = banked
     rng = np.random.default_rng(9)
@@ -223,3 +248,22 @@ def test_a_file_of_another_table_layout_is_rebuilt_not_read(banked, caplog):
     assert source == "store" and found == brute_force(store, queries)
     assert len(caplog.records) == 1 and "an older layout, not mih-log2-v1" in caplog.text
     assert bank_index_file.load(path)[0]["layout"] == "mih-log2-v1"  # written again, in today's layout
+
+
+def test_an_entry_deleted_by_hand_is_left_out_of_the_matches_not_an_error(banked):
+    """Entries are only ever appended, so the kept count cannot see a row deleted by hand under a saved
+    index: the lookup leaves the id the store no longer holds out (no KeyError half-way through)."""
+    from moderator.domain import MediaKind
+    from moderator.matching import lookup
+    from moderator.media_hashes import MediaHashes
+    from moderator.signals import HashResult
+
+    store, queries, _ = banked
+    truth = brute_force(store, queries[:1])[0]
+    gone = min(truth)[0]
+    store.write(lambda db: db.execute("DELETE FROM bank_entries WHERE id = ?", (gone,)))
+    indexes = cache_of(store).current(store.db)
+    assert indexes[0][2].source == "file"
+    hashes = MediaHashes(MediaKind.IMAGE, (HashResult("pdq", queries[0], 100, True),))
+    found = lookup(hashes, indexes, lambda ids: banks_repo.entries_by_id(store.db, ids))
+    assert {(m.entry_id, m.distance) for m in found} == truth - {min(truth)}
