@@ -90,6 +90,41 @@ def substring_keys(rows: np.ndarray, start: int, width: int) -> np.ndarray:
     return keys.astype(np.int64)
 
 
+@dataclass(frozen=True)
+class _KeyPlan:
+    """Where each substring of a (words)-word row lies, for all_substring_keys: the word it starts in,
+    the shift, the next word (itself when the substring does not run on into it) and its mask."""
+
+    words: np.ndarray  # (m,) int64
+    shifts: np.ndarray  # (m,) uint64
+    next_words: np.ndarray  # (m,) int64
+    next_shifts: np.ndarray  # (m,) uint64: 64 - shift where it runs on, else 0 (and masked out)
+    runs_on: np.ndarray  # (m,) uint64: all ones where it runs on into the next word, else 0
+    masks: np.ndarray  # (m,) uint64
+
+
+@lru_cache(maxsize=64)
+def _key_plan(widths: tuple[int, ...]) -> _KeyPlan:
+    starts = np.asarray(_bit_starts(widths), dtype=np.int64)
+    widths_a = np.asarray(widths, dtype=np.int64)
+    words, shifts = np.divmod(starts, 64)
+    runs_on = shifts + widths_a > 64
+    return _KeyPlan(words, shifts.astype(np.uint64), np.where(runs_on, words + 1, words),
+                    np.where(runs_on, 64 - shifts, 0).astype(np.uint64),
+                    np.where(runs_on, np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(0)).astype(np.uint64),
+                    ((np.uint64(1) << widths_a.astype(np.uint64)) - np.uint64(1)).astype(np.uint64))
+
+
+def all_substring_keys(rows: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
+    """(n, m) int64: substring_keys of every substring at once, in a fixed handful of numpy calls
+    whatever m is (one query's 14 keys one by one cost more than its gathers)."""
+    plan = _key_plan(widths)
+    keys = rows[:, plan.words] >> plan.shifts
+    keys |= (rows[:, plan.next_words] << plan.next_shifts) & plan.runs_on
+    keys &= plan.masks
+    return keys.view(np.int64)
+
+
 def _bucket_order(keys: np.ndarray, width: int) -> np.ndarray:
     """Row numbers sorted by key, each bucket's in ascending order (uint32): numpy's radix sort works on
     16-bit keys, so wider ones take two stable passes (low half, then high): 10M keys 1.0 s, not 1.5."""
@@ -197,10 +232,7 @@ class _Segment:
         plan = self._plan(threshold)
         if plan is None:  # a radius so wide that probing alone outweighs a scan
             return np.zeros(nq, np.int64), np.empty(0, np.uint32), np.ones(nq, dtype=bool)
-        keys = np.empty((nq, len(self.widths)), dtype=np.int64)
-        for j, (start, width) in enumerate(zip(_bit_starts(self.widths), self.widths, strict=True)):
-            keys[:, j] = substring_keys(queries, start, width)
-        slots = keys[:, plan.subs]
+        slots = all_substring_keys(queries, self.widths)[:, plan.subs]
         slots ^= plan.masks
         slots += plan.tables
         starts = np.take(self.offsets, slots)
@@ -288,7 +320,7 @@ class HashIndex:
         if threshold < 0:
             raise ValueError(f"threshold must be >= 0, got {threshold}")
         count = _block_count(queries.shape[0], self._block_size(threshold))
-        blocks = np.array_split(queries, count) if count else []
+        blocks = [queries] if count == 1 else np.array_split(queries, count) if count else []
         if len(blocks) > 1 and _WORKERS > 1:
             with ThreadPoolExecutor(min(_WORKERS, len(blocks))) as pool:
                 found = list(pool.map(lambda block: self._search(block, threshold), blocks))

@@ -13,6 +13,7 @@ from moderator.hash_index import (
     MIN_SUB_BITS,
     HashIndex,
     _masks_within,
+    all_substring_keys,
     pack_hex,
     substring_keys,
     substring_radii,
@@ -228,6 +229,20 @@ def test_substrings_are_about_log2_of_the_segment_wide():
             widths = substring_widths(bits, size)
             assert sum(widths) == bits and MIN_SUB_BITS <= min(widths) <= max(widths) <= MAX_SUB_BITS
             assert max(widths) - min(widths) <= 1 and 2 ** max(widths) <= max(size, 2**MIN_SUB_BITS)
+
+
+def test_all_substring_keys_at_once_equal_each_one_alone():
+    rng = np.random.default_rng(13)
+    for bits in (64, 128, 256):
+        rows = pack_hex(random_hex(rng, 40, bits), bits)
+        for size in (FLAT_MAX, 300_000, 1_000_000, 10_000_000, 10**12):
+            for fixed in (None, 16, 19, 24):
+                widths = substring_widths(bits, size, fixed)
+                starts = np.cumsum((0, *widths[:-1]))
+                want = np.stack([substring_keys(rows, int(a), w) for a, w in zip(starts, widths, strict=True)], axis=1)
+                got = all_substring_keys(rows, widths)
+                assert got.dtype == np.int64 and np.array_equal(got, want), (bits, widths)
+                assert np.array_equal(all_substring_keys(rows[:1], widths), want[:1])  # one query alone
 
 
 def test_substring_keys_cross_word_boundaries():
