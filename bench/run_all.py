@@ -268,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     benches = [] if args.render else pick(args.only)
     results_path = CHECK_RESULTS if args.check else args.results
     results = load_results(results_path)
-    info = {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    # dirty: code that differs from the commit; the stored runs and the document are this script's output
+    outputs = [f":(exclude){p.relative_to(ROOT)}" for p in (RESULTS, DOC) if p.is_relative_to(ROOT)]
+    info = {"commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", *outputs)),
             "machine": machine()}
     failed = []
     for bench in benches:
