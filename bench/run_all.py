@@ -122,6 +122,24 @@ def open_lines(path: str) -> list[str]:
         return []
 
 
+def pressure() -> dict[str, float]:
+    """Seconds tasks have stalled since boot (Linux PSI, /proc/pressure): "cpu_some", "io_some",
+    "io_full", "memory_some"...; {} where the kernel has none. A run's difference says how long it
+    waited for a core, the disk or memory: a VM whose disk is throttled shows it here, not in the load."""
+    stalls = {}
+    for resource in ("cpu", "io", "memory"):
+        for line in open_lines(f"/proc/pressure/{resource}"):
+            kind, *fields = line.split()
+            total = next((f.split("=", 1)[1] for f in fields if f.startswith("total=")), None)
+            if total is not None:
+                stalls[f"{resource}_{kind}"] = int(total) / 1e6  # microseconds
+    return stalls
+
+
+def stalled(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - v, 2) for k, v in before.items() if k in after}
+
+
 def read_figures(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -155,7 +173,7 @@ def run_once(bench: Bench, index: int, info: dict, log_dir: Path | None = None) 
         figures_path = Path(f.name)
     env = {**os.environ, ENV: str(figures_path)}
     argv = [*bench.wrapper, sys.executable, *bench.argv]
-    started, load_before, t0 = datetime.now(UTC), list(os.getloadavg()), time.monotonic()
+    started, load_before, stalls, t0 = datetime.now(UTC), list(os.getloadavg()), pressure(), time.monotonic()
     code, tail = run_process(argv, env, log, bench.timeout_s)
     duration = time.monotonic() - t0
     run = {
@@ -163,6 +181,7 @@ def run_once(bench: Bench, index: int, info: dict, log_dir: Path | None = None) 
         "exit_code": code, "timed_out": code is None,
         "load_before": [round(v, 2) for v in load_before],
         "load_after": [round(v, 2) for v in os.getloadavg()],
+        "stalled_s": stalled(stalls, pressure()),  # PSI: seconds some (or all) tasks waited, during the run
         "commit": info["commit"], "dirty": info["dirty"], "machine": info["machine"],
         "log": str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else str(log), "figures": read_figures(figures_path),
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import run_all
+from bench import render, run_all
 from bench.render import RenderError, collect_figures, format_number, render_document
 
 
@@ -76,7 +76,7 @@ def test_document_layout_summary_rows_in_section_order(tmp_path):
     assert "<!-- summary -->" not in doc and "| one query" not in doc[doc.index("## Index"):]
     header = doc[:doc.index("## Summary")]
     assert "| index | `.venv/bin/python bench/bench_index.py` | 3 of 3 ok |" in header
-    assert "| 0.6–3.0 | abcdef1234 |" in header  # load average range over before and after
+    assert "| 0.6–3.0 | not recorded | abcdef1234 |" in header  # load average range over before and after
     assert "2 cores, test cpu" in header
 
 
@@ -211,6 +211,19 @@ def test_append_keeps_stored_runs_of_the_same_command_only(capsys):
     assert run_all.kept_runs(results, bench, append=True) == []
     assert "not this command: replaced" in capsys.readouterr().out
     assert run_all.kept_runs({"benches": {}}, bench, append=True) == []
+
+
+def test_stalls_are_recorded_per_run_and_shown_as_ranges(tmp_path, demo_bench):
+    info = {"commit": "c0ffee", "dirty": False, "machine": {}}
+    record = run_all.run_once(run_all.Bench("demo", (str(demo_bench),)), 1, info, tmp_path / "logs")
+    if Path("/proc/pressure/io").exists():  # Linux with PSI: every kind the kernel reports, never negative
+        assert {"cpu_some", "io_some", "io_full"} <= set(record["stalled_s"])
+        assert all(v >= 0 for v in record["stalled_s"].values())
+    runs = [dict(run([]), stalled_s={"cpu_some": 1.25, "io_some": 0.0}),
+            dict(run([]), stalled_s={"cpu_some": 9.8, "io_some": 586.4}), run([])]
+    assert render.stall_range(runs) == "cpu 1.2–9.8 s, io 0.0–586.4 s (2 of 3 runs)"
+    assert render.stall_range(runs[:1]) == "cpu 1.2 s, io 0.0 s"
+    assert render.stall_range(runs[2:]) == "not recorded"
 
 
 def test_runs_from_two_machines_say_so_and_ranges_span_both(tmp_path):
