@@ -239,10 +239,12 @@ def machine_line(results: dict) -> str:
     line = f"Machine: {m.get('cores', '?')} cores, {m.get('cpu', '?')}, {m.get('memory', '?')}; {versions}."
     if any(other != m for other in machines):
         line += " Not every bench ran with these versions or on this machine: see docs/performance-runs.json."
-    boots = {other.get("boot_id", "not recorded") for other in machines}
-    if len(boots) > 1:
-        line += (f" The runs come from {len(boots)} machine boots (`boot_id` in each run; runs that "
-                 "recorded none count as one), so a range also spans the difference between machines.")
+    cpus = {other.get("boot_id", "not recorded"): other.get("cpu", "?") for other in machines}
+    if len(cpus) > 1:
+        kinds = {cpu: sum(1 for c in cpus.values() if c == cpu) for cpu in sorted(set(cpus.values()))}
+        line += (f" The runs come from {len(cpus)} machine boots ({', '.join(f'{c}: {n}' for c, n in kinds.items())}; "
+                 "`boot_id` in each run, runs that recorded none count as one), so a range also spans the "
+                 "difference between machines.")
     return line
 
 

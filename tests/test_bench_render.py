@@ -231,6 +231,6 @@ def test_runs_from_two_machines_say_so_and_ranges_span_both(tmp_path):
     second["machine"] = dict(second["machine"], boot_id="b-2")
     sections = write_sections(tmp_path, **{"40_index": "qps {{index.qps}} {{index.qps|>=1000}}\n"})
     text = render_document(results_of(index=[first, second]), sections)
-    assert "2 machine boots" in text and "qps 850–2,000 q/s met in 1 of 2" in text
+    assert "2 machine boots (test cpu: 2;" in text and "qps 850–2,000 q/s met in 1 of 2" in text
     assert "machine boots" not in render_document(results_of(index=[first, first]), sections)
     assert run_all.machine()["boot_id"] not in ("", "?")
