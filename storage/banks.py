@@ -77,7 +77,12 @@ def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: s
             ((bank, s, h, label, source, category, at, added_by) for s, h, label, source, category in rows),
         )
     added = max(cursor.rowcount, 0)
-    if added:
+    types = {row[0] for row in rows}
+    if added and len(types) == 1:  # the usual file: one signal type, so the row count is its count
+        db.execute("INSERT INTO bank_entry_counts (bank, signal_type, entries) VALUES (?, ?, ?) "
+                   "ON CONFLICT (bank, signal_type) DO UPDATE SET entries = entries + excluded.entries",
+                   (bank, types.pop(), added))
+    elif added:
         db.execute(
             "INSERT INTO bank_entry_counts (bank, signal_type, entries) "
             "SELECT ?, signal_type, COUNT(*) FROM bank_entries WHERE id > ? GROUP BY signal_type "
