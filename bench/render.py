@@ -122,8 +122,18 @@ def format_range(fig: Figure) -> str:
     return text
 
 
+def parse_threshold(spec: str) -> tuple[str, float] | None:
+    """(">=" or "<=", limit) of a `>=X` / `<=X` filter (1,000 and 1_000 allowed), or None."""
+    match = THRESHOLD.fullmatch(spec)
+    return (match.group(1), float(match.group(2).replace(",", "").replace("_", ""))) if match else None
+
+
+def meets(op: str, limit: float, value: float) -> bool:
+    return value >= limit if op == ">=" else value <= limit
+
+
 def format_threshold(fig: Figure, op: str, limit: float) -> str:
-    met = sum(1 for v in fig.values if (v >= limit if op == ">=" else v <= limit))
+    met = sum(1 for v in fig.values if meets(op, limit, v))
     total = len(fig.values)
     if met == total:
         return f"met ({met} of {total})"
@@ -139,10 +149,9 @@ def render_placeholder(fig: Figure, spec: str | None) -> str:
     if spec in ("median", "min", "max"):
         pick = {"median": statistics.median, "min": min, "max": max}[spec]
         return with_unit(format_number(pick(fig.values)), fig.unit)
-    match = THRESHOLD.fullmatch(spec)
-    if match:
-        limit = float(match.group(2).replace(",", "").replace("_", ""))
-        return format_threshold(fig, match.group(1), limit)
+    threshold = parse_threshold(spec)
+    if threshold:
+        return format_threshold(fig, *threshold)
     raise ValueError(f"unknown filter |{spec} (median, min, max, >=X, <=X)")
 
 

@@ -27,11 +27,12 @@ sys.path.insert(0, str(ROOT))  # runnable as a plain script
 from bench.render import (  # noqa: E402
     PLACEHOLDER,
     SUMMARY_BLOCK,
-    THRESHOLD,
     Figure,
     RenderError,
     collect_figures,
     format_number,
+    meets,
+    parse_threshold,
     with_unit,
 )
 
@@ -48,7 +49,7 @@ class Target:
     limit: float
 
     def met(self, value: float) -> bool:
-        return value >= self.limit if self.op == ">=" else value <= self.limit
+        return meets(self.op, self.limit, value)
 
     def __str__(self) -> str:
         return f"{'≥' if self.op == '>=' else '≤'} {format_number(self.limit)}"
@@ -102,9 +103,9 @@ def quoted_keys(section_dir: Path) -> dict[str, Quoted]:
             key, spec = match.group(1), match.group(2) or ""
             q = keys.setdefault(key, Quoted(key, path.stem))
             q.in_summary = q.in_summary or match.group(0) in summary
-            target = THRESHOLD.fullmatch(spec)
-            if target:
-                t = Target(target.group(1), float(target.group(2).replace(",", "").replace("_", "")))
+            threshold = parse_threshold(spec)
+            if threshold:
+                t = Target(*threshold)
                 if t not in q.targets:
                     q.targets = (*q.targets, t)
     return keys

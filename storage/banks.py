@@ -27,6 +27,7 @@ _BANK_COUNTS = (  # bank_entry_counts: kept by add_entries, so no count over mil
     "SELECT b.*, (SELECT COALESCE(SUM(c.entries), 0) FROM bank_entry_counts c WHERE c.bank = b.name) AS entries "
     "FROM banks b"
 )
+_ADD_COUNT = "ON CONFLICT (bank, signal_type) DO UPDATE SET entries = entries + excluded.entries"
 _MATCH_COLUMNS = "m.bank, m.entry_id, m.signal_type, m.label, m.distance, m.query_hash, e.hash, m.variant, m.time_s"
 
 
@@ -69,7 +70,9 @@ def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: s
     writer's transaction adds no others, so they are counted per signal type over that id range alone.
     """
     at = now_iso()
-    before = db.execute("SELECT COALESCE(MAX(id), 0) FROM bank_entries").fetchone()[0]
+    types = {row[0] for row in rows}
+    # A mixed batch counts its new rows by type afterwards, over the ids above every id before it.
+    before = db.execute("SELECT COALESCE(MAX(id), 0) FROM bank_entries").fetchone()[0] if len(types) > 1 else 0
     with _big_cache(db, len(rows)):
         cursor = db.conn.executemany(
             "INSERT OR IGNORE INTO bank_entries (bank, signal_type, hash, label, source, category, added_at, "
@@ -77,18 +80,12 @@ def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: s
             ((bank, s, h, label, source, category, at, added_by) for s, h, label, source, category in rows),
         )
     added = max(cursor.rowcount, 0)
-    types = {row[0] for row in rows}
     if added and len(types) == 1:  # the usual file: one signal type, so the row count is its count
-        db.execute("INSERT INTO bank_entry_counts (bank, signal_type, entries) VALUES (?, ?, ?) "
-                   "ON CONFLICT (bank, signal_type) DO UPDATE SET entries = entries + excluded.entries",
+        db.execute(f"INSERT INTO bank_entry_counts (bank, signal_type, entries) VALUES (?, ?, ?) {_ADD_COUNT}",
                    (bank, types.pop(), added))
     elif added:
-        db.execute(
-            "INSERT INTO bank_entry_counts (bank, signal_type, entries) "
-            "SELECT ?, signal_type, COUNT(*) FROM bank_entries WHERE id > ? GROUP BY signal_type "
-            "ON CONFLICT (bank, signal_type) DO UPDATE SET entries = entries + excluded.entries",
-            (bank, before),
-        )
+        db.execute("INSERT INTO bank_entry_counts (bank, signal_type, entries) SELECT ?, signal_type, COUNT(*) "
+                   f"FROM bank_entries WHERE id > ? GROUP BY signal_type {_ADD_COUNT}", (bank, before))
     return added
 
 
