@@ -254,6 +254,10 @@ def machine_line(results: dict) -> str:
         line += (f" The runs come from {len(cpus)} machine boots ({', '.join(f'{c}: {n}' for c, n in kinds.items())}; "
                  "`boot_id` in each run, runs that recorded none count as one), so a range also spans the "
                  "difference between machines.")
+    damon = {other.get("boot_id", "not recorded") for other in machines if "pageout" in other.get("damon", [])}
+    if damon:
+        line += (f" {len(damon)} of the boots ran a DAMON `pageout` scheme, (file pages left alone are "
+                 "dropped from the page cache and read again from disk: see the index section).")
     return line
 
 

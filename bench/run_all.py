@@ -106,6 +106,7 @@ def machine() -> dict:
     return {
         "cores": os.cpu_count(), "cpu": cpu, "memory": f"{mem_kb / 2**20:.0f} GB" if mem_kb else "?",
         "boot_id": boot,  # one VM boot: runs with different ids ran on different machines (or boots)
+        "damon": damon_actions(),
         "versions": {
             "Python": platform.python_version(), "PySide6": version("PySide6_Essentials", "PySide6"),
             "OpenCV": version("opencv-python-headless", "opencv-python", "opencv-contrib-python"),
@@ -113,6 +114,16 @@ def machine() -> dict:
             "faiss": version("faiss-cpu"),
         },
     }
+
+
+def damon_actions(root: Path = Path("/sys/kernel/mm/damon/admin/kdamonds")) -> list[str]:
+    """The actions of the kernel's running DAMON schemes, e.g. ["pageout"]: with one, memory a process
+    leaves alone for a second or so comes back slowly (docs/PERFORMANCE.md, the index section)."""
+    actions = []
+    for kdamond in sorted(root.glob("[0-9]*")):
+        if open_lines(str(kdamond / "state"))[:1] == ["on"]:
+            actions += [line for f in sorted(kdamond.glob("contexts/*/schemes/*/action")) for line in open_lines(str(f))]
+    return sorted(set(actions))
 
 
 def open_lines(path: str) -> list[str]:

@@ -234,3 +234,21 @@ def test_runs_from_two_machines_say_so_and_ranges_span_both(tmp_path):
     assert "2 machine boots (test cpu: 2;" in text and "qps 850–2,000 q/s met in 1 of 2" in text
     assert "machine boots" not in render_document(results_of(index=[first, first]), sections)
     assert run_all.machine()["boot_id"] not in ("", "?")
+
+
+def test_a_damon_pageout_scheme_is_read_from_sysfs_and_named_in_the_header(tmp_path):
+    root = tmp_path / "kdamonds"
+    for kd, state, actions in (("0", "on", ["pageout", "stat"]), ("1", "off", ["migrate_cold"])):
+        (root / kd).mkdir(parents=True)
+        (root / kd / "state").write_text(state + "\n")
+        for i, action in enumerate(actions):
+            scheme = root / kd / "contexts" / "0" / "schemes" / str(i)
+            scheme.mkdir(parents=True)
+            (scheme / "action").write_text(action + "\n")
+    assert run_all.damon_actions(root) == ["pageout", "stat"]  # kdamond 1 is off: its scheme does nothing
+    assert run_all.damon_actions(tmp_path / "none") == []
+    first, second = run([("index.qps", 2000.0, "q/s")]), run([("index.qps", 850.0, "q/s")])
+    second["machine"] = dict(second["machine"], boot_id="b-2", damon=["pageout"])
+    sections = write_sections(tmp_path, **{"40_index": "qps {{index.qps}}\n"})
+    assert "1 of the boots ran a DAMON `pageout` scheme" in render_document(results_of(index=[first, second]), sections)
+    assert "DAMON" not in render_document(results_of(index=[first, first]), sections)
