@@ -139,6 +139,22 @@ def print_latency(name: str, single: list[float], batch: float, key: str) -> Non
     figure(f"{key}.batch_qps", 1000 / batch, "q/s")
 
 
+def random_reads(key: str) -> None:
+    """The machine's own random-read speed just before ours is timed (best of 3 x 200,000 int64 of 1 GB,
+    bench/idle_probe.py's busy read): on a VM it varies from run to run, and ours, which reads its tables
+    at random, with it; faiss streams the bank and does not."""
+    array = np.ones(1 << 27, dtype=np.int64)
+    rng = np.random.default_rng(3)
+    best = float("inf")
+    for _ in range(3):
+        where = rng.integers(0, array.size, 200_000)
+        start = time.perf_counter()
+        array[where].sum()
+        best = min(best, (time.perf_counter() - start) * 1000)
+    print(f"the machine: 200,000 random reads of 1 GB in {best:.1f} ms (best of 3)")
+    figure(f"{key}.machine_random_read_ms", best, "ms")
+
+
 def after_idle(index: HashIndex, q64: np.ndarray, key: str) -> None:
     """Fresh queries after IDLE_S seconds of nothing: on some VMs memory left alone for a while comes back
     slowly, with no page fault the guest sees (the host's doing); what a desk's first match after a lull meets."""
@@ -168,6 +184,7 @@ def bench_search(n: int, n_queries: int) -> None:
           f"HashIndex build {time.perf_counter() - start:.2f} s")
     figure(f"{key}.build_s", time.perf_counter() - start, "s")
     print(f"true matches per query: median {statistics.median(map(len, truth)):g}, max {max(map(len, truth))}")
+    random_reads(key)
     ours_single, ours_batch, ours = time_ours(index, q64, warm.view(np.uint64))
     # The baseline of the same run: the layout before 2026-12-03, every substring 16 bits wide.
     start = time.perf_counter()
