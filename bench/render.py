@@ -256,7 +256,7 @@ def machine_line(results: dict) -> str:
                  "difference between machines.")
     damon = {other.get("boot_id", "not recorded") for other in machines if "pageout" in other.get("damon", [])}
     if damon:
-        line += (f" {len(damon)} of the boots ran a DAMON `pageout` scheme, (file pages left alone are "
+        line += (f" {len(damon)} of the boots ran a DAMON `pageout` scheme (file pages left alone are "
                  "dropped from the page cache and read again from disk: see the index section).")
     return line
 
