@@ -157,7 +157,8 @@ def random_reads(key: str) -> None:
 
 def after_idle(index: HashIndex, q64: np.ndarray, key: str) -> None:
     """Fresh queries after IDLE_S seconds of nothing: on some VMs memory left alone for a while comes back
-    slowly, with no page fault the guest sees (the host's doing); what a desk's first match after a lull meets."""
+    slowly, with no page fault the guest sees (most likely the host's doing); what a desk's first match after
+    a lull meets."""
     time.sleep(IDLE_S)
     single = one_at_a_time(lambda q: index.query_packed(q, THRESHOLD), q64)
     p95 = statistics.quantiles(single, n=20)[-1]
