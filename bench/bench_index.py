@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from bench.figures import figure  # noqa: E402
+from bench.idle_probe import READS, read_ms  # noqa: E402
 from moderator.bank_formats import read_bank_file  # noqa: E402
 from moderator.hash_index import HashIndex  # noqa: E402
 
@@ -143,15 +144,9 @@ def random_reads(key: str) -> None:
     """The machine's own random-read speed just before ours is timed (best of 3 x 200,000 int64 of 1 GB,
     bench/idle_probe.py's busy read): on a VM it varies from run to run, and ours, which reads its tables
     at random, with it; faiss streams the bank and does not."""
-    array = np.ones(1 << 27, dtype=np.int64)
-    rng = np.random.default_rng(3)
-    best = float("inf")
-    for _ in range(3):
-        where = rng.integers(0, array.size, 200_000)
-        start = time.perf_counter()
-        array[where].sum()
-        best = min(best, (time.perf_counter() - start) * 1000)
-    print(f"the machine: 200,000 random reads of 1 GB in {best:.1f} ms (best of 3)")
+    array, rng = np.ones(1 << 27, dtype=np.int64), np.random.default_rng(3)
+    best = min(read_ms(array, rng) for _ in range(3))
+    print(f"the machine: {READS:,} random reads of 1 GB in {best:.1f} ms (best of 3)")
     figure(f"{key}.machine_random_read_ms", best, "ms")
 
 
