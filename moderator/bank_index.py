@@ -13,9 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlite_utils import Database
+
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.domain import Bank
 from moderator.hash_index import FLAT_MAX, LAYOUT, HashIndex, pack_hex
@@ -93,7 +96,7 @@ class IndexCache:
         self._folder, self._read_only, self._persist_min = folder, read_only, max(1, persist_min)
         self._table_checked = False  # bank_entries is not checked at the store's open: before its first bulk read
 
-    def current(self, db: Database) -> list[tuple[Bank, str, Indexed]]:
+    def current(self, db: Db) -> list[tuple[Bank, str, Indexed]]:
         """(bank, signal type, index) for every bank and signal type that has entries, brought up to date.
         Query them only inside `reading`: another thread may add to them afterwards. A damaged page
         read on the way is a StoreError (one line), not a failed query."""
@@ -104,7 +107,7 @@ class IndexCache:
                 raise damaged(db_path(db), f"bank_entries: {exc}") from None
             raise
 
-    def _current(self, db: Database) -> list[tuple[Bank, str, Indexed]]:
+    def _current(self, db: Db) -> list[tuple[Bank, str, Indexed]]:
         with self._lock.writing():
             out = []
             for bank in banks_repo.list_banks(db, counts=False):
@@ -115,13 +118,13 @@ class IndexCache:
             return out
 
     @contextmanager
-    def reading(self, db: Database) -> Iterator[list[tuple[Bank, str, Indexed]]]:
+    def reading(self, db: Db) -> Iterator[list[tuple[Bank, str, Indexed]]]:
         """The up-to-date indexes, held unchanged until the block ends (query them here)."""
         indexes = self.current(db)
         with self._lock.reading():
             yield indexes
 
-    def _refresh(self, db: Database, bank: Bank, signal_type: str) -> Indexed | None:
+    def _refresh(self, db: Db, bank: Bank, signal_type: str) -> Indexed | None:
         top = banks_repo.max_entry_id(db, bank.name, signal_type)
         cached = self._indexes.get((bank.name, signal_type))
         if cached is None or cached.max_id > top:  # a bank emptied and refilled: start again
@@ -172,7 +175,7 @@ class IndexCache:
                         signal_type, exc)
         indexed.saved = int(indexed.entry_ids.size)  # tried: do not retry (and log) on every item
 
-    def _load(self, db: Database, bank: Bank, signal_type: str, top: int) -> Indexed | None:
+    def _load(self, db: Db, bank: Bank, signal_type: str, top: int) -> Indexed | None:
         """The saved index when it is intact and a prefix of the bank as the store holds it now."""
         path = self.path(bank.name, signal_type)
         if path is None or not path.exists():
@@ -213,7 +216,7 @@ def _restore(meta: dict, arrays: dict[str, np.ndarray]) -> Indexed:
     return Indexed(HashIndex.restore(rows, segments), entry_ids, max_id)
 
 
-def _check_against_store(db: Database, bank: str, signal_type: str, indexed: Indexed) -> None:
+def _check_against_store(db: Db, bank: str, signal_type: str, indexed: Indexed) -> None:
     """The store still holds exactly these entries up to the saved max id (entries are only ever
     appended), and spot checks of saved hashes agree with the store's."""
     count = banks_repo.entry_count(db, bank, signal_type, up_to_id=indexed.max_id)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from blurring.errors import MediaError
 from moderator.bank_formats import FORMATS, BankRow, read_bank_file, write_bank_file
@@ -77,7 +79,7 @@ class BankService:
                     action: str | None = None, description: str | None = None) -> Bank:
         spec = new_bank(name, kind, signal_type, threshold, action, description)
 
-        def write(db: Database) -> Bank:
+        def write(db: Db) -> Bank:
             if banks_repo.get_bank(db, name) is not None:
                 raise BankError(f"bank {name!r} already exists")
             banks_repo.create_bank(db, spec)
@@ -101,7 +103,7 @@ class BankService:
         _check_categories(rows, spec.kind, name)
         tuples = [(r.signal_type, r.hash, r.label, r.source, r.category) for r in rows]
 
-        def write(db: Database) -> ImportResult:
+        def write(db: Db) -> ImportResult:
             bank = banks_repo.get_bank(db, name)
             if bank is None:
                 banks_repo.create_bank(db, spec)
@@ -143,7 +145,7 @@ class BankService:
         source = source or f"item:{item_id}"
         rows = [(bank.signal_type, v, label, source, "") for v in values]
 
-        def write(db: Database) -> AddResult:
+        def write(db: Db) -> AddResult:
             if banks_repo.get_bank(db, bank_name) is None:
                 raise BankError(f"no bank {bank_name!r}")
             before = audit.last_id(db, "bank_entries")

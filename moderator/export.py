@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.csv_cells import SafeWriter
 from storage import decisions as decisions_repo
@@ -21,7 +22,7 @@ COLUMNS = (
 FORMATS = ("jsonl", "csv")
 
 
-def export_rows(db: Database, *, include_history: bool = False) -> list[dict[str, Any]]:
+def export_rows(db: Db, *, include_history: bool = False) -> list[dict[str, Any]]:
     rows = decisions_repo.all_rows(db) if include_history else decisions_repo.current_rows(db)
     media = {
         r["id"]: r for r in db.execute(

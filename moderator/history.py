@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator import decision_log
 from moderator.clock import parse_iso
@@ -33,7 +35,7 @@ class HistoryEntry:
     state: str  # "stands", "undone", "replaced"
 
 
-def title_of(db: Database, item_id: str) -> str:
+def title_of(db: Db, item_id: str) -> str:
     row = db.execute("SELECT external_id, source_name FROM items WHERE id = ?", (item_id,)).fetchone()
     return (row[0] or row[1]) if row and (row[0] or row[1]) else item_id[:8]
 
@@ -44,7 +46,7 @@ def local_time(decided_at: str, now: datetime | None = None) -> str:
     return at.strftime("%H:%M:%S") if at.date() == today else at.strftime("%Y-%m-%d %H:%M")
 
 
-def my_history(db: Database, actor: str, policy: Policy, limit: int = LIMIT) -> list[HistoryEntry]:
+def my_history(db: Db, actor: str, policy: Policy, limit: int = LIMIT) -> list[HistoryEntry]:
     """The actor's last `limit` moderation decisions (no undo rows, no QA judgements), newest first."""
     mine = [decisions_repo.row_to_decision(r) for r in db.execute(
         "SELECT * FROM decisions WHERE actor = ? AND action != 'undo' AND source != ? ORDER BY seq DESC LIMIT ?",
@@ -79,7 +81,7 @@ def is_escalation(entry: HistoryEntry) -> bool:
     return entry.decision.action is Action.ESCALATE
 
 
-def _titles(db: Database, item_ids: list[str]) -> dict[str, str]:
+def _titles(db: Db, item_ids: list[str]) -> dict[str, str]:
     rows = db.execute("SELECT id, external_id, source_name FROM items WHERE id IN (SELECT value FROM json_each(?))",
                       (json.dumps(item_ids),))
     return {r[0]: r[1] or r[2] or r[0][:8] for r in rows}

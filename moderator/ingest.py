@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from blurring.decode import MAX_PIXELS, open_image
 from blurring.errors import MediaError
@@ -214,7 +215,7 @@ def import_paths(store: Store, paths: Iterable[str | Path], actor: str,
     return report
 
 
-def write_item(db: Database, entry: Entry, actor: str, sha: str, media_row: dict | None,
+def write_item(db: Db, entry: Entry, actor: str, sha: str, media_row: dict | None,
                 hashes: MediaHashes | None, dedupe: bool = True) -> tuple[str, bool]:
     """The item (and, for new content, its media row and hashes) and its audit entry, in one transaction;
     (item id, whether it shares media already held: then its own copy, if any, is not needed)."""
@@ -263,7 +264,7 @@ def _stage(cache: MediaCache, f: BinaryIO, mime: str, limit: int) -> Staged:
     return staged
 
 
-def refuse_duplicate(db: Database, sha: str | None, entry: Entry, dedupe: bool) -> None:
+def refuse_duplicate(db: Db, sha: str | None, entry: Entry, dedupe: bool) -> None:
     """external_id imported already: refused. Same content and no external_id: refused unless `dedupe`
     is off (--allow-duplicates), when it is a new report sharing the media."""
     if entry.external_id and (other := items_repo.item_id_for_external(db, entry.external_id)):

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from blurring.errors import MediaError
 from moderator import decision_log
@@ -124,7 +126,7 @@ def bank_note(match: Match) -> str:
     return f"{match.signal_type} match: entry {match.entry_id} at distance {match.distance}"
 
 
-def route(db: Database, policy: Policy, item_id: str, matches: list[Match]) -> Route:
+def route(db: Db, policy: Policy, item_id: str, matches: list[Match]) -> Route:
     """Apply bank policy (plan_route) to an item's matches, inside the caller's transaction; audited
     as "route"."""
     if not matches:
@@ -161,14 +163,14 @@ def _policy_label(policy: Policy, name: str, action: Action | None = None) -> st
     return label.name if label and (action is None or label.action is action) else None
 
 
-def _escalate(db: Database, item_id: str, plan: RoutePlan) -> Route:
+def _escalate(db: Db, item_id: str, plan: RoutePlan) -> Route:
     priority = banks_repo.raise_priority(db, item_id, ESCALATE_PRIORITY, plan.label)
     change = ItemChange(item_id, frozenset({ItemField.PRIORITY, ItemField.SUGGESTED_LABEL}))
     changes = Changes(items=(item_id,), queue=True, item_changes=(change,))
     return Route(item_id, "escalated", plan.bank, priority=priority, suggested_label=plan.label, changes=changes)
 
 
-def _close(db: Database, policy: Policy, item: Item, plan: RoutePlan) -> Route:
+def _close(db: Db, policy: Policy, item: Item, plan: RoutePlan) -> Route:
     """Close the item with a decision by `bank:<name>`."""
     decision = Decision(
         uuid=str(uuid.uuid4()), item_id=item.id, labels=(plan.label,), action=plan.action,
@@ -179,7 +181,7 @@ def _close(db: Database, policy: Policy, item: Item, plan: RoutePlan) -> Route:
     return Route(item.id, "closed", plan.bank, decision=result.decision, changes=result.changes)
 
 
-def _audit_route(db: Database, r: Route, matches: list[Match]) -> None:
+def _audit_route(db: Db, r: Route, matches: list[Match]) -> None:
     evidence = [{"bank": m.bank, "entry_id": m.entry_id, "distance": m.distance, "label": m.label}
                 for m in matches[:20]]
     payload = {"outcome": r.outcome, "bank": r.bank, "matches": evidence, "match_count": len(matches),
@@ -252,7 +254,7 @@ class Matcher:
         """Whether matching now queries PDQ's dihedral variants (some bank holds PDQ entries)."""
         return needs_dihedral(self.cache.current(self.store.db))
 
-    def _record_media(self, db: Database, item: Item, hashes: MediaHashes, matches: list[Match],
+    def _record_media(self, db: Db, item: Item, hashes: MediaHashes, matches: list[Match],
                       fresh: bool) -> Route:
         if fresh:  # what was computed from the content, for every item sharing it
             items_repo.save_media_hashes(db, item.sha256, hashes.media_rows(), replace=True)
@@ -286,7 +288,7 @@ class Matcher:
         _settle(queued, summary, 0, lambda k: progress and progress(k, len(pending)))
         return summary
 
-    def _record(self, db: Database, item_id: str, hashes: MediaHashes, matches: list[Match]) -> Route:
+    def _record(self, db: Db, item_id: str, hashes: MediaHashes, matches: list[Match]) -> Route:
         if banks_repo.is_hashed(db, item_id):  # another worker got there first
             return Route(item_id, "none")
         banks_repo.save_hashes(db, item_id, hashes.rows())
@@ -388,7 +390,7 @@ def _settle(queued: deque[_Queued], summary: MatchSummary, keep: int, progress: 
             progress(q.n)
 
 
-def _record_failure(db: Database, item_id: str, reason: str) -> None:
+def _record_failure(db: Db, item_id: str, reason: str) -> None:
     banks_repo.mark_hashed(db, item_id)
     audit.append(db, "matcher", "hash_failed", item_id, {"reason": reason})
 
@@ -413,7 +415,7 @@ def match_pending(store: Store, policy: Policy, limit: int | None = None,
 def reopen(store: Store, item_id: str, actor: str) -> DecisionResult:
     """Undo the bank decision standing on an item and put it back in the queue, audited as "reopen"."""
 
-    def write(db: Database) -> DecisionResult:
+    def write(db: Db) -> DecisionResult:
         if db.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
             raise MatchError(f"no item {item_id!r}")
         current = decisions_repo.current_for_item(db, item_id)

@@ -13,8 +13,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator import decision_log
 from moderator.clock import iso, parse_iso
@@ -49,7 +51,7 @@ def day_start(now: datetime) -> str:
     return iso(local.replace(hour=0, minute=0, second=0, microsecond=0))
 
 
-def compute(db: Database, actor: str, policy: Policy, open_items: Sequence[Item], session_start: str,
+def compute(db: Db, actor: str, policy: Policy, open_items: Sequence[Item], session_start: str,
             now: datetime, hidden: int = 0) -> Progress:
     start = min(day_start(now), session_start)
     rows = [decisions_repo.row_to_decision(r) for r in db.execute(

@@ -19,9 +19,10 @@ import threading
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from blurring.errors import MediaError
 from moderator import sync_media
@@ -258,7 +259,7 @@ def replace_status(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "status": ItemStatus.RELEASED.value}
 
 
-def _write_item(db: Database, lease: dict[str, Any], row: dict[str, Any], media_row: dict[str, Any] | None,
+def _write_item(db: Db, lease: dict[str, Any], row: dict[str, Any], media_row: dict[str, Any] | None,
                 actor: str) -> None:
     payload = {"lease_id": lease["lease_id"], "task_id": lease["task_id"], "sha256": row["sha256"]}
     if db.execute("SELECT 1 FROM items WHERE id = ?", (row["id"],)).fetchone() is not None:
@@ -291,7 +292,7 @@ def _original(found: dict[str, Any]) -> Decision:
         raise QaError(f"the hub's original is not the contract's object ({exc})") from None
 
 
-def _import_both(db: Database, original: Decision, qa: Decision, found: dict[str, Any], actor: str) -> None:
+def _import_both(db: Db, original: Decision, qa: Decision, found: dict[str, Any], actor: str) -> None:
     """The hub's reviewed decision and the accepted judgement into the local log, as imported history
     (no outbox: both are the hub's already); a replay of rows already held changes nothing."""
     rows = [HistoryRow(1, original, None, None, found.get("team")), HistoryRow(2, qa, None, None, None)]
@@ -301,7 +302,7 @@ def _import_both(db: Database, original: Decision, qa: Decision, found: dict[str
         audit.append(db, actor, "qa_hub_import_skipped", qa.uuid, {"why": [p[1] for p in exc.problems][:3]})
 
 
-def _import_resolution(db: Database, d: Decision, task_id: str, actor: str) -> None:
+def _import_resolution(db: Db, d: Decision, task_id: str, actor: str) -> None:
     """The hub's accepted resolution into the local log (imported history), audited either way."""
     audit.append(db, actor, "qa_hub_resolved", task_id, {"uuid": d.uuid, "qa_of": d.qa_of, "labels": list(d.labels),
                                                          "supersedes": d.supersedes, "note": d.note})

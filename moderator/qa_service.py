@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator import qa_sampling
 from moderator.domain import Decision, DecisionResult, FilterSpec, Item, Policy
@@ -96,7 +97,7 @@ class QaService:
         if self.hub is not None:
             return self.hub.judge(task_id, label, handle_ms=handle_ms, note=note)
 
-        def write(db: Database) -> tuple[qa_repo.TaskRow, DecisionResult, Decision]:
+        def write(db: Db) -> tuple[qa_repo.TaskRow, DecisionResult, Decision]:
             t = self._pending(db, task_id)
             original = decisions_repo.decision_by_uuid(db, t.decision_uuid)
             if original.actor == self.actor:
@@ -123,7 +124,7 @@ class QaService:
         if self.hub is not None:  # the hub writes it (moderator.qa_hub); blocking: the desk's network pool
             return self.hub.resolve(task_id, final_label, note)
 
-        def write(db: Database) -> DecisionResult:
+        def write(db: Db) -> DecisionResult:
             t = self._disagreement(db, task_id)
             result = self._review.write_qa(db, t.decision_uuid, final_label, resolve=True, note=note)
             qa_repo.set_task(db, self.actor, t, qa_repo.RESOLVED, resolution_uuid=result.decisions[0].uuid,
@@ -138,25 +139,25 @@ class QaService:
         if self.hub is not None:
             return self.hub.leave_for_lead(task_id, note)
 
-        def write(db: Database) -> None:
+        def write(db: Db) -> None:
             qa_repo.set_task(db, self.actor, self._disagreement(db, task_id), qa_repo.LEFT, note=note)
 
         self.store.write(write)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _mine(self, db: Database, task_id: str) -> qa_repo.TaskRow:
+    def _mine(self, db: Db, task_id: str) -> qa_repo.TaskRow:
         t = qa_repo.task(db, task_id)
         if t is None or t.analyst != self.actor:
             raise QaError(f"no QA task {task_id!r} for {self.actor}")
         return t
 
-    def _pending(self, db: Database, task_id: str) -> qa_repo.TaskRow:
+    def _pending(self, db: Db, task_id: str) -> qa_repo.TaskRow:
         t = self._mine(db, task_id)
         if t.state != qa_repo.PENDING:
             raise QaError(f"QA task {task_id} is already {t.state.replace('_', ' ')}")
         return t
 
-    def _disagreement(self, db: Database, task_id: str) -> qa_repo.TaskRow:
+    def _disagreement(self, db: Db, task_id: str) -> qa_repo.TaskRow:
         t = self._mine(db, task_id)
         if t.state != qa_repo.DISAGREED:
             why = "not judged yet" if t.state == qa_repo.PENDING else t.state.replace("_", " ")
@@ -164,7 +165,7 @@ class QaService:
         return t
 
     @staticmethod
-    def _task(db: Database, t: qa_repo.TaskRow, answers: dict[str, Any]) -> QaTask:
+    def _task(db: Db, t: qa_repo.TaskRow, answers: dict[str, Any]) -> QaTask:
         item_id = db.execute("SELECT item_id FROM decisions WHERE uuid = ?", (t.decision_uuid,)).fetchone()[0]
         item = replace(items_repo.get_item(db, item_id), suggested_label=None, match_badges=())
         return QaTask(t.id, t.batch_id, t.decision_uuid, item, item_id in answers)

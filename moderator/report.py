@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator import kpis, qa_metrics
 from moderator.clock import iso, utc_now
@@ -64,7 +65,7 @@ class Range:
         return lo, hi
 
 
-def build_report(db: Database, since: date | None = None, until: date | None = None, *,
+def build_report(db: Db, since: date | None = None, until: date | None = None, *,
                  now: datetime | None = None) -> dict[str, Any]:
     """The report of the decisions made in [since, until] (UTC days); `now` dates the backlog."""
     span = Range(since, until)
@@ -104,7 +105,7 @@ def _days(span: Range, rows: list[kpis.DecisionRow], exposure: list[kpis.Exposur
     return kpis.days_between(first, last)
 
 
-def _qa(db: Database, rows: list[kpis.DecisionRow], pairs: list[qa_metrics.QaPair]) -> dict[str, Any]:
+def _qa(db: Db, rows: list[kpis.DecisionRow], pairs: list[qa_metrics.QaPair]) -> dict[str, Any]:
     decided = Counter(r.actor for r in rows)
     reviewed = len({p.original_uuid for p in pairs})
     return {
@@ -118,7 +119,7 @@ def _qa(db: Database, rows: list[kpis.DecisionRow], pairs: list[qa_metrics.QaPai
     }
 
 
-def _golden(db: Database) -> dict[str, Any]:
+def _golden(db: Db) -> dict[str, Any]:
     scores = report_rows.golden_scores(db) or {}
     by_moderator = {actor: {"n": n, "correct": correct, "accuracy": correct / n if n else None}
                     for actor, (n, correct) in sorted(scores.items())}

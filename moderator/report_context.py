@@ -5,8 +5,10 @@ matches with each bank's kind (block: known violating, allow: known benign)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator import decision_log
 from moderator.domain import Action, Decision, Item
@@ -49,7 +51,7 @@ def item_title(external_id: str | None, original_name: str | None, source_name: 
     return external_id or original_name or source_name or item_id
 
 
-def item_context(db: Database, item: Item) -> ItemContext:
+def item_context(db: Db, item: Item) -> ItemContext:
     """The context of `item` as the store holds it now (a read: run it on a worker)."""
     rows = context_repo.related_items(db, item.id, item.sha256, item.reported_account)
     others = {r[0]: (item_title(r[1], r[2], r[3], r[0]), "same media" if r[4] else "same account")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator import decision_log, exposure, history, undo_rules
 from moderator.clock import iso, now_iso, parse_iso, plus_minutes, utc_now
@@ -140,7 +142,7 @@ class ReviewService:
         return self.store.write(self.write_qa, decision_uuid, label_name, resolve=resolve, note=note,
                                 handle_ms=handle_ms)
 
-    def write_qa(self, db: Database, decision_uuid: str, label_name: str, *, resolve: bool = False,
+    def write_qa(self, db: Db, decision_uuid: str, label_name: str, *, resolve: bool = False,
                  note: str | None = None, handle_ms: int = 0) -> DecisionResult:
         """qa_review inside the caller's transaction (moderator.qa_service marks its task in the same one)."""
         label = self._label(label_name)
@@ -161,7 +163,7 @@ class ReviewService:
         queue order does not change (moderator.queue_state.queue_key ignores the skip)."""
         minutes = load_settings().skip_hide_minutes if hide_minutes is None else hide_minutes
 
-        def write(db: Database) -> Changes:
+        def write(db: Db) -> Changes:
             _require_item(db, item_id)
             item = items_repo.get_item(db, item_id)
             before, until = item.status, skip_until(now_iso(), minutes, item.sla_due_at)
@@ -178,7 +180,7 @@ class ReviewService:
         """Supersede this actor's latest standing decision, or every member of its batch (one undo row
         each, sharing a new batch id), in one transaction; no rows when there is nothing to undo."""
 
-        def write(db: Database) -> DecisionResult:
+        def write(db: Db) -> DecisionResult:
             target = decisions_repo.last_undoable(db, self.actor)
             return DecisionResult((), Changes()) if target is None else self._undo(db, target).result
 
@@ -188,7 +190,7 @@ class ReviewService:
         """Ctrl+Z: undo_last, but only a decision within `window_minutes` and never an escalation
         (moderator.undo_rules); UndoRefused, nothing written, otherwise."""
 
-        def write(db: Database) -> UndoOutcome:
+        def write(db: Db) -> UndoOutcome:
             target = decisions_repo.last_undoable(db, self.actor)
             refusal = undo_rules.quick_undo_refusal(target, utc_now(), window_minutes)
             if refusal is not None:
@@ -201,7 +203,7 @@ class ReviewService:
         """The history panel's undo: supersede this actor's decision `decision_uuid` (its whole batch
         for a batch member), if it still stands; ReviewError otherwise, nothing written."""
 
-        def write(db: Database) -> UndoOutcome:
+        def write(db: Db) -> UndoOutcome:
             target = decisions_repo.decision_by_uuid(db, decision_uuid)
             if target is None or target.actor != self.actor or target.action is Action.UNDO:
                 raise ReviewError(f"no decision of yours {decision_uuid!r} to undo")
@@ -214,15 +216,16 @@ class ReviewService:
         return self.store.write(write)
 
     def record_exposure(self, item: Item, kind: str, started_at: str, ms: int, fraction: float = 1.0) -> None:
-        row = {"item_id": item.id, "actor": self.actor, "category": item.category,
-               "started_at": started_at, "ms": int(ms), "kind": kind, "fraction": float(fraction)}
-        self.store.write(lambda db: db["exposure_events"].insert(row))
+        row = (item.id, self.actor, item.category, started_at, int(ms), kind, float(fraction))
+        self.store.write(lambda db: db.execute(
+            "INSERT INTO exposure_events (item_id, actor, category, started_at, ms, kind, fraction) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", row))
         # Then the per-person ledger, so the budget counts this reveal in every store on the machine
         # (moderator.exposure); the store's own row is already safe if the ledger cannot be written.
         exposure.record(self.actor, self.store, item.id, kind, started_at, ms)
 
     # -- internals ----------------------------------------------------------------------------
-    def _undo(self, db: Database, target: Decision) -> UndoOutcome:
+    def _undo(self, db: Db, target: Decision) -> UndoOutcome:
         batch_id = str(uuid.uuid4()) if target.batch_id else None
         members = decisions_repo.undo_set(db, target)
         undos = [decision_log.undo_of(m, uuid=str(uuid.uuid4()), actor=self.actor, decided_at=now_iso(),
@@ -239,7 +242,7 @@ class ReviewService:
     def _commit(self, drafts: list[_Draft], batch_id: str | None, source: DecisionSource) -> DecisionResult:
         """Decide each draft's item, with the reveal time not yet counted in any decision."""
 
-        def write(db: Database) -> DecisionResult:
+        def write(db: Db) -> DecisionResult:
             exposure, rows = [], []
             unassigned = decisions_repo.unassigned_exposure(db, [d.item_id for d in drafts], self.actor)
             for draft in drafts:  # a missing item is refused by the log, before anything is written
@@ -253,7 +256,7 @@ class ReviewService:
 
         return self.store.write(write)
 
-    def _append(self, db: Database, rows: list[Decision]) -> DecisionResult:
+    def _append(self, db: Db, rows: list[Decision]) -> DecisionResult:
         try:
             return decisions_repo.append_decisions(db, rows)
         except decision_log.DecisionLogError as exc:
@@ -279,6 +282,6 @@ def skip_until(now: str, minutes: float, sla_due_at: str | None) -> str:
     return until  # already overdue: it has breached, hidden the full time so another desk takes it
 
 
-def _require_item(db: Database, item_id: str) -> None:
+def _require_item(db: Db, item_id: str) -> None:
     if db.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
         raise ReviewError(f"no item {item_id!r}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.banks import BankError, new_bank
 from moderator.policy import PolicyError, load_policy
@@ -47,7 +48,7 @@ def pull_banks(store: Store, client: HubClient) -> BankOutcome:
     return store.write(_apply_banks, body, version)
 
 
-def _apply_banks(db: Database, body: dict[str, Any], version: int) -> BankOutcome:
+def _apply_banks(db: Db, body: dict[str, Any], version: int) -> BankOutcome:
     outcome = BankOutcome(version)
     for spec in body.get("banks") or []:
         _create_bank(db, spec, outcome)
@@ -75,7 +76,7 @@ def _apply_banks(db: Database, body: dict[str, Any], version: int) -> BankOutcom
     return outcome
 
 
-def _create_bank(db: Database, spec: dict[str, Any], outcome: BankOutcome) -> None:
+def _create_bank(db: Db, spec: dict[str, Any], outcome: BankOutcome) -> None:
     name = str(spec.get("name"))
     try:
         bank = new_bank(name, spec.get("kind"), str(spec.get("signal_type") or "pdq"), spec.get("threshold"),

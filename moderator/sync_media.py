@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from blurring.errors import MediaError
 from blurring.sniff import MAX_VIDEO_BYTES, too_large
@@ -127,7 +128,7 @@ def _download(store: Store, client: HubClient, lease: sync_repo.Lease) -> tuple[
     return staged, row
 
 
-def _write_item(db: Database, lease: sync_repo.Lease, row: dict[str, Any], media_row: dict[str, Any] | None,
+def _write_item(db: Db, lease: sync_repo.Lease, row: dict[str, Any], media_row: dict[str, Any] | None,
                 actor: str) -> ItemChange | None:
     existing = db.execute("SELECT status FROM items WHERE id = ?", (row["id"],)).fetchone()
     sync_repo.set_lease_state(db, lease.lease_id, sync_repo.HELD)
@@ -152,7 +153,7 @@ def _write_item(db: Database, lease: sync_repo.Lease, row: dict[str, Any], media
 
 def _refuse(store: Store, client: HubClient, lease: sync_repo.Lease, reason: str, actor: str) -> None:
     """Record why the item is not shown, then hand the lease back (an unreachable hub lets it expire)."""
-    def write(db: Database) -> None:
+    def write(db: Db) -> None:
         sync_repo.set_lease_state(db, lease.lease_id, sync_repo.REFUSED, reason=reason)
         audit.append(db, actor, "hub_media_refused", lease.item_id,
                      {"lease_id": lease.lease_id, "sha256": lease.sha256, "reason": reason})

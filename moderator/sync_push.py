@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.clock import now_iso
 from moderator.domain import ItemChange, ItemField, ItemStatus
@@ -43,7 +44,7 @@ class PushOutcome:
         self.conflicts += other.conflicts
 
 
-def api_decision(db: Database, row: sync_repo.OutboxRow) -> dict[str, Any]:
+def api_decision(db: Db, row: sync_repo.OutboxRow) -> dict[str, Any]:
     """The API's decision object for an outbox row: the v1 message without type, version, sha256, actor
     and external_id (the hub takes the actor from the token), plus the item's lease. MessageError when
     the row holds no readable message (a pre-0006 payload is rebuilt from its decisions row)."""
@@ -113,7 +114,7 @@ def _split(store: Store, client: HubClient, rows: list[sync_repo.OutboxRow], act
     return outcome
 
 
-def _apply_results(db: Database, rows: Sequence[sync_repo.OutboxRow], results: Sequence[dict[str, Any]],
+def _apply_results(db: Db, rows: Sequence[sync_repo.OutboxRow], results: Sequence[dict[str, Any]],
                    actor: str) -> PushOutcome:
     outcome, at = PushOutcome(), now_iso()
     sent = []
@@ -135,7 +136,7 @@ def _apply_results(db: Database, rows: Sequence[sync_repo.OutboxRow], results: S
     return outcome
 
 
-def _mark_conflict(db: Database, row: sync_repo.OutboxRow, reason: str, at: str, actor: str) -> ItemChange | None:
+def _mark_conflict(db: Db, row: sync_repo.OutboxRow, reason: str, at: str, actor: str) -> ItemChange | None:
     """Record the conflict and mark the item decided elsewhere (audited); None if already recorded."""
     if not sync_repo.add_conflict(db, row.ref, row.item_id, reason, at):
         return None

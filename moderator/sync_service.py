@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator import sync_banks, sync_media, sync_push
 from moderator.clock import now_iso, parse_iso, utc_now
@@ -261,7 +262,7 @@ class SyncService:
                           round(self.backoff.wait_s(), 3), conflicts)
 
 
-def _let_go(db: Database, leases: list[tuple[sync_repo.Lease, str, str]], actor: str) -> list[ItemChange]:
+def _let_go(db: Db, leases: list[tuple[sync_repo.Lease, str, str]], actor: str) -> list[ItemChange]:
     """Leases the hub no longer holds for us (returned or expired): their undecided items leave the
     queue (status released), audited."""
     changes = []
@@ -277,7 +278,7 @@ def _let_go(db: Database, leases: list[tuple[sync_repo.Lease, str, str]], actor:
     return changes
 
 
-def _skipped_here(db: Database, item_id: str) -> bool:
+def _skipped_here(db: Db, item_id: str) -> bool:
     """The item is hidden on this desk by a skip (items.skip_until, migration 0009) right now."""
     row = db.execute("SELECT skip_until FROM items WHERE id = ?", (item_id,)).fetchone()
     return row is not None and row[0] is not None and row[0] > now_iso()

@@ -8,8 +8,10 @@ high-severity items — without ever blocking or losing work.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.settings import Settings
 
@@ -62,7 +64,7 @@ class Today:
         return self.budget_ms > 0 and self.exposure_ms >= self.budget_ms
 
 
-def today(db: Database, actor: str, day: str, budget_s: int, elsewhere_ms: int = 0) -> Today:
+def today(db: Db, actor: str, day: str, budget_s: int, elsewhere_ms: int = 0) -> Today:
     """Exposure and items reviewed by `actor` on `day` (YYYY-MM-DD, UTC): this store's rows, plus
     `elsewhere_ms` from other stores and desks (moderator.exposure) toward the one budget."""
     exposure = db.execute(
@@ -79,7 +81,7 @@ def today(db: Database, actor: str, day: str, budget_s: int, elsewhere_ms: int =
     return Today(int(exposure) + elsewhere_ms, int(reviewed), budget_s * 1000, elsewhere_ms)
 
 
-def exposure_summary(db: Database, actor: str | None = None) -> list[dict]:
+def exposure_summary(db: Db, actor: str | None = None) -> list[dict]:
     """Exposure by day and category (and reveal kind): what `moderator exposure` reports."""
     where, args = ("WHERE actor = ?", (actor,)) if actor else ("", ())
     rows = db.execute(

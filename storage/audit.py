@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from itertools import islice
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.clock import now_iso
 from storage.audit_anchor import Anchor, anchor_path, write_anchor
@@ -118,7 +119,7 @@ def row_hash(row: Sequence[Any]) -> str:
 UNIQUE_KEY_VIEWS = frozenset({"decision", "outbox", "item", "item_state"})
 
 
-def appended(db: Database, view: str, after: int) -> list[tuple[tuple, str]]:
+def appended(db: Db, view: str, after: int) -> list[tuple[tuple, str]]:
     """Each row of `view` whose rowid is above `after`, in rowid order, with its record's hash: what
     record_hash would give for its key. For what a transaction just appended to an append-only table
     (its rows are the rowids above the last one before it): one range read instead of one per key."""
@@ -129,7 +130,7 @@ def appended(db: Database, view: str, after: int) -> list[tuple[tuple, str]]:
     return [(row, row_hash(row)) for row in rows]
 
 
-def record_hash(db: Database, view: str, key: str) -> str:
+def record_hash(db: Db, view: str, key: str) -> str:
     """The hash a record of `view` for `key` carries: of the rows it covers, as they are now."""
     if view == RANGE_VIEW:
         return range_hash(db, *parse_range(key))
@@ -139,7 +140,7 @@ def record_hash(db: Database, view: str, key: str) -> str:
                                 f"ORDER BY {v.order}", (key,)))
 
 
-def record_hashes(db: Database, records: Sequence[Record]) -> list[str]:
+def record_hashes(db: Db, records: Sequence[Record]) -> list[str]:
     """record_hash of each record, in order; the records of one view are read in one query (a batch
     of 1,000 decisions records 3,000 rows), each key's rows hashed exactly as record_hash hashes them."""
     found: dict[tuple[str, str], str] = {}
@@ -153,7 +154,7 @@ def record_hashes(db: Database, records: Sequence[Record]) -> list[str]:
     return [found.get((view, key)) or record_hash(db, view, key) for view, key in records]
 
 
-def _view_hashes(db: Database, view: str, keys: list[str]) -> dict[str, str]:
+def _view_hashes(db: Db, view: str, keys: list[str]) -> dict[str, str]:
     """key -> hash for the keys of one view that have rows (the others: record_hash, the zero-row case)."""
     v = VIEWS[view]
     where = f" AND ({v.where})" if v.where else ""
@@ -165,7 +166,7 @@ def _view_hashes(db: Database, view: str, keys: list[str]) -> dict[str, str]:
     return {k: row_hash(r[0]) if len(r) == 1 else rows_hash(r) for k, r in rows.items()}
 
 
-def range_hash(db: Database, first: int, last: int) -> str:
+def range_hash(db: Db, first: int, last: int) -> str:
     """The bank entries with ids first..last, one JSON array per row as SQLite's json_array writes it
     (a million rows cost no more than reading them; the columns are all TEXT and INTEGER, whose JSON
     form does not vary between SQLite versions, unlike REAL)."""
@@ -177,7 +178,7 @@ def range_hash(db: Database, first: int, last: int) -> str:
     return h.hexdigest()
 
 
-def tuples(db: Database, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
+def tuples(db: Db, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
     """Plain tuples, whatever the connection's row factory (JSON encodes them as arrays)."""
     cursor = db.conn.cursor()
     cursor.row_factory = None
@@ -233,10 +234,10 @@ def key_id(key: bytes) -> str:
 
 
 # -- appending --------------------------------------------------------------------------------------
-_pending_anchor: weakref.WeakSet[Database] = weakref.WeakSet()
+_pending_anchor: weakref.WeakSet[Db] = weakref.WeakSet()
 
 
-def append(db: Database, actor: str, event: str, subject: str | None, payload: dict[str, Any],
+def append(db: Db, actor: str, event: str, subject: str | None, payload: dict[str, Any],
            records: Iterable[Record | None] = (), known: Mapping[Record, str] | None = None) -> str:
     """Append one entry recording `records` (call inside the writer's transaction, after the rows are
     written); returns its hash. The store anchors the new head after the commit. `known`: the hashes
@@ -268,17 +269,17 @@ def item_records(item_id: str) -> list[Record]:
     return [("item", item_id), ("item_state", item_id)]
 
 
-def last_id(db: Database, table: str) -> int:
+def last_id(db: Db, table: str) -> int:
     return db.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0]
 
 
-def bank_entries_since(db: Database, after_id: int) -> Record | None:
+def bank_entries_since(db: Db, after_id: int) -> Record | None:
     """A record of the bank entries added after `after_id` (one insert adds consecutive ids), if any."""
     top = last_id(db, "bank_entries")
     return (RANGE_VIEW, f"{after_id + 1}-{top}") if top > after_id else None
 
 
-def baseline_records(db: Database) -> list[Record]:
+def baseline_records(db: Db) -> list[Record]:
     """Every row a store held before its entries carried row hashes (migration 0003)."""
     records: list[Record] = [("decision", r[0]) for r in db.execute("SELECT uuid FROM decisions ORDER BY seq")]
     records += [("outbox", str(r[0])) for r in db.execute("SELECT seq FROM outbox ORDER BY seq")]
@@ -289,13 +290,13 @@ def baseline_records(db: Database) -> list[Record]:
     return [*records, bank_entries_since(db, 0)]
 
 
-def database_dir(db: Database) -> Path | None:
+def database_dir(db: Db) -> Path | None:
     row = db.execute("PRAGMA database_list").fetchone()
     return Path(row[2]).parent if row and row[2] else None
 
 
 # -- the anchor (the file: storage/audit_anchor.py) ------------------------------------------------
-def head(db: Database, key: bytes | None = None) -> Anchor:
+def head(db: Db, key: bytes | None = None) -> Anchor:
     row = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     count, digest = (row[0], row[1]) if row else (0, GENESIS)
     if key is None:
@@ -314,7 +315,7 @@ def register_anchor(sink: Callable[[Path, Anchor], None]) -> None:
     _ANCHOR_SINKS.append(sink)
 
 
-def after_commit(db: Database, db_path: str | Path) -> None:
+def after_commit(db: Db, db_path: str | Path) -> None:
     """Anchor the committed head if this connection appended entries; called by the store's writer after
     each commit. Never raises: a failed anchor leaves the sidecar behind, which verify reports."""
     if db not in _pending_anchor:
@@ -349,7 +350,7 @@ class _anchor_lock:
             os.close(self.fd)  # closing releases the lock
 
 
-def verify(db: Database) -> int | None:
+def verify(db: Db) -> int | None:
     """The seq of the first entry whose chain link or hash is broken, or None (the chain only: for the
     whole check, rows and anchor included, see storage.audit_check.check)."""
     from storage.audit_check import chain_problems

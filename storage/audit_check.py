@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from storage.audit import (
     GENESIS,
@@ -75,7 +76,7 @@ class Entry(NamedTuple):
     hash: str
 
 
-def check(db: Database, anchor_file: Path | None, key: bytes | None,
+def check(db: Db, anchor_file: Path | None, key: bytes | None,
           more_anchors: Iterable[tuple[str, Anchor]] = ()) -> Report:
     """Every problem found, one per line's worth; an empty list means all the checks passed.
     `more_anchors`: (name, anchor) read from elsewhere (the hub), each compared like the sidecar."""
@@ -107,7 +108,7 @@ def check(db: Database, anchor_file: Path | None, key: bytes | None,
 
 
 # -- the chain --------------------------------------------------------------------------------------
-def chain_problems(db: Database, key: bytes | None, entries: list[Entry] | None = None) -> tuple[list[Problem], int]:
+def chain_problems(db: Db, key: bytes | None, entries: list[Entry] | None = None) -> tuple[list[Problem], int]:
     """Broken links, edited entries, gaps in seq, downgrades; and how many keyed entries were not checked
     (no key). A break is reported once: the walk goes on from the entry as stored."""
     entries = _entries(db)[0] if entries is None else entries
@@ -157,7 +158,7 @@ def _digest(e: Entry, key: bytes | None) -> str:
                         e.subject, e.payload, e.records)
 
 
-def _entries(db: Database) -> tuple[list[Entry], bool]:
+def _entries(db: Db) -> tuple[list[Entry], bool]:
     columns = {r[1] for r in db.execute("PRAGMA table_info(audit_log)")}
     upgraded = {"records", "mac"} <= columns
     extra = "records, mac" if upgraded else f"'[]' AS records, '{LEGACY}' AS mac"
@@ -165,7 +166,7 @@ def _entries(db: Database) -> tuple[list[Entry], bool]:
     return [Entry(*tuple(r)) for r in db.execute(sql)], upgraded
 
 
-def _trigger_problems(db: Database) -> list[Problem]:
+def _trigger_problems(db: Db) -> list[Problem]:
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     return [Problem("schema", f"trigger {t}_no_{op} is missing: {t} is no longer append-only "
                     "(dropped, or the table was recreated)")
@@ -173,7 +174,7 @@ def _trigger_problems(db: Database) -> list[Problem]:
 
 
 # -- rows against entries, both ways ----------------------------------------------------------------
-def _row_problems(db: Database, entries: list[Entry], counts: dict[str, int]) -> list[Problem]:
+def _row_problems(db: Db, entries: list[Entry], counts: dict[str, int]) -> list[Problem]:
     latest: dict[tuple[str, str], tuple[int, str]] = {}  # (view, key) -> (seq, hash) of its last record
     ranges: list[tuple[int, int, int, str]] = []
     problems: list[Problem] = []
@@ -200,7 +201,7 @@ def _records(e: Entry, problems: list[Problem]) -> list[tuple[str, str, str]]:
         return []
 
 
-def _current(db: Database, view: View) -> dict[str, str]:
+def _current(db: Db, view: View) -> dict[str, str]:
     """key -> hash of the rows of `view` as they are now (none for a view the store predates)."""
     if not set(view.columns) <= {r[1] for r in db.execute(f"PRAGMA table_info({view.table})")}:
         return {}
@@ -229,7 +230,7 @@ def _view_problems(name: str, view: View, current: dict[str, str], recorded: dic
     return problems
 
 
-def _range_problems(db: Database, ranges: list[tuple[int, int, int, str]], counts: dict[str, int]) -> list[Problem]:
+def _range_problems(db: Db, ranges: list[tuple[int, int, int, str]], counts: dict[str, int]) -> list[Problem]:
     problems = []
     for first, last, seq, digest in ranges:
         if range_hash(db, first, last) != digest:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.clock import now_iso
 from moderator.domain import Bank, BankAction, BankKind, Item, Match
@@ -38,7 +39,7 @@ def _row_to_bank(row: Any) -> Bank:
                 description=r["description"], entries=r.get("entries", 0))
 
 
-def create_bank(db: Database, bank: Bank) -> None:
+def create_bank(db: Db, bank: Bank) -> None:
     db.execute(
         "INSERT INTO banks (name, kind, signal_type, threshold, action, created_at, description) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -47,19 +48,19 @@ def create_bank(db: Database, bank: Bank) -> None:
     )
 
 
-def get_bank(db: Database, name: str) -> Bank | None:
+def get_bank(db: Db, name: str) -> Bank | None:
     row = db.execute(f"{_BANK_COUNTS} WHERE b.name = ?", (name,)).fetchone()
     return _row_to_bank(row) if row else None
 
 
-def list_banks(db: Database, counts: bool = True) -> list[Bank]:
+def list_banks(db: Db, counts: bool = True) -> list[Bank]:
     """Every bank by name, with its entry count unless `counts` is False (a lookup per bank in
     bank_entry_counts: cheap, but not needed for every item matched)."""
     sql = _BANK_COUNTS if counts else "SELECT b.* FROM banks b"
     return [_row_to_bank(r) for r in db.execute(f"{sql} ORDER BY b.name")]
 
 
-def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: str) -> int:
+def add_entries(db: Db, bank: str, rows: Sequence[EntryTuple], added_by: str) -> int:
     """Insert entries, skipping any (signal_type, hash) the bank already holds; returns how many were new,
     and adds them to bank_entry_counts in the same transaction.
 
@@ -89,7 +90,7 @@ def add_entries(db: Database, bank: str, rows: Sequence[EntryTuple], added_by: s
     return added
 
 
-def entry_count(db: Database, bank: str, signal_type: str, up_to_id: int | None = None) -> int:
+def entry_count(db: Db, bank: str, signal_type: str, up_to_id: int | None = None) -> int:
     """Entries of one bank and signal type (with id <= up_to_id when given): the kept count, less the
     entries above up_to_id, counted over the index (few: those added since a saved index was made)."""
     row = db.execute("SELECT entries FROM bank_entry_counts WHERE bank = ? AND signal_type = ?",
@@ -103,7 +104,7 @@ def entry_count(db: Database, bank: str, signal_type: str, up_to_id: int | None 
 
 
 @contextmanager
-def _big_cache(db: Database, rows: int) -> Iterator[None]:
+def _big_cache(db: Db, rows: int) -> Iterator[None]:
     """For a large batch, let SQLite keep the unique index in memory: random-order hash keys otherwise
     evict and re-read pages for every row (1M rows: 8.9 s with the 2 MB default, 6.3 s with this)."""
     if rows < BULK_ROWS:
@@ -117,13 +118,13 @@ def _big_cache(db: Database, rows: int) -> Iterator[None]:
         db.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def entries(db: Database, bank: str) -> list[tuple]:
+def entries(db: Db, bank: str) -> list[tuple]:
     """(id, signal_type, hash, label, source, category) of every entry, in the order they were added."""
     sql = "SELECT id, signal_type, hash, label, source, category FROM bank_entries WHERE bank = ? ORDER BY id"
     return [tuple(r) for r in db.execute(sql, (bank,))]
 
 
-def entry_hashes(db: Database, bank: str, signal_type: str, after_id: int = 0) -> tuple[list[int], list[str]]:
+def entry_hashes(db: Db, bank: str, signal_type: str, after_id: int = 0) -> tuple[list[int], list[str]]:
     """Ids and hashes of one bank's entries of one signal type with id > after_id, in id order (columnar,
     so an index over millions of entries is built without a Python object per row)."""
     cursor = db.execute(
@@ -134,7 +135,7 @@ def entry_hashes(db: Database, bank: str, signal_type: str, after_id: int = 0) -
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
-def max_entry_id(db: Database, bank: str, signal_type: str) -> int:
+def max_entry_id(db: Db, bank: str, signal_type: str) -> int:
     """Highest entry id of one bank and signal type (0 when none): one index probe, so an in-memory
     index can check it is current before every use. Entries are only ever appended."""
     row = db.execute(
@@ -143,7 +144,7 @@ def max_entry_id(db: Database, bank: str, signal_type: str) -> int:
     return row[0] or 0
 
 
-def entries_by_id(db: Database, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+def entries_by_id(db: Db, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
     """id -> (hash, label) for the entries a query hit."""
     if not ids:
         return {}
@@ -152,7 +153,7 @@ def entries_by_id(db: Database, ids: Sequence[int]) -> dict[int, tuple[str, str]
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def save_hashes(db: Database, item_id: str, rows: Iterable[HashTuple]) -> None:
+def save_hashes(db: Db, item_id: str, rows: Iterable[HashTuple]) -> None:
     at = now_iso()
     db.conn.executemany(
         "INSERT OR IGNORE INTO hashes (item_id, signal_type, value, quality, computed_at, frame_index, time_s) "
@@ -161,14 +162,14 @@ def save_hashes(db: Database, item_id: str, rows: Iterable[HashTuple]) -> None:
     )
 
 
-def hashes_for_item(db: Database, item_id: str) -> list[tuple]:
+def hashes_for_item(db: Db, item_id: str) -> list[tuple]:
     """(signal_type, value, quality, frame_index, time_s) of an item, frames in time order."""
     sql = ("SELECT signal_type, value, quality, frame_index, time_s FROM hashes WHERE item_id = ? "
            "ORDER BY signal_type, frame_index, value")
     return [tuple(r) for r in db.execute(sql, (item_id,))]
 
 
-def save_matches(db: Database, item_id: str, matches: Iterable[Match]) -> None:
+def save_matches(db: Db, item_id: str, matches: Iterable[Match]) -> None:
     at = now_iso()
     db.conn.executemany(
         "INSERT OR IGNORE INTO matches (item_id, bank, entry_id, signal_type, label, distance, query_hash, "
@@ -178,7 +179,7 @@ def save_matches(db: Database, item_id: str, matches: Iterable[Match]) -> None:
     )
 
 
-def matches_for_items(db: Database, item_ids: Sequence[str]) -> dict[str, list[Match]]:
+def matches_for_items(db: Db, item_ids: Sequence[str]) -> dict[str, list[Match]]:
     """Stored matches per item (nearest first); items without any are left out. For the desk's badges."""
     found: dict[str, list[Match]] = {}
     for start in range(0, len(item_ids), 500):  # stay below SQLite's bound-parameter limit
@@ -190,11 +191,11 @@ def matches_for_items(db: Database, item_ids: Sequence[str]) -> dict[str, list[M
     return found
 
 
-def matches_for_item(db: Database, item_id: str) -> list[Match]:
+def matches_for_item(db: Db, item_id: str) -> list[Match]:
     return matches_for_items(db, [item_id]).get(item_id, [])
 
 
-def unhashed_items(db: Database, limit: int | None = None) -> list[Item]:
+def unhashed_items(db: Db, limit: int | None = None) -> list[Item]:
     """Items never hashed yet, oldest import first."""
     sql = ("SELECT i.*, m.kind, m.mime, media_file(m.path) AS media_path, m.width, m.height, m.duration_s "
            "FROM items i JOIN media m ON m.sha256 = i.sha256 WHERE i.hashed_at IS NULL "
@@ -204,16 +205,16 @@ def unhashed_items(db: Database, limit: int | None = None) -> list[Item]:
     return items_repo.items_from(db.execute(sql))
 
 
-def is_hashed(db: Database, item_id: str) -> bool:
+def is_hashed(db: Db, item_id: str) -> bool:
     row = db.execute("SELECT hashed_at FROM items WHERE id = ?", (item_id,)).fetchone()
     return bool(row and row[0])
 
 
-def mark_hashed(db: Database, item_id: str) -> None:
+def mark_hashed(db: Db, item_id: str) -> None:
     db.execute("UPDATE items SET hashed_at = ? WHERE id = ?", (now_iso(), item_id))
 
 
-def raise_priority(db: Database, item_id: str, priority: int, suggested_label: str | None) -> int:
+def raise_priority(db: Db, item_id: str, priority: int, suggested_label: str | None) -> int:
     """Lift the item to at least `priority` and record the label a match suggests; returns the new priority."""
     db.execute(
         "UPDATE items SET priority = MAX(priority, ?), suggested_label = COALESCE(?, suggested_label) WHERE id = ?",

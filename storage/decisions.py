@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
-
 from moderator import decision_log
 from moderator import outbox as messages
 from moderator.batch_confirm import Holding, not_held, not_held_refusal
@@ -30,6 +28,7 @@ from storage import items as items_repo
 
 if TYPE_CHECKING:
     from moderator.decisions_import import HistoryRow
+    from storage.db import Db
 
 COLUMNS = tuple(f.name for f in fields(Decision))
 _INSERT = f"INSERT INTO decisions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -63,7 +62,7 @@ def row_to_decision(row: Any) -> Decision:
     )
 
 
-def _decisions(db: Database, sql: str, params: Sequence[Any]) -> list[Decision]:
+def _decisions(db: Db, sql: str, params: Sequence[Any]) -> list[Decision]:
     """Decisions from `sql` selecting COLUMNS in order (tuples: ~3x faster than rows for a batch's history)."""
     labels_at, action_at, source_at = (COLUMNS.index(c) for c in ("labels", "action", "source"))
     parsed: dict[str, tuple[str, ...]] = {}  # a batch's rows share a few label lists: each parsed once
@@ -79,7 +78,7 @@ def _decisions(db: Database, sql: str, params: Sequence[Any]) -> list[Decision]:
     return out
 
 
-def append_decisions(db: Database, decisions: Sequence[Decision]) -> DecisionResult:
+def append_decisions(db: Db, decisions: Sequence[Decision]) -> DecisionResult:
     """Append one decision, or a batch sharing a batch_id: each row (a moderation row superseding the
     item's standing decision: moderator.decision_log.plan), its outbox message, the status of every
     item whose standing decision changed, and one audit entry recording all of them. Runs inside the
@@ -111,7 +110,7 @@ _DECISION_KEY = audit.VIEWS["decision"].columns.index("uuid")
 _OUTBOX_KEY, _OUTBOX_REF = (audit.VIEWS["outbox"].columns.index(c) for c in ("seq", "ref"))
 
 
-def _written(db: Database, after: dict[str, int], items: dict[str, tuple], statuses: dict[str, ItemStatus],
+def _written(db: Db, after: dict[str, int], items: dict[str, tuple], statuses: dict[str, ItemStatus],
              ) -> tuple[dict[audit.Record, str], dict[str, str]]:
     """The audit hashes of the rows just written, and each decision's outbox seq. The decision and
     outbox rows are read back as one range each (the rowids above the last before this append: the
@@ -148,7 +147,7 @@ class HistoryImport:
     changes: Changes
 
 
-def import_history(db: Database, rows: Sequence[HistoryRow], actor: str, origin: str) -> HistoryImport:
+def import_history(db: Db, rows: Sequence[HistoryRow], actor: str, origin: str) -> HistoryImport:
     """Append decisions from elsewhere (moderator.decisions_import rows, in file order), every field as
     given (actor, decided_at, supersedes…; no outbox message: another desk's history is not this desk's
     to send), each checked against the log as it stands with the rows before it (decision_log.plan), a
@@ -186,7 +185,7 @@ def import_history(db: Database, rows: Sequence[HistoryRow], actor: str, origin:
     return _write_history(db, new, per_item, before, statuses, already, actor, origin)
 
 
-def _resolve_items(db: Database, rows: Sequence[HistoryRow], problems: list[tuple[int, str]]) -> list[tuple[HistoryRow, str]]:
+def _resolve_items(db: Db, rows: Sequence[HistoryRow], problems: list[tuple[int, str]]) -> list[tuple[HistoryRow, str]]:
     """Each row with this store's item: its item_id when the store has it, else the one item with its
     external_id, else with its sha256; the row's external_id and sha256 must agree with that item."""
     by_id = {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, external_id, sha256 FROM items")}
@@ -217,14 +216,14 @@ def _named(row: HistoryRow) -> str:
     return ", ".join(parts)
 
 
-def _held(db: Database, uuids: list[str]) -> dict[str, tuple[Decision, str | None]]:
+def _held(db: Db, uuids: list[str]) -> dict[str, tuple[Decision, str | None]]:
     """The log's rows with these uuids, and their teams."""
     found = _decisions(db, f"SELECT {_SELECT} FROM decisions WHERE uuid {_IN}", (json.dumps(uuids),))
     team = teams(db)
     return {d.uuid: (d, team.get(d.uuid)) for d in found}
 
 
-def _write_history(db: Database, new: list[tuple[HistoryRow, Decision]], per_item: dict[str, list[Decision]],
+def _write_history(db: Db, new: list[tuple[HistoryRow, Decision]], per_item: dict[str, list[Decision]],
                    before: dict[str, Decision | None], statuses: dict[str, ItemStatus], already: int, actor: str,
                    origin: str) -> HistoryImport:
     records: list[audit.Record] = []
@@ -252,14 +251,14 @@ def _write_history(db: Database, new: list[tuple[HistoryRow, Decision]], per_ite
     return HistoryImport(tuple(d for _, d in new), already, changes)
 
 
-def teams(db: Database) -> dict[str, str]:
+def teams(db: Db) -> dict[str, str]:
     """decision uuid -> the team an imported decision named (none for a store before migration 0008)."""
     if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decision_teams'").fetchone() is None:
         return {}
     return {r[0]: r[1] for r in db.execute("SELECT uuid, team FROM decision_teams")}
 
 
-def _refuse_unheld(db: Database, item_ids: list[str], total: int) -> None:
+def _refuse_unheld(db: Db, item_ids: list[str], total: int) -> None:
     """A batch covers only items this desk holds when it is written (moderator.batch_confirm.not_held):
     DecisionLogError with the one line that says how many are not, before anything is written."""
     sql = (f"SELECT i.id, i.status, i.origin = 'hub', l.state, l.expires_at FROM items i "
@@ -271,7 +270,7 @@ def _refuse_unheld(db: Database, item_ids: list[str], total: int) -> None:
         raise decision_log.DecisionLogError(not_held_refusal(len(gone), total))
 
 
-def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple]:
+def _identities(db: Db, item_ids: list[str]) -> dict[str, tuple]:
     """item id -> (sha256, external_id, status, priority, suggested_label, origin), in the order asked;
     DecisionLogError for a missing item."""
     wanted = list(dict.fromkeys(item_ids))
@@ -284,7 +283,7 @@ def _identities(db: Database, item_ids: list[str]) -> dict[str, tuple]:
     return {i: found[i] for i in wanted}
 
 
-def _audit(db: Database, rows: Sequence[Decision], records: list[audit.Record],
+def _audit(db: Db, rows: Sequence[Decision], records: list[audit.Record],
            known: dict[audit.Record, str]) -> None:
     event = "undo" if all(d.action is Action.UNDO for d in rows) else "decision"
     if len(rows) == 1:
@@ -301,28 +300,28 @@ def _summary(d: Decision) -> dict[str, Any]:
 
 
 # -- reads: the replay ------------------------------------------------------------------------------
-def history_for_items(db: Database, item_ids: Sequence[str]) -> list[Decision]:
+def history_for_items(db: Db, item_ids: Sequence[str]) -> list[Decision]:
     """Every row of these items, in log order."""
     sql = f"SELECT {_SELECT} FROM decisions WHERE item_id {_IN} ORDER BY seq"
     return _decisions(db, sql, (json.dumps(list(item_ids)),))
 
 
-def all_decisions(db: Database) -> list[Decision]:
+def all_decisions(db: Db) -> list[Decision]:
     """Every row, in log order (QA sampling replays the whole log)."""
     return _decisions(db, f"SELECT {_SELECT} FROM decisions ORDER BY seq", ())
 
 
-def current_for_item(db: Database, item_id: str) -> Decision | None:
+def current_for_item(db: Db, item_id: str) -> Decision | None:
     """The item's standing decision (moderator.decision_log.standing), None when nothing stands."""
     return decision_log.standing(history_for_items(db, [item_id]))
 
 
-def decision_by_uuid(db: Database, uuid: str) -> Decision | None:
+def decision_by_uuid(db: Db, uuid: str) -> Decision | None:
     row = db.execute("SELECT * FROM decisions WHERE uuid = ?", (uuid,)).fetchone()
     return row_to_decision(row) if row else None
 
 
-def last_undoable(db: Database, actor: str) -> Decision | None:
+def last_undoable(db: Db, actor: str) -> Decision | None:
     """The actor's latest row that no undo has superseded (decision_log.last_undoable), searched in the
     actor's latest rows first, then in ever more of them."""
     window = UNDO_WINDOW
@@ -337,7 +336,7 @@ def last_undoable(db: Database, actor: str) -> Decision | None:
         window *= 8
 
 
-def undo_set(db: Database, target: Decision) -> list[Decision]:
+def undo_set(db: Db, target: Decision) -> list[Decision]:
     """What undoing `target` supersedes: it alone, or every member of its batch not undone yet."""
     if target.batch_id is None:
         return [target]
@@ -347,11 +346,11 @@ def undo_set(db: Database, target: Decision) -> list[Decision]:
     return decision_log.undo_set(history, target)
 
 
-def all_rows(db: Database) -> list[dict[str, Any]]:
+def all_rows(db: Db) -> list[dict[str, Any]]:
     return [dict(r) for r in db.execute("SELECT * FROM decisions ORDER BY seq")]
 
 
-def current_rows(db: Database) -> list[dict[str, Any]]:
+def current_rows(db: Db) -> list[dict[str, Any]]:
     """Every item's standing decision row (decision_log.standing_by_item), in decision order."""
     rows = all_rows(db)
     standing = decision_log.standing_by_item(row_to_decision(r) for r in rows)
@@ -359,7 +358,7 @@ def current_rows(db: Database) -> list[dict[str, Any]]:
     return [r for r in rows if r["uuid"] in uuids]
 
 
-def unassigned_exposure(db: Database, item_ids: Sequence[str], actor: str) -> dict[str, tuple[list[int], int]]:
+def unassigned_exposure(db: Db, item_ids: Sequence[str], actor: str) -> dict[str, tuple[list[int], int]]:
     """Per item of `item_ids` that has any: the ids and total ms of its exposure this actor has not
     counted in a decision yet. One statement for a whole batch (the exposure_item index, per item)."""
     found: dict[str, tuple[list[int], int]] = {}
@@ -375,13 +374,13 @@ def unassigned_exposure(db: Database, item_ids: Sequence[str], actor: str) -> di
     return found
 
 
-def assign_exposure(db: Database, ids: list[int], decision_uuid: str) -> None:
+def assign_exposure(db: Db, ids: list[int], decision_uuid: str) -> None:
     if not ids:  # most items of a batch were never revealed: no statement at all
         return
     db.conn.executemany("UPDATE exposure_events SET decision_uuid = ? WHERE id = ?", [(decision_uuid, i) for i in ids])
 
 
-def standing_bank_decisions(db: Database) -> list[dict[str, Any]]:
+def standing_bank_decisions(db: Db) -> list[dict[str, Any]]:
     """Items closed by a bank whose decision still stands, newest first, with what identifies them."""
     rows = [r for r in current_rows(db) if r["source"] == DecisionSource.BANK.value]
     names = {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, external_id, source_name FROM items")}

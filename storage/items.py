@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.clock import now_iso
 from moderator.domain import Item, ItemStatus, MediaKind
@@ -90,13 +91,13 @@ def _item_maker(keys: tuple[str, ...]) -> Callable[[Any], Item]:
     return make
 
 
-def insert_media(db: Database, row: dict[str, Any]) -> None:
+def insert_media(db: Db, row: dict[str, Any]) -> None:
     """Insert a media row (a row already held for this content is kept); its path is stored relative
     to the data dir (see media_file())."""
     _insert(db, "media", {**row, "path": relative_to_store(db, row["path"])}, or_ignore=True)
 
 
-def relative_to_store(db: Database, path: str | Path) -> str:
+def relative_to_store(db: Db, path: str | Path) -> str:
     main = next(r for r in db.execute("PRAGMA database_list") if r[1] == "main")[2]
     path = os.path.abspath(path)
     top = os.path.dirname(main) if main else None
@@ -105,11 +106,11 @@ def relative_to_store(db: Database, path: str | Path) -> str:
     return path
 
 
-def insert_item(db: Database, row: dict[str, Any]) -> None:
+def insert_item(db: Db, row: dict[str, Any]) -> None:
     _insert(db, "items", row)
 
 
-def _insert(db: Database, table: str, row: dict[str, Any], *, or_ignore: bool = False) -> None:
+def _insert(db: Db, table: str, row: dict[str, Any], *, or_ignore: bool = False) -> None:
     """One row by a plain INSERT of the columns given (the others take their defaults): import writes
     two a file, and sqlite-utils' insert() costs more Python than the write itself (its column and
     type handling). Lists and dicts are stored as JSON, as sqlite-utils stores them."""
@@ -119,13 +120,13 @@ def _insert(db: Database, table: str, row: dict[str, Any], *, or_ignore: bool = 
     db.conn.execute(f"{verb} INTO {table} ({columns}) VALUES ({', '.join('?' * len(values))})", values)
 
 
-def item_id_for_sha(db: Database, sha256: str) -> str | None:
+def item_id_for_sha(db: Db, sha256: str) -> str | None:
     """The first item imported with this content, if any."""
     row = db.execute("SELECT id FROM items WHERE sha256 = ? ORDER BY rowid LIMIT 1", (sha256,)).fetchone()
     return row[0] if row else None
 
 
-def media_for_sha(db: Database, sha256: str) -> dict[str, Any] | None:
+def media_for_sha(db: Db, sha256: str) -> dict[str, Any] | None:
     """The media row of this content (its path resolved in the data dir), or None."""
     row = db.execute("SELECT *, media_file(path) AS media_path FROM media WHERE sha256 = ?", (sha256,)).fetchone()
     return dict(row) if row else None
@@ -135,7 +136,7 @@ def media_for_sha(db: Database, sha256: str) -> dict[str, Any] | None:
 MediaHashRow = tuple[str, str, "int | None", "int | None", "float | None", "str | None"]
 
 
-def save_media_hashes(db: Database, sha256: str, rows: list[MediaHashRow], *, replace: bool = False) -> bool:
+def save_media_hashes(db: Db, sha256: str, rows: list[MediaHashRow], *, replace: bool = False) -> bool:
     """Store what was computed from this content, once: False (nothing written) when it already is,
     unless `replace` (a fuller set: dihedral variants computed now that a PDQ bank wants them)."""
     if replace and rows:
@@ -149,14 +150,14 @@ def save_media_hashes(db: Database, sha256: str, rows: list[MediaHashRow], *, re
     return True
 
 
-def media_hashes(db: Database, sha256: str) -> list[MediaHashRow]:
+def media_hashes(db: Db, sha256: str) -> list[MediaHashRow]:
     """What was computed from this content, in the order it was stored; [] when never hashed."""
     sql = ("SELECT signal_type, value, quality, frame_index, time_s, variant FROM media_hashes "
            "WHERE sha256 = ? ORDER BY rowid")
     return [tuple(r) for r in db.execute(sql, (sha256,))]
 
 
-def pdq_of_items(db: Database, item_ids: list[str]) -> list[tuple[str, str, str | None, int | None]]:
+def pdq_of_items(db: Db, item_ids: list[str]) -> list[tuple[str, str, str | None, int | None]]:
     """(item id, sha256, PDQ hex, quality) of each item found, the PDQ of its content's first frame (not
     a dihedral variant, not an animation's frame); hex and quality None when it has none."""
     sql = ("SELECT i.id, i.sha256, h.value, h.quality FROM items i LEFT JOIN media_hashes h "
@@ -165,26 +166,26 @@ def pdq_of_items(db: Database, item_ids: list[str]) -> list[tuple[str, str, str 
     return [tuple(r) for r in db.execute(sql, (json.dumps(list(item_ids)),))]
 
 
-def unhashed_images(db: Database, item_ids: list[str]) -> list[Item]:
+def unhashed_images(db: Db, item_ids: list[str]) -> list[Item]:
     """The items among item_ids whose content is an image with no `media_hashes` row yet."""
     sql = (f"{_SELECT} WHERE i.id IN (SELECT value FROM json_each(?)) AND m.kind = 'image' "
            "AND NOT EXISTS (SELECT 1 FROM media_hashes h WHERE h.sha256 = i.sha256) ORDER BY i.id")
     return items_from(db.execute(sql, (json.dumps(list(item_ids)),)))
 
 
-def item_id_for_external(db: Database, external_id: str) -> str | None:
+def item_id_for_external(db: Db, external_id: str) -> str | None:
     row = db.execute("SELECT id FROM items WHERE external_id = ?", (external_id,)).fetchone()
     return row[0] if row else None
 
 
-def get_item(db: Database, item_id: str) -> Item:
+def get_item(db: Db, item_id: str) -> Item:
     row = db.execute(f"{_SELECT} WHERE i.id = ?", (item_id,)).fetchone()
     if row is None:
         raise KeyError(f"no item {item_id!r}")
     return row_to_item(row)
 
 
-def queue(db: Database, *, limit: int | None = None, include_closed: bool = False,
+def queue(db: Db, *, limit: int | None = None, include_closed: bool = False,
           golden_rate: float = 0.0) -> list[Item]:
     """The open items in review order; golden items only as many as `golden_rate` mixes in (storage.qa)."""
     conditions = [] if include_closed else [f"i.status IN {OPEN_STATUSES}"]
@@ -197,11 +198,11 @@ def queue(db: Database, *, limit: int | None = None, include_closed: bool = Fals
     return items_from(db.execute(sql))
 
 
-def set_status(db: Database, item_id: str, status: ItemStatus) -> None:
+def set_status(db: Db, item_id: str, status: ItemStatus) -> None:
     db.execute("UPDATE items SET status = ? WHERE id = ?", (status.value, item_id))
 
 
-def set_statuses(db: Database, statuses: dict[str, ItemStatus]) -> None:
+def set_statuses(db: Db, statuses: dict[str, ItemStatus]) -> None:
     """Many items' statuses in one executemany (a batch's items)."""
     db.conn.executemany("UPDATE items SET status = ? WHERE id = ?", [(s.value, i) for i, s in statuses.items()])
 

@@ -24,9 +24,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from storage.files import fsync_dir
 
@@ -127,7 +128,7 @@ class MediaCache:
         staged.path.unlink(missing_ok=True)
 
     # -- at start: finish or remove what dead processes left ---------------------------------------
-    def sweep(self, db: Database, grace_seconds: float = GRACE_SECONDS) -> Swept:
+    def sweep(self, db: Db, grace_seconds: float = GRACE_SECONDS) -> Swept:
         return self.sweep_rows(lambda: {sha: mime for sha, mime in db.execute("SELECT sha256, mime FROM media")},
                                lambda sha: db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha,)).fetchone()
                                is not None, grace_seconds)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.clock import now_iso
 from moderator.domain import Action, DecisionSource
@@ -37,13 +38,13 @@ class TaskRow:
 _TASK_COLUMNS = ", ".join(f"t.{c}" for c in TaskRow.__dataclass_fields__)
 
 
-def has_qa_tables(db: Database) -> bool:
+def has_qa_tables(db: Db) -> bool:
     """False for a store opened read-only that predates migration 0008 (nothing of QA in it yet)."""
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'golden_items'").fetchone() is not None
 
 
 # -- batches and tasks ------------------------------------------------------------------------------
-def insert_batch(db: Database, batch_id: str, actor: str, strategy: str, seed: int, params: dict[str, Any],
+def insert_batch(db: Db, batch_id: str, actor: str, strategy: str, seed: int, params: dict[str, Any],
                  tasks: Sequence[tuple[str, str, str | None]]) -> None:
     """A batch and its tasks, (task id, decision uuid, reason) in review order, all the analyst's."""
     at = now_iso()
@@ -58,12 +59,12 @@ def insert_batch(db: Database, batch_id: str, actor: str, strategy: str, seed: i
                                                     **params}, records)
 
 
-def task(db: Database, task_id: str) -> TaskRow | None:
+def task(db: Db, task_id: str) -> TaskRow | None:
     row = db.execute(f"SELECT {_TASK_COLUMNS} FROM qa_tasks t WHERE t.id = ?", (task_id,)).fetchone()
     return TaskRow(*row) if row else None
 
 
-def open_tasks(db: Database, analyst: str) -> list[TaskRow]:
+def open_tasks(db: Db, analyst: str) -> list[TaskRow]:
     """The analyst's pending tasks, oldest batch first, one per decision (a decision drawn again in a
     later batch is the same re-review), never on a decision the analyst made."""
     sql = (f"SELECT {_TASK_COLUMNS} FROM qa_tasks t JOIN qa_batches b ON b.id = t.batch_id "
@@ -79,7 +80,7 @@ def open_tasks(db: Database, analyst: str) -> list[TaskRow]:
     return out
 
 
-def tasks(db: Database, *, batch_id: str | None = None, analyst: str | None = None) -> list[TaskRow]:
+def tasks(db: Db, *, batch_id: str | None = None, analyst: str | None = None) -> list[TaskRow]:
     """Tasks in batch and review order, of one batch and/or one analyst."""
     where, params = [], []
     for column, value in (("t.batch_id", batch_id), ("t.analyst", analyst)):
@@ -92,7 +93,7 @@ def tasks(db: Database, *, batch_id: str | None = None, analyst: str | None = No
     return [TaskRow(*r) for r in db.execute(sql, params)]
 
 
-def batches(db: Database) -> list[dict[str, Any]]:
+def batches(db: Db) -> list[dict[str, Any]]:
     """Every batch, oldest first, with its task counts by state."""
     sql = ("SELECT b.*, (SELECT json_group_object(state, n) FROM (SELECT state, COUNT(*) AS n FROM qa_tasks "
            "WHERE batch_id = b.id GROUP BY state)) AS states FROM qa_batches b ORDER BY b.created_at, b.rowid")
@@ -100,7 +101,7 @@ def batches(db: Database) -> list[dict[str, Any]]:
             for r in db.execute(sql)]
 
 
-def set_task(db: Database, actor: str, t: TaskRow, state: str, *, qa_uuid: str | None = None,
+def set_task(db: Db, actor: str, t: TaskRow, state: str, *, qa_uuid: str | None = None,
              resolution_uuid: str | None = None, note: str | None = None) -> None:
     """Move a task (and any other pending task of this analyst on the same decision) to `state`, audited."""
     ids = [t.id] if t.state != PENDING else [r[0] for r in db.execute(
@@ -114,13 +115,13 @@ def set_task(db: Database, actor: str, t: TaskRow, state: str, *, qa_uuid: str |
     audit.append(db, actor, f"qa_{state}", t.id, payload, [("qa_task", i) for i in ids])
 
 
-def reviewed_uuids(db: Database) -> set[str]:
+def reviewed_uuids(db: Db) -> set[str]:
     """The decisions some QA row has re-reviewed."""
     return {r[0] for r in db.execute("SELECT DISTINCT qa_of FROM decisions WHERE qa_of IS NOT NULL")}
 
 
 # -- golden items -----------------------------------------------------------------------------------
-def add_golden(db: Database, actor: str, item_id: str, labels: Sequence[str], origin: str | None) -> None:
+def add_golden(db: Db, actor: str, item_id: str, labels: Sequence[str], origin: str | None) -> None:
     """Mark an item golden with its known answer; it goes after every golden item already held."""
     position = db.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM golden_items").fetchone()[0]
     db.execute("INSERT INTO golden_items (item_id, labels, position, imported_at, imported_by, origin) "
@@ -128,7 +129,7 @@ def add_golden(db: Database, actor: str, item_id: str, labels: Sequence[str], or
     audit.append(db, actor, "golden_add", item_id, {"labels": list(labels)}, [("golden_item", item_id)])
 
 
-def golden_labels(db: Database, item_id: str) -> tuple[str, ...] | None:
+def golden_labels(db: Db, item_id: str) -> tuple[str, ...] | None:
     """The item's known answer, None when it is no golden item (or the store predates golden items)."""
     if not has_qa_tables(db):
         return None
@@ -136,7 +137,7 @@ def golden_labels(db: Database, item_id: str) -> tuple[str, ...] | None:
     return tuple(json.loads(row[0])) if row else None
 
 
-def golden_answers(db: Database) -> dict[str, tuple[str, ...]]:
+def golden_answers(db: Db) -> dict[str, tuple[str, ...]]:
     """item id -> known answer, of every golden item."""
     if not has_qa_tables(db):
         return {}
@@ -155,7 +156,7 @@ def golden_hidden_sql(rate: float) -> str:
             "AS INTEGER))")
 
 
-def golden_scores(db: Database) -> dict[str, tuple[int, int]]:
+def golden_scores(db: Db) -> dict[str, tuple[int, int]]:
     """actor -> (golden items they decided, how many of those matched the known answer): each actor's
     latest moderation decision on each golden item (undo rows, undone rows, QA rows and bank decisions
     left out: a bank is no moderator). A decision matches when its labels are the answer's labels."""

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.clock import now_iso
 from storage import audit
@@ -43,7 +44,7 @@ def _judgement(row) -> Judgement:
     return Judgement(row[0], row[1], body["task_id"], body["decision"], row[3], row[4], row[5])
 
 
-def add(db: Database, actor: str, task_id: str, decision: dict[str, Any]) -> Judgement:
+def add(db: Db, actor: str, task_id: str, decision: dict[str, Any]) -> Judgement:
     """Keep a judgement (before any network call): one outbox row and its audit entry."""
     payload = audit.canonical({"task_id": task_id, "decision": decision})
     db.execute("INSERT INTO outbox (kind, ref, payload, created_at) VALUES (?, ?, ?, ?)",
@@ -55,34 +56,34 @@ def add(db: Database, actor: str, task_id: str, decision: dict[str, Any]) -> Jud
     return get(db, decision["uuid"])
 
 
-def get(db: Database, uuid: str) -> Judgement | None:
+def get(db: Db, uuid: str) -> Judgement | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE kind = ? AND ref = ?", (KIND, uuid)).fetchone()
     return _judgement(row) if row else None
 
 
-def unsent(db: Database) -> list[Judgement]:
+def unsent(db: Db) -> list[Judgement]:
     """Judgements the hub has not answered yet (refused ones are kept, not sent again), oldest first."""
     sql = f"SELECT {_COLUMNS} FROM outbox WHERE kind = ? AND sent_at IS NULL AND rejected_at IS NULL ORDER BY seq"
     return [_judgement(r) for r in db.execute(sql, (KIND,))]
 
 
-def counts(db: Database) -> dict[str, int]:
+def counts(db: Db) -> dict[str, int]:
     """unsent (waiting for the hub) and rejected (refused for good, kept with the hub's reason)."""
     row = db.execute("SELECT SUM(sent_at IS NULL AND rejected_at IS NULL), SUM(rejected_at IS NOT NULL) "
                      "FROM outbox WHERE kind = ?", (KIND,)).fetchone()
     return {"unsent": row[0] or 0, "rejected": row[1] or 0}
 
 
-def mark_sent(db: Database, uuid: str) -> None:
+def mark_sent(db: Db, uuid: str) -> None:
     db.execute("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE kind = ? AND ref = ?",
                (now_iso(), KIND, uuid))
 
 
-def mark_failed(db: Database, uuid: str, error: str) -> None:
+def mark_failed(db: Db, uuid: str, error: str) -> None:
     db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE kind = ? AND ref = ?",
                (" ".join(error.split())[:300], KIND, uuid))
 
 
-def mark_rejected(db: Database, uuid: str, reason: str) -> None:
+def mark_rejected(db: Db, uuid: str, reason: str) -> None:
     db.execute("UPDATE outbox SET rejected_at = ?, attempts = attempts + 1, last_error = ? WHERE kind = ? AND ref = ?",
                (now_iso(), " ".join(reason.split())[:300], KIND, uuid))

@@ -4,12 +4,15 @@ Reads only, on indexed columns (items_media, items_reported_account, matches' it
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.db import Db
 
 MAX_RELATED = 200  # other reports looked at; the panel lists the newest decided ones
 
 
-def related_items(db: Database, item_id: str, sha256: str, reported_account: str | None) -> list[tuple]:
+def related_items(db: Db, item_id: str, sha256: str, reported_account: str | None) -> list[tuple]:
     """(id, external_id, original_name, source_name, same_media) of other items on this media or
     account, newest first."""
     sql = ("SELECT id, external_id, original_name, source_name, sha256 = ? AS same_media FROM items "
@@ -18,7 +21,7 @@ def related_items(db: Database, item_id: str, sha256: str, reported_account: str
     return [tuple(r) for r in db.execute(sql, (sha256, item_id, sha256, reported_account, reported_account))]
 
 
-def bank_matches(db: Database, item_id: str, limit: int) -> list[tuple]:
+def bank_matches(db: Db, item_id: str, limit: int) -> list[tuple]:
     """(bank, kind, label, distance, description) per bank and label matched, nearest first."""
     sql = ("SELECT m.bank, b.kind, m.label, MIN(m.distance), b.description FROM matches m "
            "JOIN banks b ON b.name = m.bank WHERE m.item_id = ? GROUP BY m.bank, m.label "

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from storage.db import Db
 
 from moderator.clock import parse_iso
 from moderator.kpis import DecisionRow, ExposureRow, OpenItem
@@ -41,7 +43,7 @@ def _utc(text: str, what: str) -> datetime:
     return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
-def _undone(db: Database) -> set[str]:
+def _undone(db: Db) -> set[str]:
     return {r[0] for r in db.execute("SELECT supersedes FROM decisions WHERE action = 'undo' AND supersedes IS NOT NULL")}
 
 
@@ -64,7 +66,7 @@ class _Classes(dict):
         return value
 
 
-def decision_rows(db: Database, lo: str | None = None, hi: str | None = None) -> list[DecisionRow]:
+def decision_rows(db: Db, lo: str | None = None, hi: str | None = None) -> list[DecisionRow]:
     """Moderation (manual, batch) and bank rows, undo and QA rows left out, in log order, each with its
     item's SLA due time and whether an undo supersedes it. The items, teams and undo targets are read
     whole beside one scan of the decisions (joins per row cost three times as much at 100,000 rows)."""
@@ -80,7 +82,7 @@ def decision_rows(db: Database, lo: str | None = None, hi: str | None = None) ->
             for uuid, item_id, actor, source, action, labels, decided_at, handle_ms in audit.tuples(db, sql, args)]
 
 
-def qa_pairs(db: Database, lo: str | None = None, hi: str | None = None) -> list[tuple[QaPair, datetime]]:
+def qa_pairs(db: Db, lo: str | None = None, hi: str | None = None) -> list[tuple[QaPair, datetime]]:
     """Each analyst's first standing QA judgement of each decision (a later one, such as the resolution
     after a disagreement, is not a second blind judgement), with the reviewed decision's time; bounded
     by that time. QA rows an undo superseded are left out."""
@@ -101,14 +103,14 @@ def qa_pairs(db: Database, lo: str | None = None, hi: str | None = None) -> list
     return out
 
 
-def exposure_rows(db: Database, lo: str | None = None, hi: str | None = None) -> list[ExposureRow]:
+def exposure_rows(db: Db, lo: str | None = None, hi: str | None = None) -> list[ExposureRow]:
     bounds, args = _bounds("started_at", lo, hi)
     sql = f"SELECT id, actor, category, kind, started_at, ms FROM exposure_events WHERE 1 = 1{bounds} ORDER BY id"
     return [ExposureRow(actor, category, kind, _utc(started, f"exposure event {eid} started_at"), int(ms))
             for eid, actor, category, kind, started, ms in audit.tuples(db, sql, args)]
 
 
-def open_items(db: Database) -> list[OpenItem]:
+def open_items(db: Db) -> list[OpenItem]:
     sql = ("SELECT id, status, COALESCE(reported_at, imported_at), sla_due_at FROM items "
            "WHERE status IN ('pending', 'skipped', 'escalated')")
     return [OpenItem(status, _utc(since, f"item {item_id} reported_at"),
@@ -116,7 +118,7 @@ def open_items(db: Database) -> list[OpenItem]:
             for item_id, status, since, sla in db.execute(sql)]
 
 
-def golden_scores(db: Database) -> dict[str, tuple[int, int]]:
+def golden_scores(db: Db) -> dict[str, tuple[int, int]]:
     """Golden-item results per moderator, actor -> (n, correct) (storage.qa.golden_scores: each actor's
     latest standing moderation decision on each golden item, whenever it was made)."""
     return qa_repo.golden_scores(db)

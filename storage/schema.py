@@ -1,22 +1,74 @@
-"""Numbered migrations of the store, applied at start (sqlite-utils Migrations)."""
+"""Numbered migrations of the store, applied at start (sqlite-utils Migrations).
+
+A store already up to date (every open but the first after an upgrade) is told so by one read of
+`_sqlite_migrations`, without importing sqlite-utils (~50 ms of the desk's start-up: storage/db.py);
+anything pending is applied by sqlite-utils' Migrations, made from the list below then."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING
 
 from storage import audit
 
-migrations = Migrations("moderator")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    from storage.db import Db
+
+SET = "moderator"  # the migration set's name in _sqlite_migrations
+_MIGRATIONS: list[tuple[str, Callable[[Db], None]]] = []  # (name, function), in order
+_made: list[Migrations] = []
+
+
+def migration(name: str):
+    """Register the decorated function as the migration `name`, after those registered before it."""
+    def add(fn: Callable[[Db], None]) -> Callable[[Db], None]:
+        if any(known == name for known, _fn in _MIGRATIONS):
+            raise ValueError(f"migration {name} is registered twice")
+        _MIGRATIONS.append((name, fn))
+        return fn
+    return add
+
+
+def migration_set(db: Db | None = None) -> Migrations:
+    """sqlite-utils' Migrations of every migration here. With db, each migration is given db itself,
+    not the Database that sqlite-utils applies them on: what a migration leaves for after the commit
+    (audit.append's anchor) is then found on the connection the store commits. Without db, the set
+    as sqlite-utils has it (made once), for tools and tests that apply or inspect it on a Database."""
+    from sqlite_utils.migrations import Migrations
+
+    if db is None and _made:
+        return _made[0]
+    made = Migrations(SET)
+    for name, fn in _MIGRATIONS:
+        made(name=name)(fn if db is None else _given(db, fn))
+    if db is None:
+        _made.append(made)
+    return made
+
+
+def _given(db: Db, fn: Callable[[Db], None]) -> Callable[[Database], None]:
+    def run(_database: Database) -> None:
+        fn(db)
+
+    run.__name__ = fn.__name__
+    return run
+
+
+def __getattr__(name: str):
+    if name == "migrations":  # storage.schema.migrations: the set, as sqlite-utils has it
+        return migration_set()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 APPEND_ONLY = ("decisions", "audit_log")
 
 
-@migrations(name="0001_core")
-def _core(db: Database) -> None:
+@migration("0001_core")
+def _core(db: Db) -> None:
     _script(db,
         """
         CREATE TABLE media (
@@ -70,8 +122,8 @@ def _core(db: Database) -> None:
             )
 
 
-@migrations(name="0002_banks")
-def _banks(db: Database) -> None:
+@migration("0002_banks")
+def _banks(db: Db) -> None:
     """Hash banks, their entries, every item's hashes and the matches found, as evidence for routing.
 
     Entries are unique per (bank, signal_type, hash) rather than (bank, hash): a SHA-256 and a PDQ hash
@@ -113,8 +165,8 @@ def _banks(db: Database) -> None:
     )
 
 
-@migrations(name="0003_audit_rows")
-def _audit_rows(db: Database) -> None:
+@migration("0003_audit_rows")
+def _audit_rows(db: Db) -> None:
     """Audit entries carry the hashes of the rows they record (`records`) and say how their own hash was
     made (`mac`: v1 for the entries before this migration, sha256, or hmac-sha256 with the audit key).
     A store that already holds rows gets one "audit_baseline" entry recording all of them, so that
@@ -130,8 +182,8 @@ def _audit_rows(db: Database) -> None:
         audit.append(db, "moderator", "audit_baseline", None, {"migration": "0003_audit_rows"}, records)
 
 
-@migrations(name="0004_relative_media")
-def _relative_media(db: Database) -> None:
+@migration("0004_relative_media")
+def _relative_media(db: Db) -> None:
     """Media paths relative to the data dir (queries resolve them with media_file()), so a moved
     data dir or one given as a relative path keeps finding its files."""
     main = next(r for r in db.execute("PRAGMA database_list") if r[1] == "main")[2]
@@ -142,8 +194,8 @@ def _relative_media(db: Database) -> None:
                (len(prefix) + 1, len(prefix), prefix))
 
 
-@migrations(name="0005_items_share_media")
-def _items_share_media(db: Database) -> None:
+@migration("0005_items_share_media")
+def _items_share_media(db: Db) -> None:
     """Items are reports, media is content: the same image reported twice is two items sharing one
     media row, so `items.sha256` loses its UNIQUE. SQLite cannot drop a constraint, so the table is
     rebuilt with every row, rowid and value as it was (the audit log's item views stay valid), and
@@ -185,7 +237,7 @@ def _items_share_media(db: Database) -> None:
     db.execute(f"PRAGMA defer_foreign_keys = {int(deferred)}")
 
 
-def _script(db: Database, sql: str) -> None:
+def _script(db: Db, sql: str) -> None:
     """Run a script's statements one by one: `executescript` would COMMIT first and then run
     outside the migration's transaction, so a failure half-way would leave half a schema."""
     for statement in sql.split(";"):
@@ -193,12 +245,26 @@ def _script(db: Database, sql: str) -> None:
             db.execute(statement)
 
 
-def apply_migrations(db: Database) -> None:
-    migrations.apply(db)
+def pending(db: Db | Database) -> list[str]:
+    """The migrations not applied to db yet, in order (a read: no sqlite-utils needed)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'").fetchone():
+        applied = {r[0] for r in db.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [SET])}
+    else:
+        applied = set()
+    return [name for name, _fn in _MIGRATIONS if name not in applied]
 
 
-@migrations(name="0006_decision_qa_of")
-def _decision_qa_of(db: Database) -> None:
+def apply_migrations(db: Db | Database) -> None:
+    """Apply what is pending (sqlite-utils' Migrations.apply, on its Database of this connection)."""
+    if pending(db):
+        if hasattr(db, "utils"):  # a store's Db: sqlite-utils applies them on its Database, given db
+            migration_set(db).apply(db.utils)
+        else:
+            migration_set().apply(db)
+
+
+@migration("0006_decision_qa_of")
+def _decision_qa_of(db: Db) -> None:
     """A QA row names the decision it re-reviews (`qa_of`; docs/DECISIONS.md), audited by a view of its
     own (`decision_qa`) so that the records of earlier decisions keep their hash. Indexes for the
     replay's look-ups: undo rows by the row they supersede, batch members, QA rows by their target."""
@@ -212,8 +278,8 @@ def _decision_qa_of(db: Database) -> None:
     )
 
 
-@migrations(name="0007_hub_sync")
-def _hub_sync(db: Database) -> None:
+@migration("0007_hub_sync")
+def _hub_sync(db: Db) -> None:
     """What the desk's sync with a team hub keeps (docs/HUB.md, "The desk's sync client"): where an item
     came from (`origin`: local import or a hub lease, whose item id is the hub's), every lease received
     and what became of it (`hub_leases`: fetching its media, held, returned, expired, decided, refused),
@@ -246,8 +312,8 @@ def _hub_sync(db: Database) -> None:
     )
 
 
-@migrations(name="0008_qa")
-def _qa(db: Database) -> None:
+@migration("0008_qa")
+def _qa(db: Db) -> None:
     """QA (docs/QA.md): a batch of sampled decisions to re-review (`qa_batches`: who drew it, how, with
     which seed and filters) and one task per sampled decision (`qa_tasks`: whose it is and what became
     of it: pending, agreed, disagreed, resolved, left for the lead; `qa_uuid` is the QA row the judgement
@@ -283,16 +349,16 @@ def _qa(db: Database) -> None:
     )
 
 
-@migrations(name="0009_skip_until")
-def _skip_until(db: Database) -> None:
+@migration("0009_skip_until")
+def _skip_until(db: Db) -> None:
     """A skipped item is hidden from this desk's queue until `skip_until` (ISO UTC; the skip's own
     time plus the skip_hide_minutes setting, or the item's SLA due time when that comes first). NULL:
     not hidden (never skipped, or skipped before this migration). The skip's audit entry records it."""
     _script(db, "ALTER TABLE items ADD COLUMN skip_until TEXT")
 
 
-@migrations(name="0010_report_context")
-def _report_context(db: Database) -> None:
+@migration("0010_report_context")
+def _report_context(db: Db) -> None:
     """What the report said besides its reason (README, manifest fields; docs/HUB.md, the lease
     payload): who reported, which account was reported, the post's text or caption, where it was
     posted and the file's name there. An escalation's target and reason (resources/policy.toml,
@@ -313,8 +379,8 @@ def _report_context(db: Database) -> None:
     )
 
 
-@migrations(name="0011_bank_entry_counts")
-def _bank_entry_counts(db: Database) -> None:
+@migration("0011_bank_entry_counts")
+def _bank_entry_counts(db: Db) -> None:
     """How many entries each (bank, signal type) holds, kept by storage.banks.add_entries in the same
     transaction as the rows (the one path that writes bank_entries; entries are never deleted): a new
     process checks a saved bank index against it instead of counting millions of rows (COUNT(*) over

@@ -19,9 +19,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlite_utils import Database
-
 from storage import audit, integrity
+from storage.db import Db
 from storage.media_cache import MediaCache
 from storage.schema import apply_migrations
 
@@ -34,7 +33,7 @@ class StoreError(RuntimeError):
     pass
 
 
-def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> Database:
+def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> Db:
     """A connection with the store's pragmas; readonly opens `mode=ro` (it can never write), and
     immutable is for an evidence copy in a folder nobody can write (no -shm can be created there)."""
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
@@ -52,9 +51,7 @@ def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> D
     # Media paths are stored relative to the data dir, so a moved or relative data dir still finds
     # them; queries resolve them with media_file(path). An absolute path (old rows) stays as it is.
     conn.create_function("media_file", 1, lambda p: os.path.join(base, p) if p else p, deterministic=True)
-    # No sqlite-utils plugins on the store's connections: no third-party code changes them, and the first
-    # Database() of a process does not scan every installed package's entry points (30-60 ms of start-up).
-    return Database(conn, execute_plugins=False)
+    return Db(conn)  # sqlite-utils' Database behind it, made on first use (storage/db.py)
 
 
 def _wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
@@ -89,7 +86,7 @@ class Store:
         self.media_dir = self.data_dir / "media"
         self.readonly = readonly
         self._local = threading.local()
-        self._readers: list[Database] = []
+        self._readers: list[Db] = []
         self._readers_lock = threading.Lock()
         self._jobs: queue.Queue = queue.Queue()
         self._submit_lock = threading.Lock()
@@ -265,7 +262,7 @@ class Store:
 
     # -- reads --------------------------------------------------------------------------------
     @property
-    def db(self) -> Database:
+    def db(self) -> Db:
         """A read connection private to the calling thread (WAL lets readers run beside the writer)."""
         db = getattr(self._local, "db", None)
         if db is None:
@@ -331,7 +328,7 @@ def _create_private(path: Path) -> None:
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
-def check_integrity(db: Database, path: Path, *, whole_file: bool = False) -> None:
+def check_integrity(db: Db, path: Path, *, whole_file: bool = False) -> None:
     """Refuse a damaged or foreign database file with one line, before anything reads or writes it:
     every table and index but the bulk bank tables (storage/integrity.py), or with whole_file the
     whole file (freelist, pages used twice or by nobody, the bank tables too)."""
@@ -345,7 +342,7 @@ def check_integrity(db: Database, path: Path, *, whole_file: bool = False) -> No
         raise damaged(path, "; ".join(problems))
 
 
-def check_table(db: Database, table: str) -> None:
+def check_table(db: Db, table: str) -> None:
     """A bulk table (and its indexes) checked before its rows are read in bulk: StoreError when damaged."""
     try:
         problems = integrity.quick_check(db, table)
@@ -359,6 +356,6 @@ def damaged(path: Path | str, what: str) -> StoreError:
     return StoreError(f"{path} is damaged ({what}): restore it from a backup")
 
 
-def db_path(db: Database) -> str:
+def db_path(db: Db) -> str:
     """The file a connection has open (for messages)."""
     return next((r[2] for r in db.execute("PRAGMA database_list") if r[1] == "main"), "the store")

@@ -82,3 +82,31 @@ def test_queue_json_is_what_asdict_gave(good_store, capsys):
     assert json.loads(out) == json.loads(json.dumps(expected)) and len(expected) > 0
     with Store(data, readonly=True):
         pass
+
+
+DESK_START = r"""
+import json, sys
+from moderator.policy import load_policy
+from moderator.review import ReviewService
+from moderator.settings import Settings
+from moderator.session import open_desk_store
+from ui import first_item
+store = open_desk_store(sys.argv[1])
+got = first_item.start(ReviewService(store=store, policy=load_policy(None), actor="t"), Settings()).result(60)
+print(json.dumps({"items": len(got.items), "picture": got.preview is not None, "loaded": "sqlite_utils" in sys.modules}))
+store.close()
+"""
+
+
+def test_the_desks_first_item_needs_no_sqlite_utils(good_store):
+    """An existing, up-to-date store opens, its queue is read and its top item decoded and filtered
+    (ui/first_item.py: all the desk does before the first picture) without importing sqlite-utils
+    (~50 ms: storage/db.py); a store with migrations pending applies them through it."""
+    data = good_store.data_dir
+    count = len(items_repo.queue(good_store.db))
+    good_store.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", DESK_START, str(data)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"items": count, "picture": True, "loaded": False}

@@ -14,6 +14,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# The decoders (numpy, cv2, PIL) are imported with this module, on the GUI thread before the queue is
+# read: the thread then only decodes and filters (C that releases the GIL) beside Qt's import and the
+# window's build. Imported on the thread instead they took the GIL from both, and the GUI thread waited
+# on numpy's import lock when it got there first (bench/bench_startup.py; docs/PERFORMANCE.md).
+from blurring import preview
 from moderator.clock import now_iso
 from moderator.domain import Item, Policy
 from moderator.policy_floors import apply_floors
@@ -69,9 +74,6 @@ def start(service: ReviewService, settings: Settings) -> Future:
 
 def first_item(service: ReviewService, settings: Settings, items: list[Item], hidden: dict[str, str]) -> FirstItem:
     """The queue's read (items, hidden) with its top item's picture."""
-    # Imported here, on this thread: the decoders' imports (cv2, PIL) are part of its head start.
-    from blurring import preview
-
     order = QueueState(pinned_before=now_iso()).read(lambda: items, lambda: hidden).items
     if not order:
         return FirstItem(items, hidden)
