@@ -88,6 +88,16 @@ def git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else "?"
 
 
+def code_differs(root: Path = ROOT) -> bool:
+    """Whether the tracked files differ from the commit where it matters to a figure (a run is then
+    "+dirty"): not the stored runs and the document (this script's output), nor any Markdown (the
+    section templates, README, docs: prose, never measured). True when git cannot tell."""
+    outputs = [f":(exclude){p.relative_to(root)}" for p in (RESULTS, DOC) if p.is_relative_to(root)]
+    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                           ":(exclude,glob)**/*.md", *outputs], cwd=root, capture_output=True, text=True)
+    return done.returncode != 0 or bool(done.stdout.strip())
+
+
 def version(*dists: str) -> str:
     for dist in dists:
         try:
@@ -298,11 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     benches = [] if args.render else pick(args.only)
     results_path = CHECK_RESULTS if args.check else args.results
     results = load_results(results_path)
-    # dirty: code that differs from the commit; the stored runs and the document are this script's output
-    outputs = [f":(exclude){p.relative_to(ROOT)}" for p in (RESULTS, DOC) if p.is_relative_to(ROOT)]
-    info = {"commit": git("rev-parse", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", *outputs)),
-            "machine": machine()}
+    info = {"commit": git("rev-parse", "HEAD"), "dirty": code_differs(), "machine": machine()}
     failed = []
     for bench in benches:
         runs, ok = run_bench(bench, args.runs, info)

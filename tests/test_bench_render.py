@@ -4,6 +4,7 @@ render, and real bench subprocesses recording figures (a small script that calls
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,25 @@ def test_a_damon_pageout_scheme_is_read_from_sysfs_and_named_in_the_header(tmp_p
     sections = write_sections(tmp_path, **{"40_index": "qps {{index.qps}}\n"})
     assert "1 of the boots ran a DAMON `pageout` scheme" in render_document(results_of(index=[first, second]), sections)
     assert "DAMON" not in render_document(results_of(index=[first, first]), sections)
+
+
+def test_a_run_is_dirty_for_changed_code_not_for_changed_prose(tmp_path):
+    repo, plain = tmp_path / "repo", tmp_path / "plain"
+    (repo / "bench").mkdir(parents=True)
+    plain.mkdir()
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q")
+    (repo / "bench" / "tool.py").write_text("x = 1\n")
+    (repo / "bench" / "section.md").write_text("prose\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    assert not run_all.code_differs(repo)
+    (repo / "bench" / "section.md").write_text("other prose\n")
+    (repo / "untracked.py").write_text("y = 2\n")  # not tracked: not the commit's code either way
+    assert not run_all.code_differs(repo)
+    (repo / "bench" / "tool.py").write_text("x = 2\n")
+    assert run_all.code_differs(repo)
+    assert run_all.code_differs(plain)  # not a repository: git cannot tell, so dirty
