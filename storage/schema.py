@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage import audit
+from storage.db import Db
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
     from sqlite_utils.migrations import Migrations
-
-    from storage.db import Db
 
 SET = "moderator"  # the migration set's name in _sqlite_migrations
 _MIGRATIONS: list[tuple[str, Callable[[Db], None]]] = []  # (name, function), in order
@@ -257,7 +256,7 @@ def pending(db: Db | Database) -> list[str]:
 def apply_migrations(db: Db | Database) -> None:
     """Apply what is pending (sqlite-utils' Migrations.apply, on its Database of this connection)."""
     if pending(db):
-        if hasattr(db, "utils"):  # a store's Db: sqlite-utils applies them on its Database, given db
+        if isinstance(db, Db):  # a store's connection: sqlite-utils applies them on its Database, given db
             migration_set(db).apply(db.utils)
         else:
             migration_set().apply(db)
