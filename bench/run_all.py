@@ -83,8 +83,8 @@ def command_of(bench: Bench) -> str:
     return " ".join([*bench.wrapper, ".venv/bin/python", *bench.argv])
 
 
-def git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+def git(*args: str, root: Path = ROOT) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else "?"
 
 
@@ -93,9 +93,8 @@ def code_differs(root: Path = ROOT) -> bool:
     "+dirty"): not the stored runs and the document (this script's output), nor any Markdown (the
     section templates, README, docs: prose, never measured). True when git cannot tell."""
     outputs = [f":(exclude){p.relative_to(root)}" for p in (RESULTS, DOC) if p.is_relative_to(root)]
-    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                           ":(exclude,glob)**/*.md", *outputs], cwd=root, capture_output=True, text=True)
-    return done.returncode != 0 or bool(done.stdout.strip())
+    return bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude,glob)**/*.md", *outputs,
+                    root=root))  # "?" when git failed
 
 
 def version(*dists: str) -> str:

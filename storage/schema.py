@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 SET = "moderator"  # the migration set's name in _sqlite_migrations
 _MIGRATIONS: list[tuple[str, Callable[[Db], None]]] = []  # (name, function), in order
-_made: list[Migrations] = []
 
 
 def migration(name: str):
@@ -37,16 +36,12 @@ def migration_set(db: Db | None = None) -> Migrations:
     """sqlite-utils' Migrations of every migration here. With db, each migration is given db itself,
     not the Database that sqlite-utils applies them on: what a migration leaves for after the commit
     (audit.append's anchor) is then found on the connection the store commits. Without db, the set
-    as sqlite-utils has it (made once), for tools and tests that apply or inspect it on a Database."""
+    as sqlite-utils has it, for tools and tests that apply or inspect it on a Database."""
     from sqlite_utils.migrations import Migrations
 
-    if db is None and _made:
-        return _made[0]
     made = Migrations(SET)
     for name, fn in _MIGRATIONS:
         made(name=name)(fn if db is None else _given(db, fn))
-    if db is None:
-        _made.append(made)
     return made
 
 

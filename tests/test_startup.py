@@ -101,7 +101,7 @@ store.close()
 def test_the_desks_first_item_needs_no_sqlite_utils(good_store):
     """An existing, up-to-date store opens, its queue is read and its top item decoded and filtered
     (ui/first_item.py: all the desk does before the first picture) without importing sqlite-utils
-    (~50 ms: storage/db.py); a store with migrations pending applies them through it."""
+    (~50 ms: storage/db.py). A new store's migrations are applied through it (tests/test_store_db.py)."""
     data = good_store.data_dir
     count = len(items_repo.queue(good_store.db))
     good_store.close()
