@@ -31,6 +31,7 @@ from moderator.domain import (
     Policy,
 )
 from moderator.escalation import Escalation, EscalationError
+from moderator.queue_state import queue_key
 from moderator.settings import load_settings
 from storage import audit
 from storage import decisions as decisions_repo
@@ -95,6 +96,15 @@ class ReviewService:
         items = items_repo.queue(self.store.db, limit=None if hidden else limit, golden_rate=rate)
         items = [i for i in items if i.id not in hidden] if hidden else items
         return items[:limit] if limit is not None else items
+
+    def queue_top(self, pinned_before: str | None = None) -> tuple[Item | None, dict[str, str]]:
+        """The item a full read puts first (QueueState(pinned_before).read(self.queue, self.hidden_until)),
+        without reading the queue, and hidden_until(): the desk's start shows it before the rest is read
+        (ui/first_item.py). SQL finds the candidates; the order is queue_key's, as the full read's is."""
+        rate = self.golden_rate if self.golden_rate is not None else load_settings().golden_rate
+        hidden = self.hidden_until()
+        heads = items_repo.queue_heads(self.store.db, hidden=hidden, overdue_before=pinned_before, golden_rate=rate)
+        return min(heads, key=lambda item: queue_key(item, pinned_before), default=None), hidden
 
     def hidden_until(self) -> dict[str, str]:
         """Open items a skip hides from this desk now -> when they come back (ISO UTC)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
@@ -188,14 +188,37 @@ def get_item(db: Db, item_id: str) -> Item:
 def queue(db: Db, *, limit: int | None = None, include_closed: bool = False,
           golden_rate: float = 0.0) -> list[Item]:
     """The open items in review order; golden items only as many as `golden_rate` mixes in (storage.qa)."""
-    conditions = [] if include_closed else [f"i.status IN {OPEN_STATUSES}"]
-    if qa_repo.has_qa_tables(db):
-        conditions.append(qa_repo.golden_hidden_sql(golden_rate))
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = f"{_SELECT} {where} ORDER BY {QUEUE_ORDER}"
+    sql = f"{_SELECT} {_queue_where(db, include_closed, golden_rate)} ORDER BY {QUEUE_ORDER}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return items_from(db.execute(sql))
+
+
+def queue_heads(db: Db, *, hidden: Collection[str] = (), overdue_before: str | None = None,
+                golden_rate: float = 0.0) -> list[Item]:
+    """What can head the queue, read without reading the queue: the first open item in QUEUE_ORDER and,
+    with `overdue_before` (ISO UTC), the first of the items due before it by due time, each the first
+    not in `hidden`. moderator.queue_state pins overdue items on top, so the queue's head is the least
+    of these by its queue_key (ReviewService.queue_top). Each read stops after len(hidden) + 1 rows, and
+    only the row kept is made an Item: the desk's start reads this, not 5,000 rows (ui/first_item.py)."""
+    where, limit = _queue_where(db, False, golden_rate), len(hidden) + 1
+    reads = [(f"{_SELECT} {where} ORDER BY {QUEUE_ORDER} LIMIT {limit}", ())]
+    if overdue_before is not None:
+        reads.append((f"{_SELECT} {where} AND i.sla_due_at < ? ORDER BY i.sla_due_at, {QUEUE_ORDER} LIMIT {limit}",
+                      (overdue_before,)))
+    heads = []
+    for sql, params in reads:
+        row = next((r for r in db.execute(sql, params) if r["id"] not in hidden), None)
+        if row is not None:
+            heads.append(row_to_item(row))
+    return heads
+
+
+def _queue_where(db: Db, include_closed: bool, golden_rate: float) -> str:
+    conditions = [] if include_closed else [f"i.status IN {OPEN_STATUSES}"]
+    if qa_repo.has_qa_tables(db):
+        conditions.append(qa_repo.golden_hidden_sql(golden_rate))
+    return f"WHERE {' AND '.join(conditions)}" if conditions else "WHERE 1"
 
 
 def set_status(db: Db, item_id: str, status: ItemStatus) -> None:

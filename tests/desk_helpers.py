@@ -14,9 +14,10 @@ BADGE_BOTTOM = 44  # the viewer's badge (and video caption) sits in the top 12 +
 
 
 def on_screen(window) -> bool:
-    """The current item's filtered picture is painted and no decision is being saved."""
+    """The current item's filtered picture is painted, the queue is read and no decision is being saved."""
     r, shown = window.reviewer, window.viewer.prepared
-    return r.current is not None and shown is not None and shown.item_id == r.current.id and not r.saving
+    return (r.current is not None and shown is not None and shown.item_id == r.current.id and not r.saving
+            and not r.partial)
 
 
 def open_desk(qtbot, store, policy, settings: Settings | None = None):

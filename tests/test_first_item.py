@@ -1,19 +1,25 @@
-"""The desk's start-up fast path (ui/first_item.py): the queue read and the top item's picture made on a
-thread before the window exists are exactly what the reviewer's own path reads and prepares, the
-window shows that same item with the same pixels, and a picture that does not fit (another filter)
-is never shown: the reviewer prepares its own. Real store, real photos, real widgets offscreen."""
+"""The desk's start-up fast path (ui/first_item.py): the top item read and its picture made on a thread
+before the window exists are exactly what the reviewer's own path reads and prepares, the window shows
+that same item with the same pixels and then the whole queue, takes no key before the whole queue is
+read, and a picture that does not fit (another filter) is never shown: the reviewer prepares its own.
+Real store, real photos, real widgets offscreen."""
 
 from __future__ import annotations
 
 import gc
+import threading
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from moderator.cli import main
+from moderator.clock import now_iso
 from moderator.keymap import load_keymap
+from moderator.queue_state import QueueState
 from moderator.review import ReviewService
 from moderator.session import has_items
 from moderator.settings import Settings
+from storage import decisions as decisions_repo
 from tests.desk_helpers import on_screen, painted_picture, qimage_rgb
 from ui import first_item
 from ui.app import build_window
@@ -42,7 +48,9 @@ def open_window(qtbot, store, policy, settings, first=None):
 def test_the_early_read_and_picture_are_the_slow_paths(good_store, policy):
     service, settings = ReviewService(good_store, policy, "tester"), Settings()
     got = first_item.start(service, settings).result(timeout=30)
-    assert got.items == service.queue() and got.hidden == service.hidden_until()
+    full = QueueState(pinned_before=now_iso()).read(service.queue, service.hidden_until)
+    assert len(full.items) > 1 and got.items == [full.items[0]] and got.top == full.items[0]
+    assert got.hidden == service.hidden_until() and not got.complete  # the rest is the reviewer's to read
     top, early = got.items[0], got.prepared()
     assert early.item_id == top.id and early.size == DEFAULT_SIZE
     slow = prepare(top, first_item.filter_spec(policy, first_item.floored(settings, policy), top, 0), DEFAULT_SIZE)
@@ -63,6 +71,53 @@ def test_the_desk_shows_the_same_first_item_and_pixels_either_way(qtbot, good_st
     assert fast.first_shown[0] is first.result().prepared()  # the early picture is what was shown first
     assert np.array_equal(painted_picture(fast.viewer), slow_picture)
     fast.close()
+
+
+def test_an_empty_queue_is_read_whole_and_shown_empty(qtbot, store, policy):
+    got = first_item.start(ReviewService(store, policy, "tester"), Settings()).result(timeout=30)
+    assert got.complete and got.items == [] and got.top is None and got.prepared() is None
+    window = build_window(store, policy, load_keymap(), "tester", settings=Settings(),
+                          first_item=first_item.start(ReviewService(store, policy, "tester"), Settings()))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.viewer.prepared is None and "queue is empty" in window.viewer._message,
+                    timeout=15000)
+    assert not window.reviewer.partial and window.reviewer.items == []
+    window.close()
+
+
+def test_no_key_is_taken_before_the_whole_queue_is_read(qtbot, good_store, policy):
+    """The top item is on screen while the rest is read; a decision key then is not taken (nothing is
+    stored, the moderator is told), and once the read lands the same key decides the item on screen."""
+    first = first_item.start(ReviewService(good_store, policy, "tester"), Settings())
+    window = build_window(good_store, policy, load_keymap(), "tester", settings=Settings(), first_item=first)
+    qtbot.addWidget(window)
+    gate = threading.Event()
+    window.reviewer.runner.run(lambda: gate.wait(30))  # the reader's one thread: the rest is read after this
+    messages: list[str] = []
+    window.reviewer.message.connect(messages.append)
+    window.show()
+    window.viewer.setFocus()
+    top = first.result().top
+    try:
+        qtbot.waitUntil(lambda: window.viewer.prepared is not None and window.viewer.prepared.item_id == top.id,
+                        timeout=15000)
+        assert window.reviewer.partial and [i.id for i in window.reviewer.items] == [top.id]
+        assert window.queue_panel.model.rowCount() == 1
+        assert "open" not in window.queue_panel.title.text() + window.status_label.text()  # no count of one
+        qtbot.keyClick(window.viewer, Qt.Key.Key_1)
+        assert messages[-1] == "Still reading the queue: that key was not taken"
+        assert not window.reviewer.saving and decisions_repo.history_for_items(good_store.db, [top.id]) == []
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: on_screen(window), timeout=15000)
+    assert list(window.reviewer.items) == ReviewService(good_store, policy, "tester").queue()
+    count = len(window.reviewer.items)
+    assert window.queue_panel.model.rowCount() == count > 1 and window.queue_panel.title.text() == f"Queue · {count} open"
+    assert window.reviewer.current.id == top.id
+    qtbot.keyClick(window.viewer, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: decisions_repo.history_for_items(good_store.db, [top.id]) != [], timeout=15000)
+    window.close()
 
 
 def test_a_picture_made_for_another_filter_is_never_shown(qtbot, good_store, policy):

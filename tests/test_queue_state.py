@@ -148,3 +148,42 @@ def test_service_changes_keep_the_state_equal_to_a_full_reread(good_store, polic
             state.hide(target, service.hidden_until()[target])
         assert state.items == service.queue()
     assert state.reads == 1
+
+
+def full_read_head(service: ReviewService, at: str | None) -> Item | None:
+    items = QueueState(pinned_before=at).read(service.queue, service.hidden_until).items
+    return items[0] if items else None
+
+
+def test_the_top_read_alone_is_the_full_reads_head(good_store, policy, tmp_path):
+    """ReviewService.queue_top (the desk's start reads only it) is the head of a full read at the same
+    pin time, through decisions, skips (hidden items), undos, golden items held out or mixed in, and pin
+    times before, among and after the items' due times (a real store, 60 varied items)."""
+    from moderator.golden import import_golden
+    from tests.test_golden import golden_folder
+
+    fill_queue(good_store, 60, seed=3)
+    import_golden(good_store, [golden_folder(tmp_path / "g")], "lead", policy, seed=2)
+    good_store.write(lambda db: db.execute(  # the golden items mixed in head the queue
+        "UPDATE items SET priority = 9 WHERE id IN (SELECT item_id FROM golden_items)"))
+    pin_times = [None, "2025-01-01T00:00:00Z", "2026-02-11T01:00:00Z", "2026-03-12T02:30:00Z", "2027-01-01T00:00:00Z"]
+    services = [ReviewService(good_store, policy, "tester", golden_rate=rate) for rate in (0.0, 0.02, 0.3)]
+    rng = random.Random(11)
+    compared = set()
+    for _ in range(40):
+        for service in services:
+            for at in pin_times:
+                top, hidden = service.queue_top(at)
+                assert top == full_read_head(service, at) and hidden == service.hidden_until()
+                compared.add((at, top.id if top else None))
+        service = services[0]
+        heads = service.queue(limit=3)
+        op = rng.choice(["decide", "skip", "skip", "undo"]) if heads else "undo"
+        if op == "undo":
+            service.undo_last()
+        elif op == "skip":
+            service.skip(rng.choice(heads).id)
+        else:
+            service.decide(rng.choice(heads).id, "spam")
+    assert len({top for _, top in compared}) > 5  # the pins and ops moved the head around
+    assert services[0].hidden_until()  # skips were hiding items when the reads were compared

@@ -109,4 +109,5 @@ def test_the_desks_first_item_needs_no_sqlite_utils(good_store):
     done = subprocess.run([sys.executable, "-c", DESK_START, str(data)], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"items": count, "picture": True, "loaded": False}
+    assert count > 1  # the desk reads only the top item before its first picture, the rest after it
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"items": 1, "picture": True, "loaded": False}

@@ -1,8 +1,9 @@
-"""The desk's first item, started before the window exists: the queue is read, then its top item decoded
-and filtered on a thread of its own while the GUI thread imports Qt and builds the window (start-up,
-bench/bench_startup.py). The reviewer takes the read as if it had made it, and the picture only when it
-is the one it would have prepared: the same item, filter and size (PreviewCache.fits), else it
-prepares its own as before.
+"""The desk's first item, started before the window exists: the queue's top item is read (not the
+queue: ReviewService.queue_top), then decoded and filtered on a thread of its own while the GUI thread
+imports Qt and builds the window (start-up, bench/bench_startup.py). The reviewer shows it as the queue's
+only item, and reads the rest once it is on screen (Reviewer.load); it takes the picture only when it is
+the one it would have prepared: the same item, filter and size (PreviewCache.fits), else it prepares its
+own as before.
 
 The thread never touches Qt (numpy only): Qt takes the first thread that uses it for its main thread,
 and the QApplication is made after this thread starts. The QImages are made on the reviewer's worker."""
@@ -22,7 +23,6 @@ from blurring import preview
 from moderator.clock import now_iso
 from moderator.domain import Item, Policy
 from moderator.policy_floors import apply_floors
-from moderator.queue_state import QueueState
 from moderator.review import ReviewService
 from moderator.settings import Settings
 from moderator.viewing import filter_spec
@@ -34,10 +34,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class FirstItem:
-    items: list[Item]  # ReviewService.queue(), as Reviewer.load reads it
+    items: list[Item]  # the queue as read: its top item only, unless `complete`
     hidden: dict[str, str]  # ReviewService.hidden_until()
     top: Item | None = None
     preview: Preview | None = None  # the top item's picture at DEFAULT_SIZE, or None (empty queue, bad media)
+    complete: bool = False  # `items` is the whole queue (an empty one): nothing is left to read
     _prepared: Prepared | None = None
 
     def prepared(self) -> Prepared | None:
@@ -51,20 +52,21 @@ class FirstItem:
 
 
 def start(service: ReviewService, settings: Settings) -> Future:
-    """A Future of FirstItem; it raises what the read raised. The queue is read here, on the calling
-    thread, and the top item decoded and filtered on a daemon thread. On that thread the read's rows
-    came one GIL hand-off at a time against the GUI thread's imports (5,000 rows: 85 ms alone, 320 ms
-    beside Qt's import and the window's build, bench/bench_startup.py), and the window waited for it."""
+    """A Future of FirstItem; it raises what the read raised. The top item is read here, on the calling
+    thread (a few rows: the whole queue's 5,000 took ~60 ms of the GIL before the first picture), and
+    decoded and filtered on a daemon thread. On that thread even a short read came one GIL hand-off at a
+    time against the GUI thread's imports (5,000 rows: 85 ms alone, 320 ms beside Qt's import and the
+    window's build, bench/bench_startup.py), and the window waited for it."""
     future: Future = Future()
     try:
-        items, hidden = service.queue(), service.hidden_until()
+        top, hidden = service.queue_top(now_iso())
     except BaseException as exc:  # handed to the reviewer, which reads the queue itself then
         future.set_exception(exc)
         return future
 
     def work() -> None:
         try:
-            future.set_result(first_item(service, settings, items, hidden))
+            future.set_result(first_item(service, settings, top, hidden))
         except BaseException as exc:
             future.set_exception(exc)
 
@@ -72,18 +74,16 @@ def start(service: ReviewService, settings: Settings) -> Future:
     return future
 
 
-def first_item(service: ReviewService, settings: Settings, items: list[Item], hidden: dict[str, str]) -> FirstItem:
-    """The queue's read (items, hidden) with its top item's picture."""
-    order = QueueState(pinned_before=now_iso()).read(lambda: items, lambda: hidden).items
-    if not order:
-        return FirstItem(items, hidden)
-    top = order[0]
+def first_item(service: ReviewService, settings: Settings, top: Item | None, hidden: dict[str, str]) -> FirstItem:
+    """The queue's top item (None: the queue is empty) with its picture."""
+    if top is None:
+        return FirstItem([], hidden, complete=True)
     spec = filter_spec(service.policy, floored(settings, service.policy), top, 0)
     try:
         picture = preview.prepare(top.media_path, spec, DEFAULT_SIZE, load_original=True)  # as ui.images does
     except Exception:  # bad media: the reviewer's own prepare reports it as it always does
         picture = None
-    return FirstItem(items, hidden, top, picture)
+    return FirstItem([top], hidden, top, picture)
 
 
 DEFAULT_SIZE = (1600, 1000)  # ui.prefetch.DEFAULT_SIZE, which imports Qt: a test holds them equal

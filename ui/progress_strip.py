@@ -139,6 +139,7 @@ def attach_progress(window) -> ProgressStrip | None:
     if window.sync is not None:
         window.sync.status_changed.connect(strip.refresh)
     strip.updated.connect(lambda p: window.status_label.setText(
-        f"{p.session_decided} / {p.session_total} decided · {len(r.items)} open"))
+        f"{p.session_decided} / {p.session_total} decided · "
+        + ("reading the queue…" if r.partial else f"{len(r.items)} open")))
     strip.refresh()
     return strip

@@ -44,7 +44,7 @@ from ui.viewer import MediaViewer
 
 
 class Reviewer(QObject):
-    queue_changed = Signal(int, int)  # open items, current index
+    queue_changed = Signal(int, int)  # open items, current index (not while the queue is `partial`)
     current_changed = Signal(object)  # Item | None
     saved = Signal(str, str)  # decision uuid, what the status bar says
     decided = Signal(int)  # severity of a decision just saved (for break reminders)
@@ -67,6 +67,7 @@ class Reviewer(QObject):
         self.model = QueueModel(self)
         self.index = 0
         self.saving = False
+        self.partial = False  # the queue holds only its top item (the desk's start) until the rest is read
         self._ahead = False  # the next item is on screen before the save returns (_show_ahead)
         self._reread_after_save = False
         self._seen = QElapsedTimer()
@@ -116,8 +117,10 @@ class Reviewer(QObject):
             self._show(self.index)
 
     def load(self, first=None) -> None:
-        """Read the queue on a worker; `first` (ui/first_item.py: a Future of FirstItem) is a read already
-        under way, with the top item's picture, which the cache keeps before the first item is shown."""
+        """Read the queue on a worker; `first` (ui/first_item.py: a Future of FirstItem) is a read of its
+        top item already under way, with its picture, which the cache keeps before the item is shown. The
+        rest of the queue is read once that item is on screen; until then the queue is `partial` and keys
+        are not taken (_ready_item)."""
         if first is None:
             self.runner.run(lambda: self.queue.read(self.service.queue, self.service.hidden_until),
                             self._on_queue_reread)
@@ -125,13 +128,15 @@ class Reviewer(QObject):
 
         def read():
             got = first.result()
-            return self.queue.read(lambda: got.items, lambda: got.hidden), got.prepared()
+            return self.queue.read(lambda: got.items, lambda: got.hidden), got.prepared(), got.complete
 
         def done(result) -> None:
-            snapshot, prepared = result
+            snapshot, prepared, complete = result
             if prepared is not None:
                 self.cache.put(prepared)
-            self._on_queue_reread(snapshot)
+            self._on_queue_reread(snapshot, complete)
+            if self.partial:  # its top item is painted by now (MediaViewer.show_prepared): read the rest
+                self.reload()
 
         self.runner.run(read, done, lambda _exc: self.load())  # a failed early read: read it here
 
@@ -180,7 +185,7 @@ class Reviewer(QObject):
     def decide_batch(self, item_ids: list[str], label_name: str, handle_ms: int = 0) -> bool:
         """One label on many items (the grid): one batch on the write worker; False (ignored) while a
         save is under way, as a decision key is."""
-        if self.saving or not item_ids:
+        if self.saving or self.partial or not item_ids:
             return False
         self.viewer.end_reveal()
 
@@ -295,8 +300,12 @@ class Reviewer(QObject):
         self.current_changed.emit(following)
 
     def _ready_item(self) -> Item | None:
-        """The item a key acts on: only one that is on screen, and never during a save."""
+        """The item a key acts on: only one that is on screen, and never during a save nor before the
+        queue is read (a decision would show an empty queue until the read lands)."""
         item = self.current
+        if self.partial:
+            self.message.emit("Still reading the queue: that key was not taken")
+            return None
         if self.saving or item is None or self.viewer.prepared is None or self.viewer.prepared.item_id != item.id:
             return None
         self.viewer.end_reveal()  # the reveal's exposure is queued before the decision that sums it
@@ -327,14 +336,17 @@ class Reviewer(QObject):
 
         self.runner.write(work, done, self._on_failed)
 
-    def _on_queue_reread(self, snapshot: Snapshot | None) -> None:
-        if snapshot is None:  # unchanged (Items compare by value: badges too)
+    def _on_queue_reread(self, snapshot: Snapshot | None, complete: bool = True) -> None:
+        """Take a read of the queue (`complete`: the whole of it, not only its top item)."""
+        if snapshot is None:  # a full read found it unchanged (Items compare by value: badges too)
+            self.partial = False
             return
         if self.saving or not self.queue.load(snapshot):  # changes applied since it began: read again
             self._reread_after_save = self.saving
             if not self.saving:
                 self.reload()
             return
+        self.partial = not complete
         current = self.current
         self._announce(current.id if current else self.index,
                        lambda: self.model.reset(snapshot.items, self.queue.version))
@@ -391,7 +403,8 @@ class Reviewer(QObject):
 
         def then() -> None:
             update_model()
-            self.queue_changed.emit(n, self.index)
+            if not self.partial:  # the top item alone is no count of the queue: the panels wait for the rest
+                self.queue_changed.emit(n, self.index)
 
         # The picture goes on screen before the queue list changes: a repaint also paints every
         # other widget with pending changes, and the list can wait a frame.
