@@ -151,3 +151,31 @@ def test_the_desk_command_turns_garbage_collection_back_on(tmp_path, capsys):
     assert main(["desk", "--data-dir", str(junk)]) != 0
     assert gc.isenabled()
     capsys.readouterr()
+
+
+def test_a_failed_read_of_the_rest_is_tried_again(qtbot, good_store, policy):
+    """The rest of the queue cannot be read (its media table is away): the moderator is told, keys still
+    wait, and the read is tried again until it lands (the table back): then the whole queue is in."""
+    first = first_item.start(ReviewService(good_store, policy, "tester"), Settings())
+    window = build_window(good_store, policy, load_keymap(), "tester", settings=Settings(), first_item=first)
+    qtbot.addWidget(window)
+    window.reviewer.REREAD_MS = 100
+    gate = threading.Event()
+    window.reviewer.runner.run(lambda: gate.wait(30))  # holds the rest's first read back
+    messages: list[str] = []
+    window.reviewer.message.connect(messages.append)
+    window.show()
+    top = first.result().top
+    qtbot.waitUntil(lambda: window.viewer.prepared is not None and window.reviewer.partial, timeout=15000)
+    good_store.write(lambda db: db.execute("ALTER TABLE media RENAME TO media_away"))
+    gate.set()
+    try:
+        qtbot.waitUntil(lambda: any(m.startswith("Could not read the queue (") for m in messages), timeout=15000)
+        qtbot.wait(300)  # a retry or more, each failing while the table is away
+        assert window.reviewer.partial and [i.id for i in window.reviewer.items] == [top.id]
+    finally:
+        good_store.write(lambda db: db.execute("ALTER TABLE media_away RENAME TO media"))
+    qtbot.waitUntil(lambda: on_screen(window), timeout=15000)
+    assert list(window.reviewer.items) == ReviewService(good_store, policy, "tester").queue()
+    assert sum(m.startswith("Could not read the queue (") for m in messages) >= 2
+    window.close()

@@ -53,6 +53,7 @@ class Reviewer(QObject):
     skipped = Signal(str)  # item id: with a hub, its lease goes back (ui/sync_driver.py)
 
     TICK_MS = 15_000  # hidden items come back and new overdue items are pinned this often
+    REREAD_MS = 2_000  # a failed read of the rest of the queue (load) is tried again after this
 
     def __init__(self, service: ReviewService, runner: TaskRunner, viewer: MediaViewer,
                  settings: Settings | None = None, parent=None):
@@ -136,9 +137,19 @@ class Reviewer(QObject):
                 self.cache.put(prepared)
             self._on_queue_reread(snapshot, complete)
             if self.partial:  # its top item is painted by now (MediaViewer.show_prepared): read the rest
-                self.reload()
+                self._read_rest()
 
         self.runner.run(read, done, lambda _exc: self.load())  # a failed early read: read it here
+
+    def _read_rest(self) -> None:
+        """The whole queue, once its top item alone is shown (load); a read that fails is tried again
+        in a moment (keys wait for it: a decision would otherwise leave an empty queue on screen)."""
+        def failed(exc: Exception) -> None:
+            self.message.emit(f"Could not read the queue ({exc}); trying again in a moment")
+            QTimer.singleShot(self.REREAD_MS, self, self._read_rest)
+
+        self.runner.run(lambda: self.queue.read(self.service.queue, self.service.hidden_until),
+                        self._on_queue_reread, failed)
 
     def reload(self) -> None:
         """Re-read the stored queue on a worker (after an import, bank routing or a refresh) and keep
