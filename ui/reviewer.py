@@ -154,6 +154,9 @@ class Reviewer(QObject):
     def reload(self) -> None:
         """Re-read the stored queue on a worker (after an import, bank routing or a refresh) and keep
         the current item; a read that changes applied since may have missed is refused and re-run."""
+        if self.partial:  # the rest of the queue is still to come: read it as load does, tried again if it fails
+            self._read_rest()
+            return
         shown = tuple(self.items)
 
         def reread() -> Snapshot | None:  # compared on the worker: 10,000 Items take ~5 ms to compare
