@@ -91,9 +91,8 @@ class ReviewService:
     # -- reads --------------------------------------------------------------------------------
     def queue(self, limit: int | None = None) -> list[Item]:
         """The open items in queue order, without the ones a skip hides for now (hidden_until)."""
-        rate = self.golden_rate if self.golden_rate is not None else load_settings().golden_rate
         hidden = self.hidden_until()
-        items = items_repo.queue(self.store.db, limit=None if hidden else limit, golden_rate=rate)
+        items = items_repo.queue(self.store.db, limit=None if hidden else limit, golden_rate=self._golden_rate())
         items = [i for i in items if i.id not in hidden] if hidden else items
         return items[:limit] if limit is not None else items
 
@@ -101,10 +100,13 @@ class ReviewService:
         """The item a full read puts first (QueueState(pinned_before).read(self.queue, self.hidden_until)),
         without reading the queue, and hidden_until(): the desk's start shows it before the rest is read
         (ui/first_item.py). SQL finds the candidates; the order is queue_key's, as the full read's is."""
-        rate = self.golden_rate if self.golden_rate is not None else load_settings().golden_rate
         hidden = self.hidden_until()
-        heads = items_repo.queue_heads(self.store.db, hidden=hidden, overdue_before=pinned_before, golden_rate=rate)
+        heads = items_repo.queue_heads(self.store.db, hidden=hidden, overdue_before=pinned_before,
+                                       golden_rate=self._golden_rate())
         return min(heads, key=lambda item: queue_key(item, pinned_before), default=None), hidden
+
+    def _golden_rate(self) -> float:
+        return self.golden_rate if self.golden_rate is not None else load_settings().golden_rate
 
     def hidden_until(self) -> dict[str, str]:
         """Open items a skip hides from this desk now -> when they come back (ISO UTC)."""

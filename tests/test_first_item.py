@@ -86,19 +86,26 @@ def test_an_empty_queue_is_read_whole_and_shown_empty(qtbot, store, policy):
     window.close()
 
 
-def test_no_key_is_taken_before_the_whole_queue_is_read(qtbot, good_store, policy):
-    """The top item is on screen while the rest is read; a decision key then is not taken (nothing is
-    stored, the moderator is told), and once the read lands the same key decides the item on screen."""
-    first = first_item.start(ReviewService(good_store, policy, "tester"), Settings())
-    window = build_window(good_store, policy, load_keymap(), "tester", settings=Settings(), first_item=first)
+def held_window(qtbot, store, policy):
+    """The desk started on the early read, with its reader thread held by the returned Event (its one
+    thread: the rest of the queue is read after it), and the list of what the reviewer tells the
+    moderator. The window is shown; returns (window, the top item, the Event, the messages)."""
+    first = first_item.start(ReviewService(store, policy, "tester"), Settings())
+    window = build_window(store, policy, load_keymap(), "tester", settings=Settings(), first_item=first)
     qtbot.addWidget(window)
     gate = threading.Event()
-    window.reviewer.runner.run(lambda: gate.wait(30))  # the reader's one thread: the rest is read after this
+    window.reviewer.runner.run(lambda: gate.wait(30))
     messages: list[str] = []
     window.reviewer.message.connect(messages.append)
     window.show()
     window.viewer.setFocus()
-    top = first.result().top
+    return window, first.result().top, gate, messages
+
+
+def test_no_key_is_taken_before_the_whole_queue_is_read(qtbot, good_store, policy):
+    """The top item is on screen while the rest is read; a decision key then is not taken (nothing is
+    stored, the moderator is told), and once the read lands the same key decides the item on screen."""
+    window, top, gate, messages = held_window(qtbot, good_store, policy)
     try:
         qtbot.waitUntil(lambda: window.viewer.prepared is not None and window.viewer.prepared.item_id == top.id,
                         timeout=15000)
@@ -156,16 +163,8 @@ def test_the_desk_command_turns_garbage_collection_back_on(tmp_path, capsys):
 def test_a_failed_read_of_the_rest_is_tried_again(qtbot, good_store, policy):
     """The rest of the queue cannot be read (its media table is away): the moderator is told, keys still
     wait, and the read is tried again until it lands (the table back): then the whole queue is in."""
-    first = first_item.start(ReviewService(good_store, policy, "tester"), Settings())
-    window = build_window(good_store, policy, load_keymap(), "tester", settings=Settings(), first_item=first)
-    qtbot.addWidget(window)
+    window, top, gate, messages = held_window(qtbot, good_store, policy)
     window.reviewer.REREAD_MS = 100
-    gate = threading.Event()
-    window.reviewer.runner.run(lambda: gate.wait(30))  # holds the rest's first read back
-    messages: list[str] = []
-    window.reviewer.message.connect(messages.append)
-    window.show()
-    top = first.result().top
     qtbot.waitUntil(lambda: window.viewer.prepared is not None and window.reviewer.partial, timeout=15000)
     good_store.write(lambda db: db.execute("ALTER TABLE media RENAME TO media_away"))
     gate.set()

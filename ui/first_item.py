@@ -34,12 +34,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class FirstItem:
-    items: list[Item]  # the queue as read: its top item only, unless `complete`
+    top: Item | None  # the queue's top item; None: the queue is empty
     hidden: dict[str, str]  # ReviewService.hidden_until()
-    top: Item | None = None
     preview: Preview | None = None  # the top item's picture at DEFAULT_SIZE, or None (empty queue, bad media)
-    complete: bool = False  # `items` is the whole queue (an empty one): nothing is left to read
     _prepared: Prepared | None = None
+
+    @property
+    def items(self) -> list[Item]:
+        """The queue as read: its top item only, unless `complete`."""
+        return [] if self.top is None else [self.top]
+
+    @property
+    def complete(self) -> bool:
+        """`items` is the whole queue (an empty one): nothing is left to read."""
+        return self.top is None
 
     def prepared(self) -> Prepared | None:
         """The picture as the viewer takes it (QImages, made once): call on a worker once the QApplication
@@ -77,13 +85,13 @@ def start(service: ReviewService, settings: Settings) -> Future:
 def first_item(service: ReviewService, settings: Settings, top: Item | None, hidden: dict[str, str]) -> FirstItem:
     """The queue's top item (None: the queue is empty) with its picture."""
     if top is None:
-        return FirstItem([], hidden, complete=True)
+        return FirstItem(None, hidden)
     spec = filter_spec(service.policy, floored(settings, service.policy), top, 0)
     try:
         picture = preview.prepare(top.media_path, spec, DEFAULT_SIZE, load_original=True)  # as ui.images does
     except Exception:  # bad media: the reviewer's own prepare reports it as it always does
         picture = None
-    return FirstItem([top], hidden, top, picture)
+    return FirstItem(top, hidden, picture)
 
 
 DEFAULT_SIZE = (1600, 1000)  # ui.prefetch.DEFAULT_SIZE, which imports Qt: a test holds them equal

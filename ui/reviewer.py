@@ -123,8 +123,7 @@ class Reviewer(QObject):
         rest of the queue is read once that item is on screen; until then the queue is `partial` and keys
         are not taken (_ready_item)."""
         if first is None:
-            self.runner.run(lambda: self.queue.read(self.service.queue, self.service.hidden_until),
-                            self._on_queue_reread)
+            self.runner.run(self._read_all, self._on_queue_reread)
             return
 
         def read():
@@ -148,8 +147,11 @@ class Reviewer(QObject):
             self.message.emit(f"Could not read the queue ({exc}); trying again in a moment")
             QTimer.singleShot(self.REREAD_MS, self, self._read_rest)
 
-        self.runner.run(lambda: self.queue.read(self.service.queue, self.service.hidden_until),
-                        self._on_queue_reread, failed)
+        self.runner.run(self._read_all, self._on_queue_reread, failed)
+
+    def _read_all(self) -> Snapshot:
+        """The whole stored queue, with what a skip hides now (on a worker)."""
+        return self.queue.read(self.service.queue, self.service.hidden_until)
 
     def reload(self) -> None:
         """Re-read the stored queue on a worker (after an import, bank routing or a refresh) and keep
@@ -160,7 +162,7 @@ class Reviewer(QObject):
         shown = tuple(self.items)
 
         def reread() -> Snapshot | None:  # compared on the worker: 10,000 Items take ~5 ms to compare
-            snapshot = self.queue.read(self.service.queue, self.service.hidden_until)
+            snapshot = self._read_all()
             return None if snapshot.items == shown else snapshot
 
         self.runner.run(reread, self._on_queue_reread)
